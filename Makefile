@@ -1,0 +1,45 @@
+# Everyday targets. `make report` and `make test` are the README's two commands.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+SAMPLE  := data/sample
+LATEST  ?= 2024/25-Q4
+
+.PHONY: report test lab sample validate lint bench clean
+
+$(VENV)/.base: pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+$(SAMPLE)/README.md: | $(VENV)/.base
+	$(BIN)/kpi sample --out $(SAMPLE)
+
+sample: $(SAMPLE)/README.md
+
+report: $(VENV)/.base sample
+	$(BIN)/kpi run $(LATEST) --data $(SAMPLE)
+
+validate: $(VENV)/.base sample
+	$(BIN)/kpi validate $(SAMPLE)
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check kpi_lib tests bench notebooks/*.py
+
+lab: $(VENV)/.base sample
+	$(BIN)/python -m ipykernel install --sys-prefix --name kpi-report --display-name "Budget KPIs (kpi_lib)"
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(VENV)/.test sample
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf outputs/*/ $(SAMPLE)

@@ -1,0 +1,62 @@
+"""Named exceptions for expected failures.
+
+Every expected failure (bad input file, bad parameter, failing notebook) is one of these, carrying
+what a Panel analyst needs to act: the file, the row, the column, the value and what was expected.
+The CLI prints ``str(error)`` and exits non-zero without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class KpiError(Exception):
+    """Base class of every expected, user-facing error."""
+
+
+class InputError(KpiError):
+    """An input file is malformed or inconsistent.
+
+    ``row`` is the 1-based data row (the header is not a row); for CSV files the message also
+    gives the line number in the file (row + 1).
+    """
+
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+        expected: str | None = None,
+        more: int = 0,
+    ) -> None:
+        self.file, self.row, self.column, self.value = file, row, column, value
+        self.expected, self.problem, self.more = expected, problem, more
+        parts = [f"{file}"]
+        if row is not None:
+            where = f"row {row}"
+            if str(file).endswith(".csv"):
+                where += f" (line {row + 1})"
+            parts.append(where)
+        if column is not None:
+            parts.append(f"column '{column}'")
+        msg = ", ".join(parts) + f": {problem}"
+        if value is not None:
+            msg += f"; found {value!r}"
+        if expected:
+            msg += f"; expected {expected}"
+        if more:
+            msg += f" (and {more} more row{'s' if more != 1 else ''} with the same problem)"
+        super().__init__(msg)
+
+
+class ParameterError(KpiError):
+    """A run parameter (period, folder, option) is invalid."""
+
+
+class CatalogueError(KpiError):
+    """The KPI catalogue or a mapping file in params/ is invalid."""
+
+
+class NotebookError(KpiError):
+    """A notebook failed while running; names the notebook, the cell and the error."""

@@ -1,0 +1,69 @@
+"""Measurement rows shared by every family.
+
+A measurement is one KPI over one window: ``kpi_id, window_kind, window_start, window_end,
+value, numerator, denominator, ci_low, ci_high, sample_n, status, basis, note`` plus ``test_n``
+(the effective sample size used for tests of change in a proportion) and ``source``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pandas as pd
+
+from ..stats import wilson_interval
+from ..windows import Window
+
+COLUMNS = ["kpi_id", "window_kind", "window_start", "window_end", "value", "numerator",
+           "denominator", "ci_low", "ci_high", "sample_n", "test_n", "status", "basis", "note",
+           "source"]
+NAN = math.nan
+
+
+def row(kpi_id: str, w: Window, *, value: float = NAN, numerator: float = NAN,
+        denominator: float = NAN, ci_low: float = NAN, ci_high: float = NAN,
+        sample_n: float = NAN, test_n: float = NAN, status: str = "reported", basis: str = "",
+        note: str = "", source: str = "canonical") -> dict:
+    return {"kpi_id": kpi_id, "window_kind": w.kind, "window_start": w.start,
+            "window_end": w.end, "value": value, "numerator": numerator,
+            "denominator": denominator, "ci_low": ci_low, "ci_high": ci_high,
+            "sample_n": sample_n, "test_n": test_n, "status": status, "basis": basis,
+            "note": note, "source": source}
+
+
+def count_row(kpi_id: str, w: Window, count: float, **kw) -> dict:
+    return row(kpi_id, w, value=float(count), numerator=float(count), **kw)
+
+
+def proportion_row(kpi_id: str, w: Window, successes: float, total: float, **kw) -> dict:
+    """Percentage with a Wilson interval; undefined (not 0%) when the denominator is 0."""
+    if total <= 0:
+        note = kw.pop("note", "") or "No cases in the period: the rate is undefined, not 0%."
+        return row(kpi_id, w, numerator=float(successes), denominator=float(total), sample_n=0,
+                   test_n=0, status="reported", note=note, **kw)
+    lo, hi = wilson_interval(successes, total)
+    return row(kpi_id, w, value=100 * successes / total, numerator=float(successes),
+               denominator=float(total), ci_low=100 * lo, ci_high=100 * hi,
+               sample_n=float(total), test_n=float(total), **kw)
+
+
+def unavailable(kpi_id: str, w: Window, status: str, note: str, **kw) -> dict:
+    return row(kpi_id, w, status=status, note=note, **kw)
+
+
+def covers(w: Window, first: date | None, last_exclusive: date | None) -> bool:
+    """True when the data cover the whole window."""
+    return first is not None and last_exclusive is not None and w.start >= first and w.end <= last_exclusive
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def month_start(d: date) -> date:
+    return date(d.year, d.month, 1)
+
+
+def next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)

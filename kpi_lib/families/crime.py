@@ -1,0 +1,209 @@
+"""Crime family: volumes and "% outcome 1 & 1A" for total recorded crime and each KPI category,
+domestic abuse (a flag), and the action-taken rate with its breakdown.
+
+Works from aggregated counts (:class:`CrimeCounts`), built either from record-level crimes and
+outcomes (:func:`counts_from_records`) or from public tables (``kpi_lib.sources``), so the same
+measurement code serves both. Definitions (../shared/guide/STATS.md, Home Office Counting Rules):
+
+- cohort basis (Home Office headline): outcomes assigned, as at the extraction date, to offences
+  recorded in the period, divided by offences recorded in the period. Recent periods are
+  immature: the share still "not yet assigned" (type 0) is given in the note.
+- in-period basis: outcomes assigned in the period (whenever the offence was recorded), divided
+  by offences recorded in the period.
+- a crime with no outcome row counts as not yet assigned (type 0).
+- which outcome types count as "1 & 1A" and as "action taken" are parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from ..categories import CrimeCategories
+from ..windows import Window
+from ._common import count_row, covers, frame, next_month, proportion_row, unavailable
+
+CATEGORY_KPIS = {  # category -> (volume KPI, charge-rate KPI)
+    "trc": ("trc_volume", "trc_charge_rate"),
+    "vwi": ("vwi_volume", "vwi_charge_rate"),
+    "rape": ("rape_volume", "rape_charge_rate"),
+    "robbery": ("robbery_volume", "robbery_charge_rate"),
+    "burglary_residential": ("burglary_residential_volume", "burglary_residential_charge_rate"),
+    "vehicle_crime": ("vehicle_crime_volume", "vehicle_crime_charge_rate"),
+    "domestic_abuse": ("domestic_abuse_volume", "domestic_abuse_charge_rate"),
+}
+KPI_IDS = [k for pair in CATEGORY_KPIS.values() for k in pair] + ["action_taken_rate"]
+ACTION_TAKEN_GROUPS = {  # outcome group -> Home Office outcome types (seed paper, footnote 1)
+    "Charge/summons": ["1", "1A"],
+    "Caution": ["2", "2A", "3", "3A"],
+    "Taken into consideration": ["4"],
+    "Penalty notice for disorder": ["6"],
+    "Cannabis/khat warning": ["7"],
+    "Community resolution": ["8"],
+}
+DEFAULTS = {
+    "charge_outcome_types": ["1", "1A"],
+    "action_taken_types": [t for types in ACTION_TAKEN_GROUPS.values() for t in types],
+    "headline_basis": "cohort",
+}
+
+
+@dataclass
+class CrimeCounts:
+    """Aggregated crime counts at a monthly or quarterly grain.
+
+    offences: period_start, category, local_area, count
+    cohort:   period_start (of recording), category, outcome_type, count (as at extraction)
+    in_period: period_start (of outcome), category, outcome_type, count; None if not available
+    """
+
+    grain: str
+    offences: pd.DataFrame
+    cohort: pd.DataFrame | None
+    in_period: pd.DataFrame | None
+    first: date | None
+    last_exclusive: date | None
+    extraction_date: date | None
+    source: str = "canonical"
+    unsupported: dict[str, str] = field(default_factory=dict)  # category -> reason
+    notes: list[str] = field(default_factory=list)
+
+
+def _month(col: pd.Series) -> pd.Series:
+    return col.dt.to_period("M").dt.start_time.dt.date
+
+
+def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
+                        categories: CrimeCategories, extraction_date: date | None) -> CrimeCounts:
+    """Record-level crimes (+ outcomes) to monthly counts by category, area and outcome type."""
+    flags = categories.flags_for_codes(crimes["offence_code"])
+    flags["domestic_abuse"] = crimes["domestic_abuse"].to_numpy()
+    base = pd.DataFrame({"crime_ref": crimes["crime_ref"], "month": _month(crimes["recorded_date"]),
+                         "local_area": crimes["local_area"]})
+    if outcomes is not None:
+        o = outcomes.set_index("crime_ref").reindex(base["crime_ref"])
+        base["outcome_type"] = o["outcome_type"].fillna("0").to_numpy()
+        base["outcome_month"] = _month(pd.to_datetime(o["outcome_date"])).to_numpy()
+    long = []
+    for cat in CATEGORY_KPIS:
+        part = base[flags[cat].to_numpy()].copy()
+        part["category"] = cat
+        long.append(part)
+    allc = pd.concat(long, ignore_index=True)
+    offences = allc.groupby(["month", "category", "local_area"], observed=True).size() \
+        .rename("count").reset_index().rename(columns={"month": "period_start"})
+    cohort = in_period = None
+    if outcomes is not None:
+        cohort = allc.groupby(["month", "category", "outcome_type"]).size().rename("count") \
+            .reset_index().rename(columns={"month": "period_start"})
+        assigned = allc[allc["outcome_type"] != "0"]
+        in_period = assigned.groupby(["outcome_month", "category", "outcome_type"]).size() \
+            .rename("count").reset_index().rename(columns={"outcome_month": "period_start"})
+    if len(crimes):
+        first = _month(crimes["recorded_date"]).min()
+        last = crimes["recorded_date"].max().date()
+        # covered to the end of the month of the last record, but never past the start of the
+        # extraction month (a part month is incomplete)
+        last_exclusive = next_month(last)
+        if extraction_date:
+            last_exclusive = min(last_exclusive, date(extraction_date.year, extraction_date.month, 1))
+    else:
+        first = last_exclusive = None
+    return CrimeCounts("month", offences, cohort, in_period, first, last_exclusive, extraction_date)
+
+
+def _in(df: pd.DataFrame, w: Window) -> pd.DataFrame:
+    return df[(df["period_start"] >= w.start) & (df["period_start"] < w.end)]
+
+
+def _aligned(counts: CrimeCounts, w: Window) -> bool:
+    if counts.grain == "month":
+        return True
+    return w.kind != "month" and w.start.month in (1, 4, 7, 10) and w.end.month in (1, 4, 7, 10)
+
+
+def measure(counts: CrimeCounts, windows: list[Window], params: dict | None = None) -> pd.DataFrame:
+    """Volumes, charge rates (both bases) and action-taken rate for every window."""
+    p = {**DEFAULTS, **(params or {})}
+    charge, action = list(p["charge_outcome_types"]), list(p["action_taken_types"])
+    rows: list[dict] = []
+    src = counts.source
+    for w in windows:
+        if not _aligned(counts, w) or not covers(w, counts.first, counts.last_exclusive):
+            why = ("the data do not cover this period" if _aligned(counts, w)
+                   else f"the source gives {counts.grain}ly counts only")
+            for k in KPI_IDS:
+                rows.append(unavailable(k, w, "not_yet_available", f"No data: {why}.", source=src))
+            continue
+        off = _in(counts.offences, w).groupby("category")["count"].sum()
+        coh = _in(counts.cohort, w) if counts.cohort is not None else None
+        inp = _in(counts.in_period, w) if counts.in_period is not None else None
+        for cat, (vol_id, rate_id) in CATEGORY_KPIS.items():
+            if cat in counts.unsupported:
+                why = counts.unsupported[cat]
+                rows.append(unavailable(vol_id, w, "not_available_from_source", why, source=src))
+                rows.append(unavailable(rate_id, w, "not_available_from_source", why, source=src))
+                continue
+            n = float(off.get(cat, 0))
+            rows.append(count_row(vol_id, w, n, source=src))
+            for basis, table in (("cohort", coh), ("in_period", inp)):
+                if table is None:
+                    rows.append(unavailable(rate_id, w, "not_available_from_source",
+                                            f"No {basis.replace('_', '-')} outcome counts in this source.",
+                                            basis=basis, source=src))
+                    continue
+                t = table[table["category"] == cat]
+                x = float(t.loc[t["outcome_type"].isin(charge), "count"].sum())
+                note = ""
+                if basis == "cohort":
+                    pending = float(t.loc[t["outcome_type"] == "0", "count"].sum())
+                    share = 100 * pending / n if n else 0.0
+                    when = counts.extraction_date.isoformat() if counts.extraction_date else "unknown"
+                    note = f"As at extraction {when}; {share:.1f}% not yet assigned an outcome."
+                rows.append(proportion_row(rate_id, w, x, n, basis=basis, note=note, source=src))
+        # action taken (all crime, cohort and in-period)
+        n = float(off.get("trc", 0))
+        for basis, table in (("cohort", coh), ("in_period", inp)):
+            if table is None or "trc" in counts.unsupported:
+                rows.append(unavailable("action_taken_rate", w, "not_available_from_source",
+                                        "No outcome counts in this source.", basis=basis, source=src))
+                continue
+            t = table[table["category"] == "trc"]
+            x = float(t.loc[t["outcome_type"].isin(action), "count"].sum())
+            rows.append(proportion_row("action_taken_rate", w, x, n, basis=basis, source=src))
+    return frame(rows)
+
+
+def breakdown(counts: CrimeCounts, w: Window, params: dict | None = None) -> pd.DataFrame:
+    """Action-taken outcomes by group, and volumes by local area, for one window.
+
+    Columns: kpi_id, dimension, category, value, numerator, denominator, basis.
+    """
+    p = {**DEFAULTS, **(params or {})}
+    rows = []
+    if covers(w, counts.first, counts.last_exclusive) and _aligned(counts, w):
+        off = _in(counts.offences, w)
+        n = float(off.loc[off["category"] == "trc", "count"].sum())
+        for basis, table in (("cohort", counts.cohort), ("in_period", counts.in_period)):
+            if table is None:
+                continue
+            t = _in(table, w)
+            t = t[t["category"] == "trc"]
+            for group, types in ACTION_TAKEN_GROUPS.items():
+                x = float(t.loc[t["outcome_type"].isin(types), "count"].sum())
+                rows.append({"kpi_id": "action_taken_rate", "dimension": "outcome group",
+                             "category": group, "value": 100 * x / n if n else float("nan"),
+                             "numerator": x, "denominator": n, "basis": basis})
+        if off["local_area"].astype(str).str.len().gt(0).any():
+            by_area = off.groupby(["category", "local_area"])["count"].sum()
+            for (cat, area), x in by_area.items():
+                if cat in counts.unsupported:
+                    continue
+                rows.append({"kpi_id": CATEGORY_KPIS[cat][0], "dimension": "local area",
+                             "category": area, "value": float(x), "numerator": float(x),
+                             "denominator": float("nan"), "basis": ""})
+    _ = p
+    return pd.DataFrame(rows, columns=["kpi_id", "dimension", "category", "value", "numerator",
+                                       "denominator", "basis"])

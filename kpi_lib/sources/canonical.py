@@ -1,0 +1,328 @@
+"""Canonical input tables: one reader per table, validated with pandera, with a row ledger.
+
+A data folder holds ``<table>.csv`` or ``<table>.parquet`` for each table below (same names),
+and optionally ``metadata.yaml`` (force name, extraction date, whether the data are synthetic).
+Parsing turns raw text into typed columns and stops at the first bad row with a message naming
+file, row, column, value and what was expected; pandera then checks domains and uniqueness.
+Every row read is counted in the ledger as used or rejected with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from ..categories import CrimeCategories, load_categories
+from ..errors import InputError
+from . import parsing as P
+
+OUTCOME_TYPES = ["0", "1", "1A", "2", "2A", "3", "3A", "4", "5", "6", "7", "8", "9", "10", "11",
+                 "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22"]
+
+# table -> columns, in the order documented in the README and data/README
+TABLES: dict[str, list[str]] = {
+    "crimes": ["crime_ref", "recorded_date", "offence_code", "domestic_abuse", "local_area"],
+    "outcomes": ["crime_ref", "outcome_type", "outcome_date"],
+    "calls": ["call_ref", "line", "received_at", "answered_at"],
+    "incidents": ["incident_ref", "grade", "created_at", "arrived_at", "resourced", "local_area"],
+    "survey_responses": ["survey", "respondent_ref", "interview_date", "local_area", "crime_type",
+                         "question", "answer", "weight"],
+    "finance": ["financial_year", "quarter", "budget_gbp", "forecast_outturn_gbp",
+                "savings_target_gbp", "savings_delivered_gbp"],
+    "vfm": ["financial_year", "conclusion"],
+    "carbon": ["period_start", "source", "quantity", "unit"],
+}
+
+
+@dataclass
+class LedgerEntry:
+    """Rows of one input file: read = used + sum(rejected)."""
+
+    table: str
+    file: str
+    sha256: str
+    rows_read: int
+    rows_used: int
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"table": self.table, "file": self.file, "sha256": self.sha256,
+                "rows_read": self.rows_read, "rows_used": self.rows_used,
+                "rows_rejected": sum(self.rejected.values()), "rejected_reasons": self.rejected}
+
+
+@dataclass
+class Tables:
+    """Canonical tables read from one data folder, with provenance."""
+
+    frames: dict[str, pd.DataFrame]
+    ledger: list[LedgerEntry]
+    folder: str
+    synthetic: bool = False
+    force: str = ""
+    extraction_date: date | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # table -> source kind
+    notes: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        return self.frames.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.frames
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def find_table_file(folder: Path, table: str) -> Path | None:
+    for ext in (".parquet", ".csv", ".csv.gz"):
+        p = folder / f"{table}{ext}"
+        if p.exists():
+            return p
+    return None
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+        raise InputError(path.name, f"cannot be read as a table ({type(exc).__name__}: {exc})") from exc
+
+
+def _check(file: str, schema: pa.DataFrameSchema, frame: pd.DataFrame) -> None:
+    """Run a pandera schema; turn its first failure into one readable InputError."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        first = fc.iloc[0]
+        same = fc[(fc["column"] == first["column"]) & (fc["check"] == first["check"])]
+        idx = first["index"]
+        row = None if pd.isna(idx) else int(frame.index.get_loc(idx)) + 1
+        raise InputError(file, f"failed check {first['check']}", row=row,
+                         column=None if pd.isna(first["column"]) else str(first["column"]),
+                         value=first["failure_case"], more=len(same) - 1) from None
+
+
+def _unique(col: str) -> pa.Column:
+    return pa.Column(str, unique=True, name=col)
+
+
+# ------------------------------------------------------------------------------- table readers
+def read_crimes(raw: pd.DataFrame, file: str, categories: CrimeCategories) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "crime_ref": P.parse_text(file, raw["crime_ref"], "crime_ref"),
+        "recorded_date": P.parse_date(file, raw["recorded_date"], "recorded_date"),
+        "offence_code": P.parse_text(file, raw["offence_code"], "offence_code"),
+        "domestic_abuse": P.parse_bool(file, raw["domestic_abuse"], "domestic_abuse"),
+        "local_area": P.parse_text(file, raw["local_area"], "local_area"),
+    })
+    unknown = ~out["offence_code"].isin(categories.codes.index)
+    P.fail_rows(file, unknown, raw["offence_code"], "offence_code", "unknown offence code",
+                "a Home Office offence code listed in params/crime_categories.yaml")
+    _check(file, pa.DataFrameSchema({"crime_ref": _unique("crime_ref")}), out)
+    return out
+
+
+def read_outcomes(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "crime_ref": P.parse_text(file, raw["crime_ref"], "crime_ref"),
+        "outcome_type": P.parse_choice(file, raw["outcome_type"].astype("string").str.upper(),
+                                       "outcome_type", OUTCOME_TYPES),
+        "outcome_date": P.parse_date(file, raw["outcome_date"], "outcome_date", required=False),
+    })
+    assigned = out["outcome_type"] != "0"
+    P.fail_rows(file, assigned & out["outcome_date"].isna(), raw["outcome_date"], "outcome_date",
+                "an assigned outcome has no date", "the date the outcome was assigned")
+    _check(file, pa.DataFrameSchema({"crime_ref": _unique("crime_ref")}), out)
+    return out
+
+
+def read_calls(raw: pd.DataFrame, file: str, tz: str | None) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "call_ref": P.parse_text(file, raw["call_ref"], "call_ref"),
+        "line": P.parse_choice(file, raw["line"].astype("string").str.replace(r"\.0$", "", regex=True),
+                               "line", ["999", "101"]),
+        "received_at": P.parse_timestamp(file, raw["received_at"], "received_at", naive_timezone=tz),
+        "answered_at": P.parse_timestamp(file, raw["answered_at"], "answered_at", naive_timezone=tz,
+                                         required=False),
+    })
+    P.fail_rows(file, out["answered_at"] < out["received_at"], raw["answered_at"],
+                "answered_at", "answered before it was received", "a time at or after received_at")
+    _check(file, pa.DataFrameSchema({"call_ref": _unique("call_ref")}), out)
+    return out
+
+
+def read_incidents(raw: pd.DataFrame, file: str, tz: str | None) -> pd.DataFrame:
+    grade = P.parse_number(file, raw["grade"], "grade", integer=True)
+    P.fail_rows(file, ~grade.isin([1, 2, 3, 4]), raw["grade"], "grade", "unknown grade", "1, 2, 3 or 4")
+    out = pd.DataFrame({
+        "incident_ref": P.parse_text(file, raw["incident_ref"], "incident_ref"),
+        "grade": grade.astype("int64"),
+        "created_at": P.parse_timestamp(file, raw["created_at"], "created_at", naive_timezone=tz),
+        "arrived_at": P.parse_timestamp(file, raw["arrived_at"], "arrived_at", naive_timezone=tz,
+                                        required=False),
+        "resourced": P.parse_bool(file, raw["resourced"], "resourced"),
+        "local_area": P.parse_text(file, raw["local_area"], "local_area"),
+    })
+    P.fail_rows(file, out["arrived_at"] < out["created_at"], raw["arrived_at"],
+                "arrived_at", "arrival before the incident was created", "a time at or after created_at")
+    _check(file, pa.DataFrameSchema({"incident_ref": _unique("incident_ref")}), out)
+    return out
+
+
+def read_survey(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "survey": P.parse_choice(file, raw["survey"], "survey", ["victim", "confidence"]),
+        "respondent_ref": P.parse_text(file, raw["respondent_ref"], "respondent_ref"),
+        "interview_date": P.parse_date(file, raw["interview_date"], "interview_date"),
+        "local_area": P.parse_text(file, raw["local_area"], "local_area"),
+        "crime_type": P.parse_text(file, raw["crime_type"], "crime_type", required=False),
+        "question": P.parse_text(file, raw["question"], "question"),
+        "answer": P.parse_text(file, raw["answer"], "answer"),
+        "weight": P.parse_number(file, raw["weight"], "weight"),
+    })
+    P.fail_rows(file, out["weight"] <= 0, raw["weight"], "weight", "weight is not positive",
+                "a survey weight above 0")
+    dup = out.duplicated(["survey", "respondent_ref", "question"])
+    P.fail_rows(file, dup, raw["respondent_ref"], "respondent_ref",
+                "the same respondent answers the same question twice", "one answer per question")
+    return out
+
+
+def read_finance(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+    out = pd.DataFrame({"financial_year": P.parse_text(file, raw["financial_year"], "financial_year"),
+                        "quarter": P.parse_number(file, raw["quarter"], "quarter", integer=True)})
+    P.fail_rows(file, ~out["quarter"].isin([1, 2, 3, 4]), raw["quarter"], "quarter",
+                "unknown quarter", "1, 2, 3 or 4")
+    out["quarter"] = out["quarter"].astype("int64")
+    for col in TABLES["finance"][2:]:
+        out[col] = P.parse_number(file, raw[col], col, minimum=0)
+    _check_years(file, raw, out)
+    P.fail_rows(file, out.duplicated(["financial_year", "quarter"]), raw["financial_year"],
+                "financial_year", "the same year and quarter appear twice", "one row per quarter")
+    return out
+
+
+def read_vfm(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "financial_year": P.parse_text(file, raw["financial_year"], "financial_year"),
+        "conclusion": P.parse_choice(file, raw["conclusion"].astype("string").str.lower(),
+                                     "conclusion", ["unqualified", "qualified", "adverse"]),
+    })
+    _check_years(file, raw, out)
+    return out
+
+
+def read_carbon(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "period_start": P.parse_date(file, raw["period_start"], "period_start"),
+        "source": P.parse_text(file, raw["source"], "source"),
+        "quantity": P.parse_number(file, raw["quantity"], "quantity", minimum=0),
+        "unit": P.parse_text(file, raw["unit"], "unit"),
+    })
+
+
+def _check_years(file: str, raw: pd.DataFrame, out: pd.DataFrame) -> None:
+    from ..periods import Period
+    bad = pd.Series(False, index=out.index)
+    for i, text in out["financial_year"].items():
+        try:
+            if not Period.parse(text).is_year:
+                bad[i] = True
+        except Exception:  # noqa: BLE001
+            bad[i] = True
+    P.fail_rows(file, bad, raw["financial_year"], "financial_year", "not a financial year",
+                "a year written 2023/24")
+
+
+# ----------------------------------------------------------------------------------- reading
+def read_metadata(folder: Path) -> dict:
+    path = folder / "metadata.yaml"
+    if not path.exists():
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(path.name, f"not valid YAML ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise InputError(path.name, "expected a mapping of keys to values")
+    return doc
+
+
+def read_tables(folder: str | Path, *, timezone: str | None = None,
+                categories: CrimeCategories | None = None,
+                only: list[str] | None = None) -> Tables:
+    """Read and validate every canonical table present in ``folder``.
+
+    ``timezone`` (e.g. "Europe/London") is used only for timestamps written without a UTC offset.
+    ``only`` restricts reading to the named tables (a family notebook reads what it needs).
+    Cross-table check: every outcome must belong to a crime in ``crimes``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), "data folder not found", expected="a folder of input tables")
+    categories = categories or load_categories()
+    meta = read_metadata(folder)
+    tz = timezone or meta.get("timezone")
+    wanted = only or list(TABLES)
+    if "outcomes" in wanted and "crimes" not in wanted:
+        wanted = [*wanted, "crimes"]
+    frames: dict[str, pd.DataFrame] = {}
+    ledger: list[LedgerEntry] = []
+    for table in TABLES:
+        if table not in wanted:
+            continue
+        path = find_table_file(folder, table)
+        if path is None:
+            continue
+        raw = _read_raw(path)
+        raw = raw.rename(columns=lambda c: str(c).strip())
+        P.require_columns(path.name, raw, TABLES[table])
+        name = path.name
+        if table == "crimes":
+            frame = read_crimes(raw, name, categories)
+        elif table == "outcomes":
+            frame = read_outcomes(raw, name)
+        elif table == "calls":
+            frame = read_calls(raw, name, tz)
+        elif table == "incidents":
+            frame = read_incidents(raw, name, tz)
+        elif table == "survey_responses":
+            frame = read_survey(raw, name)
+        elif table == "finance":
+            frame = read_finance(raw, name)
+        elif table == "vfm":
+            frame = read_vfm(raw, name)
+        else:
+            frame = read_carbon(raw, name)
+        frames[table] = frame
+        ledger.append(LedgerEntry(table, name, sha256_of(path), len(raw), len(frame)))
+    if "outcomes" in frames:
+        if "crimes" not in frames:
+            raise InputError("outcomes", "outcomes given without a crimes table",
+                             expected="crimes.csv or crimes.parquet beside outcomes")
+        known = frames["outcomes"]["crime_ref"].isin(frames["crimes"]["crime_ref"])
+        out_file = next(e.file for e in ledger if e.table == "outcomes")
+        P.fail_rows(out_file, ~known, frames["outcomes"]["crime_ref"], "crime_ref",
+                    "outcome for a crime that is not in the crimes table",
+                    "a crime_ref present in crimes")
+    extraction = meta.get("extraction_date")
+    if isinstance(extraction, str):
+        extraction = date.fromisoformat(extraction)
+    return Tables(frames=frames, ledger=ledger, folder=str(folder),
+                  synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
+                  extraction_date=extraction, sources={t: "canonical" for t in frames})
