@@ -51,7 +51,7 @@ FAMILY_TABLES = {
 # ------------------------------------------------------------------------------ measurements
 def crime_counts(tables: Tables) -> crime.CrimeCounts | None:
     """Crime counts from a public source (already aggregated) or from record-level tables."""
-    pre = getattr(tables, "extras", {}).get("crime_counts")
+    pre = tables.extras.get("crime_counts")
     if pre is not None:
         return pre
     crimes = tables.get("crimes")

@@ -69,6 +69,8 @@ class Tables:
     extraction_date: date | None = None
     sources: dict[str, str] = field(default_factory=dict)  # table -> source kind
     notes: list[str] = field(default_factory=list)
+    extras: dict = field(default_factory=dict)  # e.g. "crime_counts" from public tables
+    licence: str = ""  # attribution to show when public data were used
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.frames.get(name)

@@ -1,0 +1,117 @@
+"""The ``kpi`` command: list, validate, sample, run, render.
+
+Expected failures (bad input, bad parameter, failing notebook) print one readable message and
+exit with status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import KpiError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Budget KPI metrics report for a Police and Crime Panel.")
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("list")
+def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a table.")) -> None:
+    """List the KPI catalogue (params/kpis.yaml)."""
+    from .catalogue import catalogue_frame, load_catalogue
+    try:
+        df = catalogue_frame(load_catalogue())
+    except KpiError as exc:
+        _fail(exc)
+    cols = ["kpi_id", "name", "family", "unit", "polarity", "frequency", "supplementary", "target"]
+    if csv:
+        df[cols].to_csv(sys.stdout, index=False, lineterminator="\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title="Budget KPIs (Table 1) and supplementary measures")
+    for c in ("kpi_id", "name", "family", "unit", "polarity", "frequency", "supplementary"):
+        t.add_column(c, overflow="fold")
+    for _, r in df.iterrows():
+        t.add_row(*[str(r[c]) for c in ("kpi_id", "name", "family", "unit", "polarity", "frequency", "supplementary")])
+    Console(width=160).print(t)
+
+
+@app.command()
+def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder of input files."),
+             timezone: Optional[str] = typer.Option(None, help="Zone for timestamps without an offset, e.g. Europe/London.")) -> None:
+    """Check every input table; print rows per table and the periods covered."""
+    from .sources.detect import detect_kinds, read_any
+    try:
+        tables = read_any(data_dir, timezone=timezone)
+    except KpiError as exc:
+        _fail(exc)
+    typer.echo(f"{data_dir}: {', '.join(detect_kinds(data_dir))} input"
+               + (" (SYNTHETIC sample data)" if tables.synthetic else ""))
+    date_cols = {"crimes": "recorded_date", "calls": "received_at", "incidents": "created_at",
+                 "survey_responses": "interview_date", "carbon": "period_start"}
+    for e in tables.ledger:
+        frame = tables.frames.get(e.table)
+        span = ""
+        if frame is not None and e.table in date_cols and len(frame):
+            col = frame[date_cols[e.table]]
+            span = f", {col.min():%Y-%m-%d} to {col.max():%Y-%m-%d}"
+        elif frame is not None and "financial_year" in frame and len(frame):
+            span = f", {frame['financial_year'].min()} to {frame['financial_year'].max()}"
+        typer.echo(f"  {e.table:<17} {e.file:<26} {e.rows_read:>10,} rows read, {e.rows_used:>10,} used, "
+                   f"{sum(e.rejected.values()):,} rejected{span}")
+        for reason, n in e.rejected.items():
+            typer.echo(f"      rejected {n:,}: {reason}")
+    for note in tables.notes:
+        typer.echo(f"  note: {note}")
+    typer.echo("valid")
+
+
+@app.command()
+def sample(out: Path = typer.Option(Path("data/sample"), help="Folder to write."),
+           seed: int = typer.Option(20230727), scale: float = typer.Option(1.0, help="Volume scale (rates unchanged)."),
+           first_fy: int = typer.Option(2019, help="First financial year (2019 = 2019/20)."),
+           last_fy: int = typer.Option(2024, help="Last financial year (2024 = 2024/25).")) -> None:
+    """Write the SYNTHETIC sample data (seeded: the same seed gives the same bytes)."""
+    from .sample import generate
+    counts = generate(out, seed=seed, scale=scale, first_fy=first_fy, last_fy=last_fy)
+    typer.echo(f"wrote synthetic sample data to {out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+@app.command()
+def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a financial year (2024/25)."),
+        to: Optional[str] = typer.Option(None, "--to", help="Last quarter of a backfill range."),
+        data: Path = typer.Option(Path("data/sample"), "--data", help="Folder of input files."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/<period>; with --to, the parent folder)."),
+        params: Optional[Path] = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml."),
+        jobs: Optional[int] = typer.Option(None, "--jobs", help="Notebooks run in parallel (default: cores)."),
+        quiet: bool = typer.Option(False, "--quiet", help="Plain log lines instead of a progress bar."),
+        pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print report.pdf with Chromium.")) -> None:
+    """Run the quarter (or year, or range): notebooks through Papermill, then the report."""
+    from .runner import run_many
+    try:
+        results = run_many(period, to, data, out_root=out if to else None, params_file=params,
+                           jobs=jobs, quiet=quiet, pdf=pdf) if to else \
+            run_many(period, None, data, out_root=out, params_file=params, jobs=jobs, quiet=quiet, pdf=pdf)
+    except KpiError as exc:
+        _fail(exc)
+    for r in results:
+        typer.echo(f"{r.period.label}: report written to {r.report}")
+        if isinstance(r.manifest.get("pdf"), str) and not r.manifest["pdf"].endswith(".pdf"):
+            typer.echo(f"  warning: {r.manifest['pdf']}")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,131 @@
+"""Turn executed notebooks into the Panel's report: one self-contained HTML file (nbconvert with
+the project's own ``panel`` template), an Excel workbook of the KPI table and summary, and a PDF
+printed from the HTML by headless Chromium. The renderer never computes a figure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+from nbconvert import HTMLExporter
+
+from .catalogue import load_catalogue
+from .errors import KpiError
+from .notebook import FAMILY_TITLES
+from .summary import summary_table
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HIDDEN_TAGS = {"parameters", "injected-parameters"}
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-extensions", "--disable-default-apps"]
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium (or another Chromium on PATH); KPI_CHROMIUM overrides."""
+    env = os.environ.get("KPI_CHROMIUM")
+    if env:
+        return env
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
+    """The report notebook with each executed family notebook inserted where the report's cell
+    tagged ``families-go-here`` stands (before Methods)."""
+    nb = nbformat.read(report_nb, as_version=4)
+    at = next((i for i, c in enumerate(nb.cells) if "families-go-here" in c.metadata.get("tags", [])),
+              len(nb.cells))
+    inserted = []
+    for path in family_nbs:
+        fam = nbformat.read(path, as_version=4)
+        for cell in fam.cells:
+            if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+                continue
+            inserted.append(cell)
+    nb.cells[at:at] = inserted
+    return nb
+
+
+def sections(period_is_year: bool, families: list[str]) -> list[tuple[str, str]]:
+    out = [("at-a-glance", "At a glance"), ("summary", "Summary of the budget KPIs")]
+    if period_is_year:
+        out.append(("year", "The year, quarter by quarter"))
+    out += [(f"family-{f}", FAMILY_TITLES[f]) for f in families]
+    out.append(("methods", "Methods and provenance"))
+    return out
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
+    """Render with the ``panel`` template: no code, no prompts, alt text kept, nothing remote."""
+    nb.metadata["kpi_report"] = meta
+    nb.metadata["title"] = f"{meta.get('title', 'Budget KPI metrics report')}: {meta.get('period', '')}"
+    exporter = HTMLExporter(template_name="panel", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": "en"})
+    write_atomic(out, body)
+    return out
+
+
+def write_excel(results: pd.DataFrame, out: Path) -> Path:
+    """kpis.xlsx: 'Summary' (Table 1 layout) and 'KPI results' (the full table), formatted headers."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    summary = summary_table(results, load_catalogue())
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".xlsx")
+    os.close(fd)
+    os.chmod(tmp, 0o644)
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        summary.to_excel(xw, sheet_name="Summary", index=False)
+        results.to_excel(xw, sheet_name="KPI results", index=False)
+        for ws in xw.book.worksheets:
+            for cell in ws[1]:
+                cell.font = Font(bold=True, color="FFFFFF")
+                cell.fill = PatternFill("solid", fgColor="12436D")
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            ws.freeze_panes = "B2"
+            for i, col in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 40)), start=1):
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
+                ws.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 60)
+    os.replace(tmp, out)
+    return out
+
+
+def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:
+    """Print the HTML to PDF with headless Chromium (print CSS puts sections on new pages)."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise KpiError("cannot print report.pdf: Chromium not found (install Debian 'chromium' "
+                       "or set KPI_CHROMIUM)")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".pdf")
+    os.close(fd)
+    os.chmod(tmp, 0o644)
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+               f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0 or not Path(tmp).exists() or Path(tmp).stat().st_size == 0:
+        Path(tmp).unlink(missing_ok=True)
+        raise KpiError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr[-500:]}")
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,255 @@
+"""Run a quarter (or a year, or a range of quarters): validate everything first, execute the
+family notebooks with Papermill in parallel, then the summary notebook, then render the report.
+
+A run builds in a temporary folder beside the output and moves into place only when every step
+succeeded, so a failed run never leaves a half-written report or overwrites the last good one.
+A failing notebook stops the run with one message (notebook, cell, error) and is kept for
+inspection in ``<out>.failed/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+
+from .engine import FAMILY_TABLES
+from .errors import InputError, KpiError, NotebookError, ParameterError
+from .params import load_params
+from .periods import Period
+from .provenance import code_version, library_versions
+from .sources.detect import detect_kinds, read_any
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+FAMILIES = list(FAMILY_TABLES)
+KERNEL_RETRIES = 3
+KERNEL_START_ERRORS = ("Kernel died before replying", "Address already in use", "kernel_info",
+                       "Kernel didn't respond", "DeadKernelError")
+
+
+def _execute(name: str, src: str, dst: str, parameters: dict, timeout: int, log: str | None = None) -> dict:
+    """Worker: run one notebook with Papermill, retrying kernel start races. Returns a plain dict
+    (exceptions from Papermill do not always pickle). Kernel chatter on stderr goes to ``log``."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    if log:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
+    start = time.monotonic()
+    for attempt in range(1, KERNEL_RETRIES + 1):
+        try:
+            pm.execute_notebook(src, dst, parameters=parameters, kernel_name="python3",
+                                cwd=str(Path(src).parent), progress_bar=False, log_output=False,
+                                execution_timeout=timeout, start_timeout=120)
+            return {"name": name, "ok": True, "seconds": time.monotonic() - start, "attempts": attempt}
+        except PapermillExecutionError as exc:
+            return {"name": name, "ok": False, "seconds": time.monotonic() - start,
+                    "cell": exc.exec_count, "cell_index": exc.cell_index, "ename": exc.ename,
+                    "evalue": exc.evalue, "path": dst}
+        except Exception as exc:  # noqa: BLE001 - kernel start races and timeouts
+            text = f"{type(exc).__name__}: {exc}"
+            if attempt < KERNEL_RETRIES and any(s in text for s in KERNEL_START_ERRORS):
+                time.sleep(1.5 * attempt)
+                continue
+            return {"name": name, "ok": False, "seconds": time.monotonic() - start, "cell": None,
+                    "cell_index": None, "ename": type(exc).__name__, "evalue": str(exc), "path": dst}
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class RunResult:
+    period: Period
+    out: Path
+    report: Path
+    manifest: dict = field(default_factory=dict)
+
+
+class _Progress:
+    """Progress bar of notebooks done and running (rich), or plain log lines with quiet."""
+
+    def __init__(self, total: int, label: str, quiet: bool) -> None:
+        self.quiet, self.label, self.total, self.done = quiet, label, total, 0
+        self.bar = None
+        if not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), transient=False)
+            self.task = self.bar.add_task(label, total=total)
+            self.bar.start()
+
+    def running(self, names: list[str]) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"{self.label}: running {', '.join(names) or '-'}")
+
+    def advance(self, name: str, seconds: float) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.advance(self.task)
+        else:
+            print(f"[{self.label}] {name} done in {seconds:.1f}s ({self.done}/{self.total})", flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _fail_message(res: dict) -> str:
+    where = f"cell {res['cell']}" if res.get("cell") is not None else "kernel"
+    return (f"notebook {res['name']}.ipynb failed at {where}: {res['ename']}: {res['evalue']} "
+            f"(executed notebook kept at {res['path']})")
+
+
+def _swap_into_place(build: Path, out: Path) -> None:
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    if out.exists():
+        os.replace(out, old)
+    os.replace(build, out)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
+               params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
+               timeout: int = 1200, pdf: bool = True) -> RunResult:
+    """Run one period end to end; returns where the report is. Raises KpiError on failure."""
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    p = Period.parse(period)
+    params = load_params(params_file)
+    data = Path(data_dir).resolve()
+    if not data.is_dir():
+        raise ParameterError(f"data folder not found: {data_dir}")
+    out = Path(out_dir).resolve() if out_dir else (Path.cwd() / "outputs" / p.slug).resolve()
+    # validate every input before anything starts
+    tables = read_any(data, timezone=params.get("timezone"))
+    kinds = detect_kinds(data)
+    public = any(k in kinds for k in ("home_office", "police_uk"))
+    jobs = max(1, jobs or os.cpu_count() or 1)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build = out.with_name(f".{out.name}.building-{os.getpid()}")
+    failed_dir = out.with_name(f"{out.name}.failed")
+    shutil.rmtree(build, ignore_errors=True)
+    (build / "notebooks").mkdir(parents=True)
+    (build / "logs").mkdir()
+    inputs = {
+        "period": p.label, "data_folder": str(data), "input_kinds": kinds, "synthetic": tables.synthetic,
+        "public_data": public, "extraction_date": tables.extraction_date.isoformat() if tables.extraction_date else None,
+        "parameters": params, "params_file": str(params_file) if params_file else None,
+        "inputs": [e.as_dict() for e in tables.ledger], "code_version": code_version(),
+    }
+    (build / "inputs.json").write_text(json.dumps(inputs, indent=2, default=str, sort_keys=True), encoding="utf-8")
+    common = {"period": p.label, "out_dir": str(build)}
+    fam_params = {**common, "data_dir": str(data), "params_file": str(Path(params_file).resolve()) if params_file else None}
+    durations: dict[str, float] = {}
+    progress = _Progress(len(FAMILIES) + 1, p.label, quiet)
+    try:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            pending = {}
+            queue = list(FAMILIES)
+            while queue or pending:
+                while queue and len(pending) < jobs:
+                    name = queue.pop(0)
+                    fut = pool.submit(_execute, name, str(NOTEBOOKS / f"{name}.ipynb"),
+                                      str(build / "notebooks" / f"{name}.ipynb"), fam_params, timeout,
+                                      str(build / "logs" / f"{name}.log"))
+                    pending[fut] = name
+                    time.sleep(0.3)  # stagger kernel starts
+                progress.running(sorted(pending.values()))
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    name = pending.pop(fut)
+                    res = fut.result()
+                    if not res["ok"]:
+                        for f in pending:
+                            f.cancel()
+                        raise NotebookError(_fail_message(res))
+                    durations[name] = round(res["seconds"], 2)
+                    progress.advance(name, res["seconds"])
+        progress.running(["report"])
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            res = pool.submit(_execute, "report", str(NOTEBOOKS / "report.ipynb"),
+                              str(build / "notebooks" / "report.ipynb"), common, timeout,
+                              str(build / "logs" / "report.log")).result()
+        if not res["ok"]:
+            raise NotebookError(_fail_message(res))
+        durations["report"] = round(res["seconds"], 2)
+        progress.advance("report", res["seconds"])
+    except KpiError as exc:
+        progress.close()
+        shutil.rmtree(failed_dir, ignore_errors=True)
+        os.replace(build, failed_dir)
+        raise NotebookError(str(exc).replace(str(build), str(failed_dir))) from None
+    finally:
+        progress.close()
+
+    t_render = time.monotonic()
+    from .render import combine, print_pdf, render_html, sections, write_excel
+    import pandas as pd
+    meta = {
+        "panel": params.get("panel_name", "Police and Crime Panel"),
+        "title": "Budget KPI metrics report", "period": p.label,
+        "period_dates": f"{p.start:%-d %B %Y} to {p.end:%-d %B %Y}",
+        "produced": started.strftime("%-d %B %Y"),
+        "extraction_date": inputs["extraction_date"] or "not stated",
+        "data_description": ("synthetic sample data" if tables.synthetic else
+                             ", ".join(k.replace("_", " ") for k in kinds)),
+        "synthetic": tables.synthetic, "public_data": public,
+        "licence": ("Contains public sector information licensed under the Open Government Licence "
+                    "v3.0. Source: Home Office, police recorded crime and outcomes open data tables; "
+                    "data.police.uk."),
+        "sections": sections(p.is_year, FAMILIES),
+    }
+    nb = combine(build / "notebooks" / "report.ipynb", [build / "notebooks" / f"{f}.ipynb" for f in FAMILIES])
+    report = render_html(nb, meta, build / "report.html")
+    results = pd.read_csv(build / "results" / "kpis.csv", keep_default_na=True)
+    for c in ("basis", "note", "source", "spc_rule"):
+        results[c] = results[c].fillna("")
+    write_excel(results, build / "kpis.xlsx")
+    pdf_note = None
+    if pdf:
+        try:
+            print_pdf(report, build / "report.pdf")
+        except KpiError as exc:
+            pdf_note = str(exc)
+    durations["render"] = round(time.monotonic() - t_render, 2)
+    manifest = {
+        **{k: v for k, v in inputs.items() if k != "inputs"},
+        "inputs": inputs["inputs"],
+        "row_ledger": {e["table"]: {"read": e["rows_read"], "used": e["rows_used"],
+                                    "rejected": e["rows_rejected"], "reasons": e["rejected_reasons"]}
+                       for e in inputs["inputs"]},
+        "library_versions": library_versions(),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds_total": round(time.monotonic() - t0, 2), "seconds_by_step": durations,
+        "jobs": jobs, "pdf": "report.pdf" if pdf and pdf_note is None else pdf_note,
+        "outputs": sorted(str(x.relative_to(build)) for x in build.rglob("*") if x.is_file()),
+    }
+    (build / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    _swap_into_place(build, out)
+    shutil.rmtree(failed_dir, ignore_errors=True)
+    return RunResult(p, out, out / "report.html", manifest)
+
+
+def run_many(first: str, last: str | None, data_dir, out_root=None, **kw) -> list[RunResult]:
+    """A single period, or every quarter from ``first`` to ``last`` (a backfill), in order."""
+    from .periods import quarter_range
+    periods = [Period.parse(first)] if last is None else quarter_range(first, last)
+    results = []
+    for p in periods:
+        out = Path(out_root) / p.slug if out_root and last is not None else out_root
+        results.append(run_period(p, data_dir, out, **kw))
+    return results
+
+
+__all__ = ["InputError", "RunResult", "run_many", "run_period"]

@@ -1,0 +1,49 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# <h2 id="family-confidence">Public confidence and police visibility</h2>
+#
+# Percentage of survey respondents who agree or strongly agree that they have confidence in local policing, and who see a police officer or PCSO at least weekly, overall and by local area.
+#
+# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
+# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+
+# %% tags=["parameters"]
+period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
+data_dir = "../data/sample"  # folder of input files (run `kpi sample` to create the sample)
+out_dir = "../outputs/interactive/2024-25-q4"  # results/confidence.csv is written here
+params_file = None  # optional YAML overriding params/defaults.yaml
+
+# %%
+from kpi_lib.notebook import show_breakdown, show_kpis, show_overview, start_family
+
+run = start_family("confidence", period, data_dir, out_dir, params_file)
+
+# %% [markdown]
+# ### The KPIs this period
+#
+# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
+# decrease only when a two-proportion test says it is significant.
+
+# %%
+show_overview(run)
+
+# %% [markdown]
+# **Caveats.** Survey estimates are weighted; intervals use the Kish effective sample size. Local-area estimates rest on small samples: compare intervals, not points.
+
+# %%
+show_kpis(run)
+
+# %%
+show_breakdown(run, "local area")
