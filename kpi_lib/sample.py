@@ -53,7 +53,7 @@ def _days(first_fy: int, last_fy: int) -> pd.DatetimeIndex:
 
 
 def _season(days: pd.DatetimeIndex, amplitude: float, peak_month: int = 7) -> np.ndarray:
-    return 1 + amplitude * np.cos(2 * np.pi * (days.dayofyear.to_numpy() - (peak_month - 1) * 30.4 - 15) / 365.25)
+    return 1 + amplitude * np.cos(2 * np.pi * (days.day_of_year.to_numpy() - (peak_month - 1) * 30.4 - 15) / 365.25)
 
 
 def _random_times(rng: np.random.Generator, day_index: np.ndarray, days: pd.DatetimeIndex,

@@ -39,7 +39,8 @@ def count_row(kpi_id: str, w: Window, count: float, **kw) -> dict:
 def proportion_row(kpi_id: str, w: Window, successes: float, total: float, **kw) -> dict:
     """Percentage with a Wilson interval; undefined (not 0%) when the denominator is 0."""
     if total <= 0:
-        note = kw.pop("note", "") or "No cases in the period: the rate is undefined, not 0%."
+        note = " ".join(x for x in ("No cases in the period: the rate is undefined, not 0%.",
+                                     kw.pop("note", "")) if x)
         return row(kpi_id, w, numerator=float(successes), denominator=float(total), sample_n=0,
                    test_n=0, status="reported", note=note, **kw)
     lo, hi = wilson_interval(successes, total)

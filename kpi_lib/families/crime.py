@@ -124,6 +124,19 @@ def _aligned(counts: CrimeCounts, w: Window) -> bool:
     return w.kind != "month" and w.start.month in (1, 4, 7, 10) and w.end.month in (1, 4, 7, 10)
 
 
+BASES = ("cohort", "in_period")
+RATE_KPIS = {pair[1] for pair in CATEGORY_KPIS.values()} | {"action_taken_rate"}
+
+
+def _unavailable_all(w: Window, status: str, note: str, src: str) -> list[dict]:
+    """Rows for every crime KPI (rates once per basis) when a window cannot be measured."""
+    rows = []
+    for k in KPI_IDS:
+        for b in (BASES if k in RATE_KPIS else ("",)):
+            rows.append(unavailable(k, w, status, note, basis=b, source=src))
+    return rows
+
+
 def measure(counts: CrimeCounts, windows: list[Window], params: dict | None = None) -> pd.DataFrame:
     """Volumes, charge rates (both bases) and action-taken rate for every window."""
     p = {**DEFAULTS, **(params or {})}
@@ -134,8 +147,7 @@ def measure(counts: CrimeCounts, windows: list[Window], params: dict | None = No
         if not _aligned(counts, w) or not covers(w, counts.first, counts.last_exclusive):
             why = ("the data do not cover this period" if _aligned(counts, w)
                    else f"the source gives {counts.grain}ly counts only")
-            for k in KPI_IDS:
-                rows.append(unavailable(k, w, "not_yet_available", f"No data: {why}.", source=src))
+            rows += _unavailable_all(w, "not_yet_available", f"No data: {why}.", src)
             continue
         off = _in(counts.offences, w).groupby("category")["count"].sum()
         coh = _in(counts.cohort, w) if counts.cohort is not None else None
@@ -144,7 +156,8 @@ def measure(counts: CrimeCounts, windows: list[Window], params: dict | None = No
             if cat in counts.unsupported:
                 why = counts.unsupported[cat]
                 rows.append(unavailable(vol_id, w, "not_available_from_source", why, source=src))
-                rows.append(unavailable(rate_id, w, "not_available_from_source", why, source=src))
+                rows += [unavailable(rate_id, w, "not_available_from_source", why, basis=b, source=src)
+                         for b in BASES]
                 continue
             n = float(off.get(cat, 0))
             rows.append(count_row(vol_id, w, n, source=src))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import InputError
 
-_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 TRUE_WORDS = {"true", "1", "y", "yes", "t"}
 FALSE_WORDS = {"false", "0", "n", "no", "f"}
 
@@ -99,12 +99,12 @@ def parse_timestamp(file: str, raw: pd.Series, column: str, *, naive_timezone: s
             fail_rows(file, bad, raw, column, "not a timestamp",
                       "ISO 8601, e.g. 2023-10-29T01:30:00+01:00")
         if naive.any():
+            local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            fail_rows(file, naive & local.reindex(raw.index).isna(), raw, column,
+                      "not a timestamp", "ISO 8601, e.g. 2023-10-29T01:30:00+01:00")
             if naive_timezone is None:
                 fail_rows(file, naive, raw, column, "timestamp has no UTC offset",
                           "ISO 8601 with an offset (e.g. +01:00), or run with timezone: Europe/London")
-            local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            fail_rows(file, naive & local.reindex(raw.index).isna(), raw, column,
-                      "not a timestamp", "ISO 8601, e.g. 2023-10-29T01:30:00")
             loc = local.dt.tz_localize(naive_timezone, ambiguous="NaT", nonexistent="NaT")
             fail_rows(file, naive & loc.reindex(raw.index).isna(), raw, column,
                       "local time is ambiguous or does not exist at a clock change",

@@ -1,0 +1,62 @@
+"""Shared fixtures. Real Papermill runs and a real browser are used where the user would use them;
+data the tests need are generated here (small synthetic samples) or read from ../shared/data when
+present (tests that need it skip with a clear reason otherwise)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> Path:
+    """A small synthetic sample (5% of the volumes, all six years) for fast engine tests."""
+    from kpi_lib.sample import generate
+    out = tmp_path_factory.mktemp("sample-small")
+    generate(out, scale=0.05)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_tables(small_sample):
+    from kpi_lib.sources import read_tables
+    return read_tables(small_sample)
+
+
+@pytest.fixture(scope="session")
+def default_sample() -> Path:
+    """data/sample as `make report` creates it (full scale), generated if missing: the notebooks'
+    default parameters point there."""
+    path = REPO / "data" / "sample"
+    if not (path / "README.md").exists():
+        from kpi_lib.sample import generate
+        generate(path)
+    return path
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real public data not available at {path} (../shared/data is absent on this machine)")
+    return path
+
+
+def chromium_path() -> str:
+    from kpi_lib.render import find_chromium
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("KPI_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required in CI (KPI_REQUIRE_BROWSER is set) but was not found")
+        pytest.skip("Chromium not installed: install Debian 'chromium' to run the browser tests")
+    return path
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst

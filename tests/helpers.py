@@ -1,0 +1,39 @@
+"""Small hand-made canonical inputs for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+HEADERS = {
+    "crimes": "crime_ref,recorded_date,offence_code,domestic_abuse,local_area",
+    "outcomes": "crime_ref,outcome_type,outcome_date",
+    "calls": "call_ref,line,received_at,answered_at",
+    "incidents": "incident_ref,grade,created_at,arrived_at,resourced,local_area",
+    "survey_responses": "survey,respondent_ref,interview_date,local_area,crime_type,question,answer,weight",
+    "finance": "financial_year,quarter,budget_gbp,forecast_outturn_gbp,savings_target_gbp,savings_delivered_gbp",
+    "vfm": "financial_year,conclusion",
+    "carbon": "period_start,source,quantity,unit",
+}
+
+
+def write_table(folder: Path, table: str, rows: list[str], header: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{table}.csv"
+    path.write_text("\n".join([header or HEADERS[table], *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def parquet_to_csv(src: Path, dst: Path, table: str, mutate=None) -> Path:
+    """Copy a sample table to CSV (timestamps written ISO 8601 with offsets), optionally mutated."""
+    df = pd.read_parquet(src / f"{table}.parquet")
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].map(lambda t: "" if pd.isna(t) else t.isoformat())
+    if mutate:
+        df = mutate(df)
+    path = dst / f"{table}.csv"
+    (dst / f"{table}.parquet").unlink(missing_ok=True)
+    df.to_csv(path, index=False)
+    return path

@@ -1,0 +1,108 @@
+"""Canonical readers: schema rejections with file, row, column and value; timestamps and clock
+changes; the row ledger; and `kpi validate` on good and bad folders (no tracebacks)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from helpers import parquet_to_csv, write_table
+from kpi_lib.errors import InputError
+from kpi_lib.sources import read_tables
+
+
+def test_good_small_input_and_ledger(tmp_path):
+    write_table(tmp_path, "crimes", ["C1,2023-04-02,8N,true,Worcester", "C2,2023-05-03,28E,no,Redditch"])
+    write_table(tmp_path, "outcomes", ["C1,1,2023-05-01", "C2,0,"])
+    t = read_tables(tmp_path)
+    assert list(t.frames["crimes"]["domestic_abuse"]) == [True, False]
+    for e in t.ledger:
+        assert e.rows_read == e.rows_used + sum(e.rejected.values())
+    assert [(e.table, e.rows_read) for e in t.ledger] == [("crimes", 2), ("outcomes", 2)]
+
+
+@pytest.mark.parametrize("table, rows, column, value, words", [
+    ("crimes", ["C1,2023-04-02,8N,true,Worcester", "C2,2023-13-40,8N,true,Worcester"],
+     "recorded_date", "2023-13-40", "not a date"),
+    ("crimes", ["C1,2023-04-02,ZZ9,true,Worcester"], "offence_code", "ZZ9", "unknown offence code"),
+    ("crimes", ["C1,2023-04-02,8N,maybe,Worcester"], "domestic_abuse", "maybe", "not a yes/no value"),
+    ("calls", ["K1,999,yesterday,"], "received_at", "yesterday", "not a timestamp"),
+    ("calls", ["K1,112,2023-04-01T10:00:00+01:00,"], "line", "112", "unknown value"),
+    ("calls", ["K1,999,2023-04-01T10:00:00+01:00,2023-04-01T09:00:00+01:00"], "answered_at",
+     "2023-04-01T09:00:00+01:00", "answered before it was received"),
+    ("incidents", ["I1,7,2023-04-01T10:00:00+01:00,,true,Worcester"], "grade", "7", "unknown grade"),
+    ("survey_responses", ["victim,R1,2023-04-01,Worcester,Burglary,overall_satisfaction,Very satisfied,-1"],
+     "weight", "-1", "weight is not positive"),
+    ("finance", ["2023/24,1,abc,1,1,1"], "budget_gbp", "abc", "not a number"),
+])
+def test_rejections_name_file_row_column_value(tmp_path, table, rows, column, value, words):
+    write_table(tmp_path, table, rows)
+    with pytest.raises(InputError) as e:
+        read_tables(tmp_path)
+    msg = str(e.value)
+    assert f"{table}.csv" in msg and f"column '{column}'" in msg and repr(value) in msg and words in msg
+    assert f"row {len(rows)}" in msg
+
+
+def test_missing_column(tmp_path):
+    write_table(tmp_path, "crimes", ["C1,2023-04-02,8N,true"], header="crime_ref,recorded_date,offence_code,domestic_abuse")
+    with pytest.raises(InputError, match=r"crimes.csv: missing column 'local_area'"):
+        read_tables(tmp_path)
+
+
+def test_outcome_for_unknown_crime(tmp_path):
+    write_table(tmp_path, "crimes", ["C1,2023-04-02,8N,true,Worcester"])
+    write_table(tmp_path, "outcomes", ["C9,1,2023-05-01"])
+    with pytest.raises(InputError, match="outcome for a crime that is not in the crimes table"):
+        read_tables(tmp_path)
+
+
+def test_timestamps_without_offset_need_a_timezone(tmp_path):
+    write_table(tmp_path, "calls", ["K1,999,2023-04-01T10:00:00,2023-04-01T10:00:05"])
+    with pytest.raises(InputError, match="no UTC offset"):
+        read_tables(tmp_path)
+    t = read_tables(tmp_path, timezone="Europe/London")
+    assert t.frames["calls"]["received_at"].iloc[0] == pd.Timestamp("2023-04-01T09:00:00Z")
+
+
+def test_ambiguous_local_time_is_an_error_not_a_guess(tmp_path):
+    # 01:30 on 29 October 2023 happened twice in London (BST then GMT)
+    write_table(tmp_path, "incidents", ["I1,1,2023-10-29T01:30:00,,true,Worcester"])
+    with pytest.raises(InputError, match="ambiguous or does not exist"):
+        read_tables(tmp_path, timezone="Europe/London")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "kpi_lib.cli", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_validate_sample_ok(small_sample):
+    r = _cli("validate", str(small_sample))
+    assert r.returncode == 0, r.stderr
+    assert "SYNTHETIC" in r.stdout and "crimes" in r.stdout and "rows read" in r.stdout
+
+
+@pytest.mark.parametrize("table, mutate, expect", [
+    ("crimes", lambda d: d.assign(recorded_date=d["recorded_date"].where(d.index != 41, "31/02/2023")),
+     ["crimes.csv", "row 42", "column 'recorded_date'", "'31/02/2023'"]),
+    ("crimes", lambda d: d.drop(columns=["local_area"]), ["crimes.csv", "missing column 'local_area'"]),
+    ("crimes", lambda d: d.assign(offence_code=d["offence_code"].where(d.index != 6, "999X")),
+     ["crimes.csv", "row 7", "column 'offence_code'", "'999X'", "unknown offence code"]),
+    ("calls", lambda d: d.assign(received_at=d["received_at"].where(d.index != 2, "2023-02-30T25:61")),
+     ["calls.csv", "row 3", "column 'received_at'", "'2023-02-30T25:61'"]),
+])
+def test_validate_bad_copies_of_the_sample(tmp_path, small_sample, table, mutate, expect):
+    bad = tmp_path / "bad"
+    shutil.copytree(small_sample, bad)
+    parquet_to_csv(bad, bad, table, mutate)
+    r = _cli("validate", str(bad))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr + r.stdout
+    for text in expect:
+        assert text in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
