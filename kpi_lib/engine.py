@@ -35,7 +35,7 @@ STATUSES = ("reported", "not_yet_available", "annual", "not_available_from_sourc
 RESULT_COLUMNS = [
     "kpi_id", "name", "family", "period", "period_start", "period_end", "value", "unit",
     "numerator", "denominator", "ci_low", "ci_high", "sample_n", "status", "basis", "headline",
-    "source", "note", "target", "polarity", "supplementary",
+    "source", "note", "target", "polarity", "supplementary", "pending_share", "provisional",
     "previous_value", "last_year_value", "rolling12_value", "previous12_value", "baseline_value",
     "change_previous", "change_last_year", "change_last_year_pct", "last_year_significant",
     "change_12m", "change_12m_pct", "change_12m_significant", "change_baseline", "change_baseline_pct",
@@ -233,6 +233,8 @@ def compute(period: Period | str, tables: Tables, params: dict | None = None,
                 "sample_n": cur["sample_n"], "status": cur["status"], "basis": cur["basis"],
                 "headline": basis == bases[0], "source": cur["source"], "note": cur["note"],
                 "target": kpi.target, "polarity": kpi.polarity, "supplementary": kpi.supplementary,
+                "pending_share": cur["pending_share"],
+                "provisional": bool(cur["pending_share"] > params.get("provisional_pending_pct", 10)),
                 "previous_value": val("previous"), "last_year_value": val("last_year"),
                 "rolling12_value": val("rolling12"), "previous12_value": val("previous12"),
                 "baseline_value": val("baseline"),
@@ -266,7 +268,8 @@ def year_quarters(period: Period | str, tables: Tables, params: dict | None = No
     m = m[(m["window_kind"] == "quarter")]
     cols = {}
     for q in period.year().quarters():
-        sel = m[(m["window_start"] == q.start) & ((m["basis"] == "") | (m["basis"] == params["headline_basis"]))]
+        sel = m[(m["window_start"] == q.start)
+                & (~m["basis"].isin(OUTCOME_BASES) | (m["basis"] == params["headline_basis"]))]
         sel = sel.assign(v=np.where(sel["status"] == "reported", sel["value"], np.nan))
         cols[f"Q{q.quarter}"] = sel.set_index("kpi_id")["v"]
     return pd.DataFrame(cols).reset_index(names="kpi_id")

@@ -27,7 +27,12 @@ VARIATION_ICON = {
 }
 ASSURANCE_ICON = {"consistent_pass": "✔", "consistent_fail": "✖", "hit_and_miss": "↕",
                   "no_target": "–", "not_applicable": "–", "no_data": "–"}
-CLASSES = ("improving", "deteriorating", "stable", "not_reportable")
+CLASSES = ("improving", "deteriorating", "stable", "provisional", "not_reportable")
+
+
+def _truthy(x) -> bool:
+    """True for True, 'True', 1; False for anything else (CSV round trips give strings)."""
+    return str(x).strip().lower() in ("true", "1", "1.0")
 
 
 def _nan(x) -> bool:
@@ -96,6 +101,8 @@ def classify(row: pd.Series | dict) -> str:
     if row["status"] != "reported" or _nan(row["value"]):
         return "not_reportable"
     v = str(row.get("spc_variation", ""))
+    if _truthy(row.get("provisional")) and not v.startswith("improvement"):
+        return "provisional"
     if v.startswith("improvement"):
         return "improving"
     if v.startswith("concern"):
@@ -108,7 +115,9 @@ def classify(row: pd.Series | dict) -> str:
 
 
 CLASS_TEXT = {"improving": "Improving (special cause)", "deteriorating": "Worse or off track",
-              "stable": "Stable / on track", "not_reportable": "Cannot report yet"}
+              "stable": "Stable / on track",
+              "provisional": "Provisional: outcomes still pending",
+              "not_reportable": "Cannot report yet"}
 
 
 def at_a_glance(results: pd.DataFrame, period_label: str) -> str:
@@ -121,7 +130,9 @@ def at_a_glance(results: pd.DataFrame, period_label: str) -> str:
     parts = [f"Of the {n} budget KPIs for {period_label}: "
              f"{counts.get('improving', 0)} show special cause improvement, "
              f"{counts.get('deteriorating', 0)} show special cause concern or are off track, "
-             f"{counts.get('stable', 0)} are within normal variation (or on track), and "
+             f"{counts.get('stable', 0)} are within normal variation (or on track), "
+             f"{counts.get('provisional', 0)} are provisional outcome rates (many crimes still "
+             f"await an outcome, so the rate will rise), and "
              f"{counts.get('not_reportable', 0)} cannot be reported this period."]
     if better:
         parts.append("Improving: " + "; ".join(better) + ".")

@@ -8,6 +8,7 @@ carries each figure's source value in ``data-value`` so tests can check the page
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 
@@ -59,7 +60,7 @@ def summary_table(results: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
             "vs_12_months": format_change(r["change_12m"], r["change_12m_pct"], k.unit),
             "spc_variation": variation_text(r["spc_variation"]),
             "spc_assurance": assurance_text(r["spc_assurance"]),
-            "overall": CLASS_TEXT[classify(r)],
+            "overall": CLASS_TEXT[classify(r)], "glance": classify(r),
             "status": r["status"],
             "pmf_integration": k.pmf_integration,
             "note": r["note"] if isinstance(r["note"], str) else "",
@@ -82,7 +83,7 @@ def summary_html(table: pd.DataFrame, caption: str) -> str:
     out += [f'<th scope="col">{e(label)}</th>' for _, label in HEADERS]
     out.append("</tr></thead><tbody>")
     for _, r in table.iterrows():
-        cls = r["overall"].split(" ")[0].lower()
+        cls = {"deteriorating": "worse", "not_reportable": "cannot"}.get(r["glance"], r["glance"])
         out.append(f'<tr data-kpi="{e(r["kpi_id"])}" class="status-{e(r["status"])} glance-{e(cls)}">')
         for key, _ in HEADERS:
             text = e(str(r[key]))
@@ -101,6 +102,7 @@ def summary_html(table: pd.DataFrame, caption: str) -> str:
 def frame_html(df: pd.DataFrame, caption: str) -> str:
     """Any small table as accessible, escaped HTML."""
     body = df.to_html(index=False, escape=True, border=0, na_rep="—", classes="kpi-table")
-    return body.replace('<table border="0" class="dataframe kpi-table">',
-                        f'<table class="kpi-table"><caption>{html.escape(caption)}</caption>', 1) \
-               .replace("<th>", '<th scope="col">')
+    body = re.sub(r"<table[^>]*>", f'<table class="kpi-table"><caption>{html.escape(caption)}</caption>',
+                  body, count=1)
+    body = re.sub(r'<tr style="[^"]*">', "<tr>", body)
+    return body.replace("<th>", '<th scope="col">')

@@ -30,6 +30,14 @@ def small_tables(small_sample):
 
 
 @pytest.fixture(scope="session")
+def quarter_run(small_sample, tmp_path_factory):
+    """One real run of the latest sample quarter (small sample), shared by pipeline and browser tests."""
+    from kpi_lib.runner import run_period
+    out = tmp_path_factory.mktemp("runs") / "2024-25-q4"
+    return run_period("2024/25 Q4", small_sample, out, jobs=2, quiet=True)
+
+
+@pytest.fixture(scope="session")
 def default_sample() -> Path:
     """data/sample as `make report` creates it (full scale), generated if missing: the notebooks'
     default parameters point there."""

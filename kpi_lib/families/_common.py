@@ -17,19 +17,19 @@ from ..windows import Window
 
 COLUMNS = ["kpi_id", "window_kind", "window_start", "window_end", "value", "numerator",
            "denominator", "ci_low", "ci_high", "sample_n", "test_n", "status", "basis", "note",
-           "source"]
+           "source", "pending_share"]
 NAN = math.nan
 
 
 def row(kpi_id: str, w: Window, *, value: float = NAN, numerator: float = NAN,
         denominator: float = NAN, ci_low: float = NAN, ci_high: float = NAN,
         sample_n: float = NAN, test_n: float = NAN, status: str = "reported", basis: str = "",
-        note: str = "", source: str = "canonical") -> dict:
+        note: str = "", source: str = "canonical", pending_share: float = NAN) -> dict:
     return {"kpi_id": kpi_id, "window_kind": w.kind, "window_start": w.start,
             "window_end": w.end, "value": value, "numerator": numerator,
             "denominator": denominator, "ci_low": ci_low, "ci_high": ci_high,
             "sample_n": sample_n, "test_n": test_n, "status": status, "basis": basis,
-            "note": note, "source": source}
+            "note": note, "source": source, "pending_share": pending_share}
 
 
 def count_row(kpi_id: str, w: Window, count: float, **kw) -> dict:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..categories import CrimeCategories
 from ..windows import Window
-from ._common import count_row, covers, frame, next_month, proportion_row, unavailable
+from ._common import count_row, covers, frame, next_month, proportion_row, row, unavailable
 
 CATEGORY_KPIS = {  # category -> (volume KPI, charge-rate KPI)
     "trc": ("trc_volume", "trc_charge_rate"),
@@ -72,7 +72,8 @@ class CrimeCounts:
 
 
 def _month(col: pd.Series) -> pd.Series:
-    return col.dt.to_period("M").dt.start_time.dt.date
+    """First day of the month, as datetime64 (NaT stays NaT)."""
+    return pd.to_datetime(col).dt.to_period("M").dt.start_time.astype("datetime64[ns]")
 
 
 def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
@@ -102,7 +103,7 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
         in_period = assigned.groupby(["outcome_month", "category", "outcome_type"]).size() \
             .rename("count").reset_index().rename(columns={"outcome_month": "period_start"})
     if len(crimes):
-        first = _month(crimes["recorded_date"]).min()
+        first = _month(crimes["recorded_date"]).min().date()
         last = crimes["recorded_date"].max().date()
         # covered to the end of the month of the last record, but never past the start of the
         # extraction month (a part month is incomplete)
@@ -115,7 +116,8 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
 
 
 def _in(df: pd.DataFrame, w: Window) -> pd.DataFrame:
-    return df[(df["period_start"] >= w.start) & (df["period_start"] < w.end)]
+    start = pd.to_datetime(df["period_start"])
+    return df[(start >= pd.Timestamp(w.start)) & (start < pd.Timestamp(w.end))]
 
 
 def _aligned(counts: CrimeCounts, w: Window) -> bool:
@@ -137,21 +139,59 @@ def _unavailable_all(w: Window, status: str, note: str, src: str) -> list[dict]:
     return rows
 
 
+def _monthly(table: pd.DataFrame | None, types: list[str] | None = None) -> pd.DataFrame | None:
+    """Counts by period_start (rows) and category (columns), optionally of some outcome types."""
+    if table is None:
+        return None
+    t = table if types is None else table[table["outcome_type"].isin(types)]
+    wide = t.groupby([pd.to_datetime(t["period_start"]), "category"])["count"].sum().unstack(fill_value=0)
+    return wide.reindex(columns=list(CATEGORY_KPIS), fill_value=0)
+
+
+def _window_sum(wide: pd.DataFrame, w: Window) -> pd.Series:
+    idx = wide.index
+    return wide[(idx >= pd.Timestamp(w.start)) & (idx < pd.Timestamp(w.end))].sum()
+
+
+IN_PERIOD_NOTE = ("In-period ratio: outcomes assigned in the period over offences recorded in it; "
+                  "not a proportion (the outcomes may belong to earlier crimes), so no interval or "
+                  "significance test is given and it can exceed 100% when numbers are small.")
+
+
+def _rate(kpi_id: str, w: Window, x: float, n: float, basis: str, note: str, src: str,
+          pending_share: float = float("nan")) -> dict:
+    """Cohort rates are proportions (Wilson interval); in-period rates are ratios (no interval)."""
+    if basis == "cohort":
+        return proportion_row(kpi_id, w, x, n, basis=basis, note=note, source=src,
+                              pending_share=pending_share)
+    if n <= 0:
+        return row(kpi_id, w, numerator=x, denominator=n, sample_n=0, basis=basis, source=src,
+                   note="No cases in the period: the rate is undefined, not 0%. " + IN_PERIOD_NOTE)
+    return row(kpi_id, w, value=100 * x / n, numerator=x, denominator=n, sample_n=n, basis=basis,
+               note=IN_PERIOD_NOTE, source=src)
+
+
 def measure(counts: CrimeCounts, windows: list[Window], params: dict | None = None) -> pd.DataFrame:
     """Volumes, charge rates (both bases) and action-taken rate for every window."""
     p = {**DEFAULTS, **(params or {})}
     charge, action = list(p["charge_outcome_types"]), list(p["action_taken_types"])
-    rows: list[dict] = []
     src = counts.source
+    offences = _monthly(counts.offences)
+    bases = {}
+    for basis, table in (("cohort", counts.cohort), ("in_period", counts.in_period)):
+        if table is not None:
+            bases[basis] = {"charge": _monthly(table, charge), "action": _monthly(table, action),
+                            "pending": _monthly(table, ["0"])}
+    when = counts.extraction_date.isoformat() if counts.extraction_date else "unknown"
+    rows: list[dict] = []
     for w in windows:
         if not _aligned(counts, w) or not covers(w, counts.first, counts.last_exclusive):
             why = ("the data do not cover this period" if _aligned(counts, w)
                    else f"the source gives {counts.grain}ly counts only")
             rows += _unavailable_all(w, "not_yet_available", f"No data: {why}.", src)
             continue
-        off = _in(counts.offences, w).groupby("category")["count"].sum()
-        coh = _in(counts.cohort, w) if counts.cohort is not None else None
-        inp = _in(counts.in_period, w) if counts.in_period is not None else None
+        off = _window_sum(offences, w)
+        sums = {b: {k: _window_sum(v, w) for k, v in parts.items()} for b, parts in bases.items()}
         for cat, (vol_id, rate_id) in CATEGORY_KPIS.items():
             if cat in counts.unsupported:
                 why = counts.unsupported[cat]
@@ -161,31 +201,28 @@ def measure(counts: CrimeCounts, windows: list[Window], params: dict | None = No
                 continue
             n = float(off.get(cat, 0))
             rows.append(count_row(vol_id, w, n, source=src))
-            for basis, table in (("cohort", coh), ("in_period", inp)):
-                if table is None:
+            for basis in BASES:
+                if basis not in sums:
                     rows.append(unavailable(rate_id, w, "not_available_from_source",
                                             f"No {basis.replace('_', '-')} outcome counts in this source.",
                                             basis=basis, source=src))
                     continue
-                t = table[table["category"] == cat]
-                x = float(t.loc[t["outcome_type"].isin(charge), "count"].sum())
-                note = ""
+                x = float(sums[basis]["charge"].get(cat, 0))
+                note, share = "", float("nan")
                 if basis == "cohort":
-                    pending = float(t.loc[t["outcome_type"] == "0", "count"].sum())
-                    share = 100 * pending / n if n else 0.0
-                    when = counts.extraction_date.isoformat() if counts.extraction_date else "unknown"
-                    note = f"As at extraction {when}; {share:.1f}% not yet assigned an outcome."
-                rows.append(proportion_row(rate_id, w, x, n, basis=basis, note=note, source=src))
-        # action taken (all crime, cohort and in-period)
+                    pending = float(sums[basis]["pending"].get(cat, 0))
+                    share = 100 * pending / n if n else float("nan")
+                    note = (f"As at extraction {when}; {share:.1f}% not yet assigned an outcome."
+                            if n else f"As at extraction {when}.")
+                rows.append(_rate(rate_id, w, x, n, basis, note, src, share))
         n = float(off.get("trc", 0))
-        for basis, table in (("cohort", coh), ("in_period", inp)):
-            if table is None or "trc" in counts.unsupported:
+        for basis in BASES:
+            if basis not in sums or "trc" in counts.unsupported:
                 rows.append(unavailable("action_taken_rate", w, "not_available_from_source",
                                         "No outcome counts in this source.", basis=basis, source=src))
                 continue
-            t = table[table["category"] == "trc"]
-            x = float(t.loc[t["outcome_type"].isin(action), "count"].sum())
-            rows.append(proportion_row("action_taken_rate", w, x, n, basis=basis, source=src))
+            x = float(sums[basis]["action"].get("trc", 0))
+            rows.append(_rate("action_taken_rate", w, x, n, basis, "", src))
     return frame(rows)
 
 

@@ -1,0 +1,146 @@
+"""The quarterly pipeline for real: Papermill runs of every notebook, results checked against
+kpi_lib.compute, byte-identical reruns, failures that leave the last good report untouched,
+Jupytext pairs, and every notebook run as in JupyterLab (nbconvert --execute, default parameters)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from helpers import write_table
+from kpi_lib import compute, load_params
+from kpi_lib.engine import FAMILY_TABLES
+from kpi_lib.errors import NotebookError
+from kpi_lib.runner import run_period
+from kpi_lib.sources import read_tables
+
+pytestmark = pytest.mark.notebooks
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_produces_every_output(quarter_run):
+    out = quarter_run.out
+    for name in ("report.html", "report.pdf", "kpis.xlsx", "manifest.json", "results/kpis.csv"):
+        assert (out / name).exists(), name
+    for fam in [*FAMILY_TABLES, "report"]:
+        nb = nbformat.read(out / "notebooks" / f"{fam}.ipynb", as_version=4)
+        assert nb.metadata["papermill"]["exception"] is None or nb.metadata["papermill"]["exception"] is False
+    assert not list(out.parent.glob(".*building*")), "the build folder was moved into place"
+
+
+def test_results_equal_kpi_lib_compute(quarter_run, small_sample):
+    csv = pd.read_csv(quarter_run.out / "results" / "kpis.csv")
+    direct = compute("2024/25 Q4", read_tables(small_sample), load_params())
+    assert list(csv["kpi_id"]) == list(direct["kpi_id"])
+    for col in ("value", "numerator", "denominator", "ci_low", "ci_high", "change_last_year", "change_12m"):
+        pd.testing.assert_series_equal(csv[col].astype(float), direct[col].astype(float), check_names=False, rtol=1e-9)
+    for col in ("status", "spc_variation", "spc_assurance"):
+        assert list(csv[col]) == list(direct[col])
+
+
+def test_manifest_records_inputs_parameters_and_versions(quarter_run, small_sample):
+    m = json.loads((quarter_run.out / "manifest.json").read_text())
+    assert m["period"] == "2024/25 Q4" and m["synthetic"] is True
+    files = {i["file"]: i for i in m["inputs"]}
+    assert files["crimes.parquet"]["sha256"] == sha(small_sample / "crimes.parquet")
+    for entry in m["row_ledger"].values():
+        assert entry["read"] == entry["used"] + entry["rejected"]
+    assert m["parameters"]["headline_basis"] == "cohort"
+    assert "kpi_lib 0.1.0" in m["code_version"] and m["library_versions"]["papermill"]
+    assert set(m["seconds_by_step"]) >= {*FAMILY_TABLES, "report", "render"}
+
+
+def test_same_period_twice_gives_identical_kpis_csv(quarter_run, small_sample, tmp_path):
+    again = run_period("2024/25 Q4", small_sample, tmp_path / "again", jobs=2, quiet=True, pdf=False)
+    assert sha(again.out / "results" / "kpis.csv") == sha(quarter_run.out / "results" / "kpis.csv")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "kpi_lib.cli", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_bad_input_stops_before_anything_runs_and_keeps_the_last_report(quarter_run, small_sample, tmp_path):
+    out = tmp_path / "published"
+    shutil.copytree(quarter_run.out, out)
+    before = sha(out / "report.html")
+    bad = tmp_path / "bad"
+    shutil.copytree(small_sample, bad)
+    write_table(bad, "finance", ["2024/25,4,lots,1,1,1"])
+    r = _cli("run", "2024/25-Q4", "--data", str(bad), "--out", str(out), "--quiet", "--no-pdf")
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr + r.stdout
+    assert "finance.csv, row 1 (line 2), column 'budget_gbp': not a number; found 'lots'" in r.stderr
+    assert sha(out / "report.html") == before
+
+
+def test_failing_notebook_names_notebook_and_cell_and_keeps_it(quarter_run, small_sample, tmp_path):
+    out = tmp_path / "published"
+    shutil.copytree(quarter_run.out, out)
+    before = sha(out / "report.html")
+    bad = tmp_path / "bad"
+    shutil.copytree(small_sample, bad)
+    write_table(bad, "carbon", ["2024-01-01,hydrogen,5,kg"])  # valid file; no conversion factor
+    with pytest.raises(NotebookError) as e:
+        run_period("2024/25 Q4", bad, out, jobs=2, quiet=True, pdf=False)
+    msg = str(e.value)
+    assert "notebook environment.ipynb failed at cell" in msg and "no conversion factor" in msg
+    assert (tmp_path / "published.failed" / "notebooks" / "environment.ipynb").exists()
+    assert sha(out / "report.html") == before
+
+
+def test_cli_rejects_a_bad_period():
+    r = _cli("run", "2024/25-Q5", "--quiet")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "2023-24-q1" in r.stderr
+
+
+def test_year_report(small_sample, tmp_path):
+    res = run_period("2023/24", small_sample, tmp_path / "2023-24", jobs=2, quiet=True, pdf=False)
+    kpis = pd.read_csv(res.out / "results" / "kpis.csv").set_index("kpi_id")
+    assert kpis.loc["finance_outturn_within_budget", "status"] == "reported"
+    assert kpis.loc["finance_vfm_unqualified", "status"] == "reported"
+    html = (res.out / "report.html").read_text()
+    assert "Budget KPIs by quarter, 2023/24" in html and "Baseline year" in html
+
+
+def test_jupytext_pairs_are_in_sync():
+    for nb_path in NOTEBOOKS:
+        py = nb_path.with_suffix(".py")
+        assert py.exists(), f"{nb_path.name} has no paired .py"
+        a, b = jupytext.read(nb_path), jupytext.read(py)
+        strip = lambda nb: [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", []))) for c in nb.cells]  # noqa: E731
+        assert strip(a) == strip(b), f"{nb_path.name} and {py.name} differ: run `jupytext --sync`"
+
+
+def test_notebooks_are_committed_without_outputs_and_have_a_parameters_cell():
+    for nb_path in NOTEBOOKS:
+        nb = nbformat.read(nb_path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), nb_path.name
+        assert any("parameters" in c.metadata.get("tags", []) for c in code), nb_path.name
+        assert nb.cells[0].cell_type == "markdown"
+
+
+def test_every_notebook_runs_as_in_jupyterlab_with_its_defaults(default_sample, tmp_path):
+    """nbconvert --execute (no Papermill), default parameters, families then the summary."""
+    order = [*FAMILY_TABLES, "report"]
+    for name in order:
+        r = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                            str(REPO / "notebooks" / f"{name}.ipynb"), "--output-dir", str(tmp_path),
+                            "--ExecutePreprocessor.timeout=900"],
+                           capture_output=True, text=True, cwd=REPO / "notebooks")
+        assert r.returncode == 0, f"{name}: {r.stderr[-2000:]}"
+    assert (REPO / "outputs" / "interactive" / "2024-25-q4" / "results" / "kpis.csv").exists()
