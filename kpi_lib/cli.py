@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,8 +23,18 @@ def _fail(exc: Exception) -> None:
 
 
 @app.command("list")
-def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a table.")) -> None:
-    """List the KPI catalogue (params/kpis.yaml)."""
+def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a table."),
+              params: bool = typer.Option(False, "--params", help="List each notebook's parameters instead.")) -> None:
+    """List the KPI catalogue (params/kpis.yaml), or the notebooks' parameters."""
+    if params:
+        import papermill as pm
+
+        from .runner import NOTEBOOKS
+        for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+            typer.echo(f"{nb.name}:")
+            for name, p in pm.inspect_notebook(str(nb)).items():
+                typer.echo(f"  {name} = {p['default']}  {p['help']}".rstrip())
+        return
     from .catalogue import catalogue_frame, load_catalogue
     try:
         df = catalogue_frame(load_catalogue())
@@ -47,7 +56,7 @@ def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a ta
 
 @app.command()
 def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder of input files."),
-             timezone: Optional[str] = typer.Option(None, help="Zone for timestamps without an offset, e.g. Europe/London.")) -> None:
+             timezone: str | None = typer.Option(None, help="Zone for timestamps without an offset, e.g. Europe/London.")) -> None:
     """Check every input table; print rows per table and the periods covered."""
     from .sources.detect import detect_kinds, read_any
     try:
@@ -63,6 +72,8 @@ def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder o
         span = ""
         if frame is not None and e.table in date_cols and len(frame):
             col = frame[date_cols[e.table]]
+            if getattr(col.dt, "tz", None) is not None:
+                col = col.dt.tz_convert("Europe/London")  # the local days the records belong to
             span = f", {col.min():%Y-%m-%d} to {col.max():%Y-%m-%d}"
         elif frame is not None and "financial_year" in frame and len(frame):
             span = f", {frame['financial_year'].min()} to {frame['financial_year'].max()}"
@@ -88,11 +99,11 @@ def sample(out: Path = typer.Option(Path("data/sample"), help="Folder to write."
 
 @app.command()
 def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a financial year (2024/25)."),
-        to: Optional[str] = typer.Option(None, "--to", help="Last quarter of a backfill range."),
+        to: str | None = typer.Option(None, "--to", help="Last quarter of a backfill range."),
         data: Path = typer.Option(Path("data/sample"), "--data", help="Folder of input files."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/<period>; with --to, the parent folder)."),
-        params: Optional[Path] = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml."),
-        jobs: Optional[int] = typer.Option(None, "--jobs", help="Notebooks run in parallel (default: cores)."),
+        out: Path | None = typer.Option(None, "--out", help="Output folder (default outputs/<period>; with --to, the parent folder)."),
+        params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml."),
+        jobs: int | None = typer.Option(None, "--jobs", help="Notebooks run in parallel (default: cores)."),
         quiet: bool = typer.Option(False, "--quiet", help="Plain log lines instead of a progress bar."),
         pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print report.pdf with Chromium.")) -> None:
     """Run the quarter (or year, or range): notebooks through Papermill, then the report."""
@@ -107,6 +118,18 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
         typer.echo(f"{r.period.label}: report written to {r.report}")
         if isinstance(r.manifest.get("pdf"), str) and not r.manifest["pdf"].endswith(".pdf"):
             typer.echo(f"  warning: {r.manifest['pdf']}")
+
+
+@app.command()
+def render(out: Path = typer.Argument(..., help="An output folder written by `kpi run`."),
+           pdf: bool = typer.Option(True, "--pdf/--no-pdf")) -> None:
+    """Re-render report.html (and the PDF and Excel) from a run's executed notebooks."""
+    from .runner import rerender
+    try:
+        path = rerender(out, pdf=pdf)
+    except KpiError as exc:
+        _fail(exc)
+    typer.echo(f"report written to {path}")
 
 
 def main() -> None:  # pragma: no cover

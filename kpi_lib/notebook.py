@@ -25,6 +25,8 @@ from .sources.canonical import Tables
 from .sources.detect import read_any
 from .summary import frame_html
 
+SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
+               "police_uk": "data.police.uk street files", "none": "no input"}
 FAMILY_TITLES = {
     "crime": "Crime volumes and charge/summons outcomes",
     "calls": "Call handling", "response": "Emergency response times",
@@ -112,6 +114,7 @@ def kpi_overview(run: FamilyRun) -> pd.DataFrame:
             "Same period last year": format_value(r["last_year_value"], r["unit"]),
             "Change": format_change(r["change_last_year"], r["change_last_year_pct"], r["unit"]),
             "12 months vs previous 12": format_change(r["change_12m"], r["change_12m_pct"], r["unit"]),
+            "Source": SOURCE_TEXT.get(r["source"], r["source"]),
         })
     return pd.DataFrame(rows)
 
@@ -182,3 +185,50 @@ def show_breakdown(run: FamilyRun, dimension: str) -> None:
         cols.append("Basis")
     t = t[cols].rename(columns={"category": dimension.capitalize()})
     _html(frame_html(t, f"{FAMILY_TITLES[run.family]}: breakdown by {dimension}, {run.period.label}"))
+
+
+def show_sources(run: FamilyRun) -> None:
+    """Where the figures came from, caveats about the source, and the licence for public data."""
+    used = sorted(set(run.results["source"]) - {"none"})
+    lines = [f"**Data source:** {', '.join(SOURCE_TEXT.get(u, u) for u in used) or 'no input for this family'}."]
+    missing = run.results[run.results["status"] == "not_available_from_source"]
+    if len(missing):
+        lines.append("**Not available from this source:** " + "; ".join(
+            f"{html.escape(n)} ({html.escape(str(note))})" for n, note in
+            missing.drop_duplicates("kpi_id")[["name", "note"]].itertuples(index=False)) + ".")
+    for note in run.tables.notes:
+        lines.append(f"*Source note:* {html.escape(note)}")
+    if run.tables.licence:
+        lines.append(f"*Licence:* {html.escape(run.tables.licence)}")
+    _md("\n\n".join(lines))
+
+
+def show_peers(run: FamilyRun) -> None:
+    """Force against its comparison group and England and Wales (Home Office PFA tables only)."""
+    pfa = run.tables.extras.get("home_office_pfa")
+    if pfa is None:
+        return
+    from .sources.homeoffice import peer_comparison
+    peers = load_peers(run.params.get("peers_file"))
+    pops = None
+    if peers.get("population_file"):
+        pop = pd.read_csv(peers["population_file"], comment="#")
+        pops = dict(zip(pop["force"], pop["population"], strict=True))
+    quarters = run.period.quarters()
+    table = peer_comparison(pfa, quarters[-1].start, peers["force"], peers["group"], pops, peers["averaging"])
+    names = {"trc": "Total recorded crime", "vwi": "Violence with injury", "rape": "Rape",
+             "robbery": "Robbery", "burglary_residential": "Residential burglary", "vehicle_crime": "Vehicle crime"}
+    table["category"] = table["category"].map(names)
+    for c in ("force", "group", "england_and_wales"):
+        table[c] = table[c].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}")
+    table.columns = ["Category", "Measure", peers["force"], "Comparison group", "England and Wales"]
+    _md(f"**Peer comparison, {quarters[-1].label}.** Group: {html.escape(peers['group_name'])} "
+        f"({html.escape(', '.join(peers['group']))}); averaging: {peers['averaging']}. "
+        + ("Rates per 1,000 people." if pops else "No population table supplied: counts and shares, not rates."))
+    _html(frame_html(table, f"{peers['force']} against its comparison group and England and Wales"))
+
+
+def load_peers(path: str | None = None) -> dict:
+    import yaml
+    p = Path(path) if path else Path(__file__).resolve().parent.parent / "params" / "peers.yaml"
+    return yaml.safe_load(p.read_text(encoding="utf-8"))

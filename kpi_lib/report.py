@@ -55,7 +55,7 @@ def start_report(period: str, out_dir: str) -> ReportRun:
         raise ParameterError(f"no results for {', '.join(missing)} in {res_dir}: run those family "
                              "notebooks first (or `kpi run`)")
     cat = load_catalogue()
-    read = lambda f: pd.read_csv(res_dir / f, keep_default_na=True, dtype={"basis": str, "note": str})  # noqa: E731
+    read = lambda f: pd.read_csv(res_dir / f, keep_default_na=True, dtype={c: str for c in ("basis", "note", "source", "spc_rule")})  # noqa: E731
     frames = [read(f"{f}.csv") for f in FAMILY_TABLES]
     results = combine_results(frames, cat)
     for c in ("basis", "note", "source", "spc_rule"):

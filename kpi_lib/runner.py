@@ -79,7 +79,13 @@ class _Progress:
         self.quiet, self.label, self.total, self.done = quiet, label, total, 0
         self.bar = None
         if not quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), transient=False)
             self.task = self.bar.add_task(label, total=total)
@@ -193,34 +199,14 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
         progress.close()
 
     t_render = time.monotonic()
-    from .render import combine, print_pdf, render_html, sections, write_excel
-    import pandas as pd
-    meta = {
-        "panel": params.get("panel_name", "Police and Crime Panel"),
-        "title": "Budget KPI metrics report", "period": p.label,
-        "period_dates": f"{p.start:%-d %B %Y} to {p.end:%-d %B %Y}",
-        "produced": started.strftime("%-d %B %Y"),
-        "extraction_date": inputs["extraction_date"] or "not stated",
-        "data_description": ("synthetic sample data" if tables.synthetic else
-                             ", ".join(k.replace("_", " ") for k in kinds)),
-        "synthetic": tables.synthetic, "public_data": public,
-        "licence": ("Contains public sector information licensed under the Open Government Licence "
-                    "v3.0. Source: Home Office, police recorded crime and outcomes open data tables; "
-                    "data.police.uk."),
-        "sections": sections(p.is_year, FAMILIES),
-    }
-    nb = combine(build / "notebooks" / "report.ipynb", [build / "notebooks" / f"{f}.ipynb" for f in FAMILIES])
-    report = render_html(nb, meta, build / "report.html")
-    results = pd.read_csv(build / "results" / "kpis.csv", keep_default_na=True)
-    for c in ("basis", "note", "source", "spc_rule"):
-        results[c] = results[c].fillna("")
-    write_excel(results, build / "kpis.xlsx")
-    pdf_note = None
-    if pdf:
-        try:
-            print_pdf(report, build / "report.pdf")
-        except KpiError as exc:
-            pdf_note = str(exc)
+    meta = report_meta(p, inputs, started, params)
+    try:
+        pdf_note = _render_outputs(build, meta, pdf)
+    except Exception as exc:  # noqa: BLE001 - keep the build for inspection, leave the last report
+        shutil.rmtree(failed_dir, ignore_errors=True)
+        os.replace(build, failed_dir)
+        raise KpiError(f"rendering the report failed: {type(exc).__name__}: {exc} "
+                       f"(notebooks kept in {failed_dir})") from None
     durations["render"] = round(time.monotonic() - t_render, 2)
     manifest = {
         **{k: v for k, v in inputs.items() if k != "inputs"},
@@ -239,6 +225,64 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
     _swap_into_place(build, out)
     shutil.rmtree(failed_dir, ignore_errors=True)
     return RunResult(p, out, out / "report.html", manifest)
+
+
+def report_meta(p: Period, inputs: dict, started: datetime, params: dict) -> dict:
+    """The title block, banner and contents of the report, from the run's inputs record."""
+    kinds = inputs.get("input_kinds", [])
+    return {
+        "panel": params.get("panel_name", "Police and Crime Panel"),
+        "title": "Budget KPI metrics report", "period": p.label,
+        "period_dates": f"{p.start:%-d %B %Y} to {p.end:%-d %B %Y}",
+        "produced": started.strftime("%-d %B %Y"),
+        "extraction_date": inputs.get("extraction_date") or "not stated",
+        "data_description": ("synthetic sample data" if inputs.get("synthetic") else
+                             ", ".join(k.replace("_", " ") for k in kinds)),
+        "synthetic": bool(inputs.get("synthetic")), "public_data": bool(inputs.get("public_data")),
+        "licence": ("Contains public sector information licensed under the Open Government Licence "
+                    "v3.0. Source: Home Office, police recorded crime and outcomes open data tables; "
+                    "data.police.uk."),
+        "sections": _sections(p),
+    }
+
+
+def _sections(p: Period) -> list:
+    from .render import sections
+    return sections(p.is_year, FAMILIES)
+
+
+def _render_outputs(folder: Path, meta: dict, pdf: bool) -> str | None:
+    """report.html, kpis.xlsx and (optionally) report.pdf from the executed notebooks in ``folder``.
+    Returns a note when the PDF could not be printed."""
+    import pandas as pd
+
+    from .render import combine, print_pdf, render_html, write_excel
+    nb = combine(folder / "notebooks" / "report.ipynb", [folder / "notebooks" / f"{f}.ipynb" for f in FAMILIES])
+    report = render_html(nb, meta, folder / "report.html")
+    results = pd.read_csv(folder / "results" / "kpis.csv", keep_default_na=True,
+                          dtype={c: str for c in ("basis", "note", "source", "spc_rule")})
+    for c in ("basis", "note", "source", "spc_rule"):
+        results[c] = results[c].fillna("")
+    write_excel(results, folder / "kpis.xlsx")
+    if pdf:
+        try:
+            print_pdf(report, folder / "report.pdf")
+        except KpiError as exc:
+            return str(exc)
+    return None
+
+
+def rerender(out: str | Path, pdf: bool = True) -> Path:
+    """Re-render an existing run's report from its executed notebooks (no recomputation)."""
+    out = Path(out)
+    man = out / "manifest.json"
+    if not man.exists():
+        raise ParameterError(f"{out} is not a run folder (no manifest.json)")
+    manifest = json.loads(man.read_text(encoding="utf-8"))
+    inputs = json.loads((out / "inputs.json").read_text(encoding="utf-8"))
+    started = datetime.fromisoformat(manifest["started"])
+    _render_outputs(out, report_meta(Period.parse(manifest["period"]), inputs, started, inputs["parameters"]), pdf)
+    return out / "report.html"
 
 
 def run_many(first: str, last: str | None, data_dir, out_root=None, **kw) -> list[RunResult]:

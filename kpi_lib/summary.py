@@ -13,8 +13,15 @@ import re
 import pandas as pd
 
 from .catalogue import Kpi
-from .narrative import (CLASS_TEXT, STATUS_TEXT, assurance_text, classify, format_change,
-                        format_value, variation_text)
+from .narrative import (
+    CLASS_TEXT,
+    STATUS_TEXT,
+    assurance_text,
+    classify,
+    format_change,
+    format_value,
+    variation_text,
+)
 
 
 def _sample(row: pd.Series) -> str:

@@ -26,7 +26,7 @@ out_dir = "../outputs/interactive/2024-25-q4"  # results/confidence.csv is writt
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
-from kpi_lib.notebook import show_breakdown, show_kpis, show_overview, start_family
+from kpi_lib.notebook import show_breakdown, show_kpis, show_overview, show_sources, start_family
 
 run = start_family("confidence", period, data_dir, out_dir, params_file)
 
@@ -38,6 +38,7 @@ run = start_family("confidence", period, data_dir, out_dir, params_file)
 
 # %%
 show_overview(run)
+show_sources(run)
 
 # %% [markdown]
 # **Caveats.** Survey estimates are weighted; intervals use the Kish effective sample size. Local-area estimates rest on small samples: compare intervals, not points.

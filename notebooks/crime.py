@@ -26,7 +26,14 @@ out_dir = "../outputs/interactive/2024-25-q4"  # results/crime.csv is written he
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
-from kpi_lib.notebook import show_breakdown, show_kpis, show_overview, start_family
+from kpi_lib.notebook import (
+                              show_breakdown,
+                              show_kpis,
+                              show_overview,
+                              show_peers,
+                              show_sources,
+                              start_family,
+)
 
 run = start_family("crime", period, data_dir, out_dir, params_file)
 
@@ -38,6 +45,8 @@ run = start_family("crime", period, data_dir, out_dir, params_file)
 
 # %%
 show_overview(run)
+show_sources(run)
+show_peers(run)
 
 # %% [markdown]
 # **Caveats.** Cohort outcome rates for recent periods are immature: many crimes have not yet been assigned an outcome (the share is given in each note), so recent rates rise as investigations close. Rape and robbery have small numbers: read them with their intervals. Limits for total recorded crime are recalculated from June 2023, when the Home Office principal crime rule changed how stalking and harassment are counted.

@@ -26,7 +26,7 @@ out_dir = "../outputs/interactive/2024-25-q4"  # results/finance.csv is written 
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
-from kpi_lib.notebook import show_breakdown, show_kpis, show_overview, start_family
+from kpi_lib.notebook import show_kpis, show_overview, show_sources, start_family
 
 run = start_family("finance", period, data_dir, out_dir, params_file)
 
@@ -38,6 +38,7 @@ run = start_family("finance", period, data_dir, out_dir, params_file)
 
 # %%
 show_overview(run)
+show_sources(run)
 
 # %% [markdown]
 # **Caveats.** Outturn and the VFM conclusion are annual KPIs: in-year quarters show the forecast in the note. The VFM conclusion follows the statement of accounts and often arrives months after year end.

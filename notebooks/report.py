@@ -24,8 +24,14 @@ period = "2024/25 Q4"  # the period the family notebooks were run for
 out_dir = "../outputs/interactive/2024-25-q4"  # folder holding results/<family>.csv
 
 # %%
-from kpi_lib.report import (show_first_screen, show_methods, show_summary, show_supplementary,
-                            show_year, start_report)
+from kpi_lib.report import (
+                            show_first_screen,
+                            show_methods,
+                            show_summary,
+                            show_supplementary,
+                            show_year,
+                            start_report,
+)
 
 rep = start_report(period, out_dir)
 

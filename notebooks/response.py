@@ -26,7 +26,7 @@ out_dir = "../outputs/interactive/2024-25-q4"  # results/response.csv is written
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
-from kpi_lib.notebook import show_breakdown, show_kpis, show_overview, start_family
+from kpi_lib.notebook import show_breakdown, show_kpis, show_overview, show_sources, start_family
 
 run = start_family("response", period, data_dir, out_dir, params_file)
 
@@ -38,6 +38,7 @@ run = start_family("response", period, data_dir, out_dir, params_file)
 
 # %%
 show_overview(run)
+show_sources(run)
 
 # %% [markdown]
 # **Caveats.** Incidents not attended are left out of the median and counted in each note. Times are computed on UTC instants, so incidents spanning a clock change are timed correctly. Medians carry a 95% interval (binomial order statistics).

@@ -8,10 +8,15 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import REPO
-from kpi_lib.catalogue import (budget_kpis, catalogue_frame, load_catalogue, parse_catalogue,
-                               pmf_coverage)
+
+from kpi_lib.catalogue import (
+    budget_kpis,
+    catalogue_frame,
+    load_catalogue,
+    parse_catalogue,
+    pmf_coverage,
+)
 from kpi_lib.errors import CatalogueError
 
 IDS = ["victim_satisfaction", "trc_volume", "trc_charge_rate", "vwi_volume", "vwi_charge_rate",

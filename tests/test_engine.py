@@ -14,10 +14,9 @@ from kpi_lib.catalogue import load_catalogue
 from kpi_lib.categories import load_categories
 from kpi_lib.engine import STATUSES
 from kpi_lib.families import crime
-from kpi_lib.periods import quarter_range
+from kpi_lib.periods import Period, quarter_range
 from kpi_lib.sources.canonical import Tables
 from kpi_lib.windows import period_window
-from kpi_lib.periods import Period
 
 IDS = [k.id for k in load_catalogue()]
 

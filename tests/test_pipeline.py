@@ -15,9 +15,9 @@ import jupytext
 import nbformat
 import pandas as pd
 import pytest
-
 from conftest import REPO
 from helpers import write_table
+
 from kpi_lib import compute, load_params
 from kpi_lib.engine import FAMILY_TABLES
 from kpi_lib.errors import NotebookError
@@ -144,3 +144,14 @@ def test_every_notebook_runs_as_in_jupyterlab_with_its_defaults(default_sample, 
                            capture_output=True, text=True, cwd=REPO / "notebooks")
         assert r.returncode == 0, f"{name}: {r.stderr[-2000:]}"
     assert (REPO / "outputs" / "interactive" / "2024-25-q4" / "results" / "kpis.csv").exists()
+
+
+def test_rerender_and_list_params(quarter_run, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(quarter_run.out, out)
+    (out / "report.html").unlink()
+    r = _cli("render", str(out), "--no-pdf")
+    assert r.returncode == 0, r.stderr
+    assert "SYNTHETIC SAMPLE DATA" in (out / "report.html").read_text()
+    r = _cli("list", "--params")
+    assert r.returncode == 0 and "crime.ipynb:" in r.stdout and "period = " in r.stdout

@@ -9,8 +9,8 @@ import subprocess
 
 import pandas as pd
 import pytest
-
 from conftest import REPO, chromium_path
+
 from kpi_lib.catalogue import budget_kpis, load_catalogue
 from kpi_lib.render import CHROMIUM_FLAGS
 from kpi_lib.runner import run_period

@@ -9,9 +9,9 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import REPO
 from helpers import parquet_to_csv, write_table
+
 from kpi_lib.errors import InputError
 from kpi_lib.sources import read_tables
 

@@ -9,8 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi_lib.stats import (kish_effective_n, median_interval_ranks, median_with_interval,
-                           two_proportion_test, weighted_proportion, wilson_interval)
+from kpi_lib.stats import (
+    kish_effective_n,
+    median_interval_ranks,
+    median_with_interval,
+    two_proportion_test,
+    weighted_proportion,
+    wilson_interval,
+)
 
 
 def test_wilson_5_of_10():

@@ -87,10 +87,19 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def _published_layout(path: Path) -> bool:
+    """A CSV in the Home Office published layout (it has a 'Force Name' header), not canonical."""
+    if path.suffix != ".csv":
+        return False
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        head = fh.readline().lower()
+    return "force name" in head
+
+
 def find_table_file(folder: Path, table: str) -> Path | None:
     for ext in (".parquet", ".csv", ".csv.gz"):
         p = folder / f"{table}{ext}"
-        if p.exists():
+        if p.exists() and not _published_layout(p):
             return p
     return None
 

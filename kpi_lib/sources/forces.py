@@ -1,0 +1,43 @@
+"""Force names across Home Office releases: one spelling per force, fraud bodies apart."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+PATH = Path(__file__).resolve().parents[2] / "params" / "forces.yaml"
+_SUFFIX = re.compile(r"\s+(police service|police|constabulary)$", re.I)
+
+
+@lru_cache(maxsize=1)
+def _doc() -> dict:
+    return yaml.safe_load(PATH.read_text(encoding="utf-8"))
+
+
+def fraud_bodies() -> set[str]:
+    return {b.lower() for b in _doc()["fraud_bodies"]}
+
+
+def canonical_force(name: str) -> str | None:
+    """The force's canonical name, 'FRAUD' for a central fraud body, or None if unknown."""
+    raw = " ".join(str(name).split())
+    if raw.lower() in fraud_bodies():
+        return "FRAUD"
+    doc = _doc()
+    aliases = {k.lower(): v for k, v in doc["aliases"].items()}
+    for candidate in (raw, _SUFFIX.sub("", raw)):
+        low = candidate.lower()
+        if low in aliases:
+            return aliases[low]
+        for f in doc["forces"]:
+            if f.lower() == low:
+                return f
+    # "Metropolitan Police" itself ends in "Police": keep the full name before trimming
+    return None
+
+
+def territorial(name: str) -> bool:
+    return name not in _doc()["not_territorial"]
