@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import yaml
-from conftest import REPO
 
 from kpi_lib.catalogue import (
     budget_kpis,
@@ -18,6 +17,8 @@ from kpi_lib.catalogue import (
     pmf_coverage,
 )
 from kpi_lib.errors import CatalogueError
+
+from conftest import REPO
 
 IDS = ["victim_satisfaction", "trc_volume", "trc_charge_rate", "vwi_volume", "vwi_charge_rate",
        "rape_volume", "rape_charge_rate", "robbery_volume", "robbery_charge_rate",

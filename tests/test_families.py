@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from helpers import write_table
 
 from kpi_lib import compute
 from kpi_lib.errors import InputError
 from kpi_lib.sources import read_tables
+
+from helpers import write_table
 
 
 def one(results, kpi_id, basis=None):

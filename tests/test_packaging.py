@@ -6,6 +6,7 @@ import re
 
 import tomllib
 import yaml
+
 from conftest import REPO
 
 

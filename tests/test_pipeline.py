@@ -15,14 +15,15 @@ import jupytext
 import nbformat
 import pandas as pd
 import pytest
-from conftest import REPO
-from helpers import write_table
 
 from kpi_lib import compute, load_params
 from kpi_lib.engine import FAMILY_TABLES
 from kpi_lib.errors import NotebookError
 from kpi_lib.runner import run_period
 from kpi_lib.sources import read_tables
+
+from conftest import REPO
+from helpers import write_table
 
 pytestmark = pytest.mark.notebooks
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, shared_data
 
 from kpi_lib import compute
 from kpi_lib.engine import measurements
@@ -24,6 +23,8 @@ from kpi_lib.errors import InputError
 from kpi_lib.periods import Period
 from kpi_lib.sources.detect import detect_kinds, read_any
 from kpi_lib.sources.homeoffice import peer_comparison
+
+from conftest import REPO, shared_data
 
 pytestmark = pytest.mark.shared
 SUBGROUPS = {  # STATS.md: KPI categories as the 2017/18 table labels them
@@ -293,3 +294,32 @@ def test_kpi_run_on_a_police_uk_quarter(tmp_path):
     assert k.loc["vehicle_crime_volume", "value"] == sum(vehicle[m] for m in q1)
     assert k.loc["vwi_volume", "status"] == "not_available_from_source"
     assert "Open Government Licence v3.0" in (res.out / "report.html").read_text()
+
+
+def test_police_uk_outcomes_files_are_read_but_not_used_for_rates(tmp_path):
+    street = ",".join(["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+                       "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"])
+    _write(tmp_path, "2025-01-west-mercia-street.csv", street, [
+        "a1,2025-01,West Mercia Police,West Mercia Police,-2.1,52.1,On or near X,E01,Worcester 001A,Robbery,Under investigation,",
+        ",2025-01,West Mercia Police,West Mercia Police,-2.1,52.1,On or near X,E01,Worcester 001A,Anti-social behaviour,,",
+        "a2,2025-01,West Mercia Police,West Mercia Police,,,No location,,,Vehicle crime,Under investigation,",
+    ])
+    _write(tmp_path, "2025-01-west-mercia-outcomes.csv",
+           "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Outcome type",
+           ["a1,2025-01,West Mercia Police,West Mercia Police,-2.1,52.1,On or near X,E01,Worcester 001A,Suspect charged"])
+    t = read_any(tmp_path)
+    assert any("not Home Office outcome types" in n and "Suspect charged 1" in n for n in t.notes)
+    rows = t.extras["police_uk_rows"]
+    assert len(rows) == 2 and set(rows["local_area"]) == {"Worcester", "No location"}
+
+
+@pytest.mark.parametrize("ext, engine", [("xlsx", "openpyxl"), ("ods", "odf")])
+def test_pfa_table_as_a_spreadsheet(tmp_path, ext, engine):
+    rows = [["2017/18", "1", "West Mercia", "Robbery of personal property", "Robbery",
+             "Robbery of personal property", "34B", " 12 "],
+            ["2017/18", "1", "CIFAS", "Fraud", "Fraud offences", "Fraud: CIFAS", "CIFAS", " 900 "]]
+    df = pd.DataFrame(rows, columns=PFA_HEADER.split(","))
+    df.to_excel(tmp_path / f"pfa.{ext}", index=False, engine=engine)
+    t = read_any(tmp_path)
+    r = compute("2017/18 Q1", t, families=["crime"]).set_index("kpi_id")
+    assert r.loc["robbery_volume", "value"] == 12 and r.loc["trc_volume", "value"] == 12

@@ -9,11 +9,12 @@ import subprocess
 
 import pandas as pd
 import pytest
-from conftest import REPO, chromium_path
 
 from kpi_lib.catalogue import budget_kpis, load_catalogue
 from kpi_lib.render import CHROMIUM_FLAGS
 from kpi_lib.runner import run_period
+
+from conftest import REPO, chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 WCAG = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]

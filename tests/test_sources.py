@@ -9,11 +9,12 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO
-from helpers import parquet_to_csv, write_table
 
 from kpi_lib.errors import InputError
 from kpi_lib.sources import read_tables
+
+from conftest import REPO
+from helpers import parquet_to_csv, write_table
 
 
 def test_good_small_input_and_ledger(tmp_path):

@@ -132,6 +132,46 @@ def _unique(col: str) -> pa.Column:
     return pa.Column(str, unique=True, name=col)
 
 
+_UTC = pd.DatetimeTZDtype(tz="UTC")
+_TS = pa.Check(lambda s: s.dt.tz is not None and str(s.dt.tz) == "UTC", element_wise=False,
+               error="timestamps are UTC")
+
+# Schemas of the parsed (typed) tables: the contract every family relies on. Parsing gives
+# row-level messages first; these then check types, domains and uniqueness in one place.
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "crimes": pa.DataFrameSchema({
+        "crime_ref": pa.Column(str, unique=True), "recorded_date": pa.Column("datetime64[ns]"),
+        "offence_code": pa.Column(str), "domestic_abuse": pa.Column(bool), "local_area": pa.Column(str)},
+        strict=True),
+    "outcomes": pa.DataFrameSchema({
+        "crime_ref": pa.Column(str, unique=True), "outcome_type": pa.Column(str, pa.Check.isin(OUTCOME_TYPES)),
+        "outcome_date": pa.Column("datetime64[ns]", nullable=True)}, strict=True),
+    "calls": pa.DataFrameSchema({
+        "call_ref": pa.Column(str, unique=True), "line": pa.Column(str, pa.Check.isin(["999", "101"])),
+        "received_at": pa.Column(_UTC, _TS), "answered_at": pa.Column(_UTC, _TS, nullable=True)}, strict=True),
+    "incidents": pa.DataFrameSchema({
+        "incident_ref": pa.Column(str, unique=True), "grade": pa.Column(int, pa.Check.isin([1, 2, 3, 4])),
+        "created_at": pa.Column(_UTC, _TS), "arrived_at": pa.Column(_UTC, _TS, nullable=True),
+        "resourced": pa.Column(bool), "local_area": pa.Column(str)}, strict=True),
+    "survey_responses": pa.DataFrameSchema({
+        "survey": pa.Column(str, pa.Check.isin(["victim", "confidence"])), "respondent_ref": pa.Column(str),
+        "interview_date": pa.Column("datetime64[ns]"), "local_area": pa.Column(str),
+        "crime_type": pa.Column(str, nullable=True), "question": pa.Column(str), "answer": pa.Column(str),
+        "weight": pa.Column(float, pa.Check.gt(0))}, strict=True),
+    "finance": pa.DataFrameSchema({
+        "financial_year": pa.Column(str), "quarter": pa.Column(int, pa.Check.isin([1, 2, 3, 4])),
+        **{c: pa.Column(float, pa.Check.ge(0)) for c in ("budget_gbp", "forecast_outturn_gbp",
+                                                          "savings_target_gbp", "savings_delivered_gbp")}},
+        strict=True),
+    "vfm": pa.DataFrameSchema({
+        "financial_year": pa.Column(str, unique=True),
+        "conclusion": pa.Column(str, pa.Check.isin(["unqualified", "qualified", "adverse"]))}, strict=True),
+    "carbon": pa.DataFrameSchema({
+        "period_start": pa.Column("datetime64[ns]"), "source": pa.Column(str),
+        "quantity": pa.Column(float, pa.Check.ge(0)), "unit": pa.Column(str)}, strict=True),
+}
+
+
 # ------------------------------------------------------------------------------- table readers
 def read_crimes(raw: pd.DataFrame, file: str, categories: CrimeCategories) -> pd.DataFrame:
     out = pd.DataFrame({
@@ -320,6 +360,7 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
             frame = read_vfm(raw, name)
         else:
             frame = read_carbon(raw, name)
+        _check(name, SCHEMAS[table], frame)
         frames[table] = frame
         ledger.append(LedgerEntry(table, name, sha256_of(path), len(raw), len(frame)))
     if "outcomes" in frames:

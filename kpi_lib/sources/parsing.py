@@ -113,7 +113,7 @@ def parse_timestamp(file: str, raw: pd.Series, column: str, *, naive_timezone: s
     if required:
         fail_rows(file, out.isna(), raw, column, "timestamp is empty",
                   "an ISO 8601 timestamp")
-    return out
+    return out.astype("datetime64[ns, UTC]")
 
 
 def parse_number(file: str, raw: pd.Series, column: str, *, required: bool = True,

@@ -42,8 +42,35 @@ NO_OUTCOMES = ("police.uk 'Last outcome category' is the latest status when the 
                "downloaded, in police.uk's own words, not a Home Office outcome type.")
 
 
+OUTCOME_COLUMNS = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
+                   "Location", "LSOA code", "LSOA name", "Outcome type"]
+
+
 def find_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("*-street.csv") if p.is_file())
+
+
+def find_outcome_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).glob("*-outcomes.csv") if p.is_file())
+
+
+def read_outcomes(path: Path) -> tuple[pd.DataFrame, LedgerEntry, str]:
+    """A police.uk outcomes file: read and counted, but not turned into Home Office outcome
+    rates (its "Outcome type" is police.uk's own wording). Returns a note with the counts."""
+    file = path.name
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    raw.columns = [str(c).strip() for c in raw.columns]
+    unknown = [c for c in raw.columns if c not in OUTCOME_COLUMNS]
+    if unknown:
+        raise InputError(file, f"unknown header {unknown[0]!r}", column=unknown[0],
+                         expected="the police.uk outcomes columns: " + ", ".join(OUTCOME_COLUMNS))
+    P.require_columns(file, raw, ["Month", "Outcome type"])
+    kinds = raw["Outcome type"].fillna("(blank)").value_counts()
+    top = "; ".join(f"{k} {v:,}" for k, v in kinds.head(4).items())
+    note = (f"{file}: {len(raw):,} police.uk outcome records read (most common: {top}). These are "
+            "police.uk outcome categories, not Home Office outcome types: no '% outcome 1 & 1A' is "
+            "computed from them.")
+    return raw, LedgerEntry("police_uk_outcomes", file, sha256_of(path), len(raw), len(raw)), note
 
 
 def read_street(path: Path) -> tuple[pd.DataFrame, LedgerEntry]:
@@ -98,6 +125,10 @@ def read_into(folder: Path, tables: Tables) -> None:
         rows, led = read_street(path)
         parts.append(rows)
         tables.ledger.append(led)
+    for path in find_outcome_files(folder):
+        _, led, note = read_outcomes(path)
+        tables.ledger.append(led)
+        tables.notes.append(note)
     rows = pd.concat(parts, ignore_index=True)
     c = counts(rows)
     tables.extras["crime_counts"] = c
