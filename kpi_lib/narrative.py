@@ -175,5 +175,10 @@ def finding(row: pd.Series | dict, period_label: str) -> str:
         spc_words = " SPC: within normal variation (common cause)."
     else:
         spc_words = f" SPC: {VARIATION_LABELS[v].lower()} — a real change, not noise."
-    trial = " Limits are trial limits (fewer than 12 points)." if bool(row.get("spc_trial")) else ""
-    return f"{name}: {val} in {period_label}{extra}; {comp}.{spc_words}{trial}"
+    trial = " Limits are trial limits (fewer than 12 points)." if _truthy(row.get("spc_trial")) else ""
+    provisional = ""
+    if _truthy(row.get("provisional")):
+        provisional = (f" Provisional: {row['pending_share']:.1f}% of these crimes still await an "
+                       "outcome, so this rate will rise as investigations close; a fall is not read "
+                       "as deterioration.")
+    return f"{name}: {val} in {period_label}{extra}; {comp}.{spc_words}{trial}{provisional}"

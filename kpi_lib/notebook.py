@@ -23,6 +23,7 @@ from .params import load_params
 from .periods import Period
 from .sources.canonical import Tables
 from .sources.detect import read_any
+from .spc import VARIATION_LABELS
 from .summary import frame_html
 
 SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
@@ -149,6 +150,7 @@ def show_kpis(run: FamilyRun) -> None:
         table["x"] = pd.to_datetime(table["x"]).dt.strftime("%b %Y")
         for c in ("y", "mean", "lpl", "upl"):
             table[c] = table[c].map(lambda v, u=kpi.unit: format_value(v, u))
+        table["variation"] = table["variation"].map(lambda v: VARIATION_LABELS.get(v, v))
         table.columns = ["Period starting", "Value", "Mean", "Lower limit", "Upper limit", "Variation"]
         _html(frame_html(table, f"Numbers behind the chart (latest 13 points): {kpi.name}"))
 

@@ -93,7 +93,8 @@ class _Progress:
 
     def running(self, names: list[str]) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, description=f"{self.label}: running {', '.join(names) or '-'}")
+            what = "notebooks done" if not names else f"running {', '.join(names)}"
+            self.bar.update(self.task, description=f"{self.label}: {what}")
 
     def advance(self, name: str, seconds: float) -> None:
         self.done += 1
@@ -190,6 +191,7 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
             raise NotebookError(_fail_message(res))
         durations["report"] = round(res["seconds"], 2)
         progress.advance("report", res["seconds"])
+        progress.running(["rendering the report"])
     except KpiError as exc:
         progress.close()
         shutil.rmtree(failed_dir, ignore_errors=True)

@@ -49,7 +49,7 @@ show_sources(run)
 show_peers(run)
 
 # %% [markdown]
-# **Caveats.** Cohort outcome rates for recent periods are immature: many crimes have not yet been assigned an outcome (the share is given in each note), so recent rates rise as investigations close. Rape and robbery have small numbers: read them with their intervals. Limits for total recorded crime are recalculated from June 2023, when the Home Office principal crime rule changed how stalking and harassment are counted.
+# **Caveats.** Cohort outcome rates for recent periods are immature: many crimes have not yet been assigned an outcome (the share is given in each note), so recent rates rise as investigations close. Rape and robbery have small numbers: read them with their intervals. Limits for total recorded crime are recalculated from June 2023, when the Home Office principal crime rule changed how stalking and harassment are counted. Monthly crime is seasonal (more in summer): a run of high summer months can show as special cause, so compare with the same period last year too.
 
 # %%
 show_kpis(run)
