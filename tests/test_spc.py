@@ -114,3 +114,25 @@ def test_assurance(target, polarity, expected):
 def test_summary_uses_the_last_point():
     s = spc.summary(chart([9, 11] * 5 + [30]))
     assert s["spc_variation"] == "improvement_high" and s["spc_points"] == 11 and s["spc_trial"]
+
+
+# Vectors from NHSRplotthedots' own unit tests (tests/testthat/test-ptd_calculate_point_type.R),
+# translated from its "pattern ends here" flags to "part of a pattern" flags (ptd_part_of_*).
+@pytest.mark.parametrize("y, flagged_points", [
+    (list(range(1, 7)), []),                       # 1:6, too short
+    ([1, 2, 3, 3, 4, 5, 6], []),                   # c(1:3, 3:6): a tie breaks the trend
+    (list(range(1, 8)), list(range(7))),           # 1:7
+    ([2, *range(1, 8), 3], list(range(1, 8))),     # c(2, 1:7, 3)
+    (list(range(7, 0, -1)), list(range(7))),       # 7:1
+])
+def test_trend_vectors_from_nhsrplotthedots(y, flagged_points):
+    assert list(np.nonzero(spc.seven_point_trend(np.array(y, dtype=float)))[0]) == flagged_points
+
+
+@pytest.mark.parametrize("signs, flagged_points", [
+    ([1] * 6, []), ([1] * 6 + [-1], []),
+    ([1] * 8 + [-1], list(range(8))), ([-1] * 8 + [1], list(range(8))),
+])
+def test_one_side_vectors_from_nhsrplotthedots(signs, flagged_points):
+    y = np.array(signs, dtype=float)  # mean 0 reference: the sign is the side
+    assert list(np.nonzero(spc.seven_point_one_side(y, 0.0))[0]) == flagged_points
