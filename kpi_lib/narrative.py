@@ -158,7 +158,8 @@ def finding(row: pd.Series | dict, period_label: str) -> str:
     with the same period last year, and what SPC says."""
     name = row["name"]
     if row["status"] != "reported" or _nan(row["value"]):
-        return f"{name}: {STATUS_TEXT.get(row['status'], row['status']).lower()}. {row.get('note') or ''}".strip()
+        status = STATUS_TEXT.get(row["status"], row["status"])
+        return f"{name}: {status[:1].lower() + status[1:]}. {row.get('note') or ''}".strip()
     unit = row["unit"]
     val = format_value(row["value"], unit)
     extra = ""

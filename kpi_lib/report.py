@@ -82,9 +82,13 @@ def show_first_screen(rep: ReportRun) -> None:
     head = rep.results[rep.results["headline"] & ~rep.results["supplementary"].astype(bool)]
     cannot = head[head["status"] != "reported"]
     if len(cannot):
-        items = "\n".join(f"- **{html.escape(r['name'])}**: {STATUS_TEXT[r['status']].lower()}. "
+        items = "\n".join(f"- **{html.escape(r['name'])}**: {_lower_first(STATUS_TEXT[r['status']])}. "
                           f"{html.escape(str(r['note']))}" for _, r in cannot.iterrows())
         _md("**Cannot be reported this period, and why:**\n\n" + items)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def show_summary(rep: ReportRun) -> None:

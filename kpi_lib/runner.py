@@ -28,6 +28,8 @@ from .sources.detect import detect_kinds, read_any
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 FAMILIES = list(FAMILY_TABLES)
+KIND_NAMES = {"canonical": "force records", "home_office": "Home Office open data tables",
+              "police_uk": "data.police.uk street files"}
 KERNEL_RETRIES = 3
 KERNEL_START_ERRORS = ("Kernel died before replying", "Address already in use", "kernel_info",
                        "Kernel didn't respond", "DeadKernelError")
@@ -239,7 +241,7 @@ def report_meta(p: Period, inputs: dict, started: datetime, params: dict) -> dic
         "produced": started.strftime("%-d %B %Y"),
         "extraction_date": inputs.get("extraction_date") or "not stated",
         "data_description": ("synthetic sample data" if inputs.get("synthetic") else
-                             ", ".join(k.replace("_", " ") for k in kinds)),
+                             ", ".join(KIND_NAMES.get(k, k) for k in kinds)),
         "synthetic": bool(inputs.get("synthetic")), "public_data": bool(inputs.get("public_data")),
         "licence": ("Contains public sector information licensed under the Open Government Licence "
                     "v3.0. Source: Home Office, police recorded crime and outcomes open data tables; "
