@@ -74,13 +74,19 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "kpi_lib.cli", *args], capture_output=True, text=True, cwd=REPO)
 
 
-def test_bad_input_stops_before_anything_runs_and_keeps_the_last_report(quarter_run, small_sample, tmp_path):
+def _published_and_broken(quarter_run, small_sample, tmp_path, table, rows):
+    """A copy of a good run (the 'last published report') and a copy of the inputs with one table
+    replaced; returns (out folder, hash of its report.html, broken data folder)."""
     out = tmp_path / "published"
     shutil.copytree(quarter_run.out, out)
-    before = sha(out / "report.html")
     bad = tmp_path / "bad"
     shutil.copytree(small_sample, bad)
-    write_table(bad, "finance", ["2024/25,4,lots,1,1,1"])
+    write_table(bad, table, rows)
+    return out, sha(out / "report.html"), bad
+
+
+def test_bad_input_stops_before_anything_runs_and_keeps_the_last_report(quarter_run, small_sample, tmp_path):
+    out, before, bad = _published_and_broken(quarter_run, small_sample, tmp_path, "finance", ["2024/25,4,lots,1,1,1"])
     r = _cli("run", "2024/25-Q4", "--data", str(bad), "--out", str(out), "--quiet", "--no-pdf")
     assert r.returncode == 1
     assert "Traceback" not in r.stderr + r.stdout
@@ -89,12 +95,9 @@ def test_bad_input_stops_before_anything_runs_and_keeps_the_last_report(quarter_
 
 
 def test_failing_notebook_names_notebook_and_cell_and_keeps_it(quarter_run, small_sample, tmp_path):
-    out = tmp_path / "published"
-    shutil.copytree(quarter_run.out, out)
-    before = sha(out / "report.html")
-    bad = tmp_path / "bad"
-    shutil.copytree(small_sample, bad)
-    write_table(bad, "carbon", ["2024-01-01,hydrogen,5,kg"])  # valid file; no conversion factor
+    # a valid carbon file whose source has no conversion factor: the environment notebook fails
+    out, before, bad = _published_and_broken(quarter_run, small_sample, tmp_path, "carbon",
+                                             ["2024-01-01,hydrogen,5,kg"])
     with pytest.raises(NotebookError) as e:
         run_period("2024/25 Q4", bad, out, jobs=2, quiet=True, pdf=False)
     msg = str(e.value)
