@@ -40,6 +40,7 @@ RESULT_COLUMNS = [
     "change_previous", "change_last_year", "change_last_year_pct", "last_year_significant",
     "change_12m", "change_12m_pct", "change_12m_significant", "change_baseline", "change_baseline_pct",
     "spc_grain", "spc_points", "spc_variation", "spc_assurance", "spc_rule", "spc_trial",
+    "synthetic_data",
 ]
 FAMILY_TABLES = {
     "crime": ["crimes", "outcomes"], "calls": ["calls"], "response": ["incidents"],
@@ -249,6 +250,7 @@ def compute(period: Period | str, tables: Tables, params: dict | None = None,
                 "change_baseline": v - val("baseline"),
                 "change_baseline_pct": _pct_change(v, val("baseline")),
                 **sp,
+                "synthetic_data": bool(tables.synthetic),
             })
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     bad = ~out["status"].isin(STATUSES)

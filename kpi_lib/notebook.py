@@ -121,6 +121,8 @@ def kpi_overview(run: FamilyRun) -> pd.DataFrame:
 
 
 def show_overview(run: FamilyRun) -> None:
+    if run.tables.synthetic:
+        _md("**Synthetic sample data:** every number below is invented, for testing and demonstration only.")
     _html(frame_html(kpi_overview(run), f"{FAMILY_TITLES[run.family]}: KPIs for {run.period.label}"))
 
 

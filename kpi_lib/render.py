@@ -92,10 +92,18 @@ def write_excel(results: pd.DataFrame, out: Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     summary = summary_table(results, load_catalogue())
+    synthetic = bool(results["synthetic_data"].astype(str).str.lower().eq("true").any())
+    about = pd.DataFrame({"Budget KPI metrics report": [
+        "SYNTHETIC SAMPLE DATA: every number here is invented, for testing and demonstration only."
+        if synthetic else "Figures computed by kpi_lib from the inputs listed in manifest.json.",
+        f"Period: {results['period'].iloc[0]}" if len(results) else "",
+        "Sheets: Summary (Table 1 layout, headline basis) and KPI results (the full KPI result table).",
+        "Provenance (parameters, input SHA-256s, code version): manifest.json beside this file."]})
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".xlsx")
     os.close(fd)
     os.chmod(tmp, 0o644)
     with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        about.to_excel(xw, sheet_name="About", index=False)
         summary.to_excel(xw, sheet_name="Summary", index=False)
         results.to_excel(xw, sheet_name="KPI results", index=False)
         for ws in xw.book.worksheets:

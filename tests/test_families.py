@@ -216,3 +216,17 @@ def test_missing_tables_are_not_available_from_source(tmp_path):
     r = compute("2023/24 Q1", read_tables(tmp_path))
     assert one(r, "calls_999_within_10s")["status"] == "not_available_from_source"
     assert one(r, "carbon_footprint")["status"] == "not_yet_available"
+
+
+def test_breakdowns_by_hand(crime_dir):
+    from kpi_lib import breakdowns
+    bd = breakdowns("2023/24 Q1", read_tables(crime_dir), families=["crime"])
+    grp = bd[(bd["dimension"] == "outcome group") & (bd["basis"] == "cohort")].set_index("category")
+    # cohort, Q1's 7 crimes: charge/summons C1 (1), C2 (1A), C9 (1) = 3; community resolution C8 = 1
+    assert grp.loc["Charge/summons", "numerator"] == 3 and grp.loc["Charge/summons", "denominator"] == 7
+    assert grp.loc["Community resolution", "numerator"] == 1 and grp.loc["Caution", "numerator"] == 0
+    inp = bd[(bd["dimension"] == "outcome group") & (bd["basis"] == "in_period")].set_index("category")
+    assert inp.loc["Caution", "numerator"] == 1  # C7's caution, assigned in April
+    area = bd[(bd["dimension"] == "local area") & (bd["kpi_id"] == "trc_volume")].set_index("category")
+    # Worcester: C1 C2 C5 = 3; Redditch: C3 C4 C8 C9 = 4 (C6 is fraud, C7 is March)
+    assert area["value"].to_dict() == {"Redditch": 4, "Worcester": 3}

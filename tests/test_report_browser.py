@@ -104,6 +104,9 @@ def test_summary_figures_equal_kpis_csv_and_xlsx(page, quarter_run):
         else:
             assert float(shown) == value
             assert xhead.loc[kpi, "value"] == pytest.approx(value, rel=1e-12)
+    about = pd.read_excel(quarter_run.out / "kpis.xlsx", sheet_name="About")
+    assert "SYNTHETIC SAMPLE DATA" in about.iloc[0, 0]
+    assert csv["synthetic_data"].all()
     summary = pd.read_excel(quarter_run.out / "kpis.xlsx", sheet_name="Summary").set_index("kpi_id")
     assert summary.loc["trc_volume", "value"] == head.loc["trc_volume", "value"]
 
