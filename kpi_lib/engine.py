@@ -199,6 +199,14 @@ def measurements(period: Period | str, tables: Tables, params: dict | None = Non
 def compute(period: Period | str, tables: Tables, params: dict | None = None,
             families: list[str] | None = None, catalogue: list[Kpi] | None = None) -> pd.DataFrame:
     """The KPI result table for ``period`` (a quarter or a whole financial year)."""
+    return compute_all(period, tables, params, families, catalogue)[0]
+
+
+def compute_all(period: Period | str, tables: Tables, params: dict | None = None,
+                families: list[str] | None = None,
+                catalogue: list[Kpi] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, WindowSet]:
+    """The KPI result table, plus the measurements and windows behind it (for charts), from one
+    pass over the data."""
     period = Period.parse(period)
     params = params or load_params()
     catalogue = catalogue or load_catalogue()
@@ -258,7 +266,7 @@ def compute(period: Period | str, tables: Tables, params: dict | None = None,
         raise RuntimeError(f"invalid status for {list(out.loc[bad, 'kpi_id'])}")
     for col in ("value", "numerator", "denominator", "ci_low", "ci_high", "sample_n"):
         out[col] = out[col].astype(float)
-    return out
+    return out, m.drop(columns="variant"), ws
 
 
 def year_quarters(period: Period | str, tables: Tables, params: dict | None = None,
