@@ -109,9 +109,9 @@ def breakdowns(period: Period | str, tables: Tables, params: dict | None = None,
     if "crime" in fams and (counts := crime_counts(tables)) is not None:
         parts.append(crime.breakdown(counts, w, params))
     if "response" in fams and tables.get("incidents") is not None:
-        parts.append(response.breakdown(response.prepare(tables.get("incidents")), w))
-        parts.append(response.within_target(response.prepare(tables.get("incidents")), w, params)
-                     .rename(columns={"window_kind": "dimension"})
+        times = response.prepare(tables.get("incidents"))
+        parts.append(response.breakdown(times, w))
+        parts.append(response.within_target(times, w, params)
                      .assign(dimension="within target", category="all incidents")
                      [["kpi_id", "dimension", "category", "value", "numerator", "denominator", "basis"]])
     if "satisfaction" in fams and tables.get("survey_responses") is not None:
@@ -152,30 +152,31 @@ def _series(m: pd.DataFrame, windows: list[Window]) -> pd.DataFrame:
     return pd.DataFrame({"x": sel["window_start"].to_numpy(), "y": sel["value"].to_numpy(dtype=float)})
 
 
+def _chart(kpi: Kpi, m: pd.DataFrame, ws: WindowSet, params: dict) -> tuple[str, pd.DataFrame]:
+    """The series grain used and the XmR chart table (monthly, falling back to quarterly when a
+    source gives quarterly counts only)."""
+    grain = (params.get("spc_grain") or {}).get(kpi.family, "quarter")
+    series = _series(m, ws.months if grain == "month" else ws.quarters)
+    if grain == "month" and len(series) < 2:  # e.g. a quarterly public source
+        grain, series = "quarter", _series(m, ws.quarters)
+    rebase = [date.fromisoformat(str(d)) for d in (params.get("spc_rebase") or {}).get(kpi.id, [])]
+    return grain, spc.xmr(series, polarity=kpi.polarity, target=kpi.target,
+                          screen_outliers=bool(params.get("spc_screen_outliers", True)), rebase=rebase)
+
+
 def spc_for(kpi: Kpi, m: pd.DataFrame, ws: WindowSet, params: dict) -> dict:
     """SPC summary for one KPI's measurements (monthly or quarterly, by family parameter)."""
     grain = (params.get("spc_grain") or {}).get(kpi.family, "quarter")
     if kpi.frequency == "annual" or grain == "none":
         return {"spc_grain": "none", "spc_points": 0, "spc_variation": "not_applicable",
                 "spc_assurance": "not_applicable", "spc_rule": "", "spc_trial": False}
-    series = _series(m, ws.months if grain == "month" else ws.quarters)
-    if grain == "month" and len(series) < 2:  # e.g. a quarterly public source
-        grain, series = "quarter", _series(m, ws.quarters)
-    rebase = [date.fromisoformat(str(d)) for d in (params.get("spc_rebase") or {}).get(kpi.id, [])]
-    chart = spc.xmr(series, polarity=kpi.polarity, target=kpi.target,
-                    screen_outliers=bool(params.get("spc_screen_outliers", True)), rebase=rebase)
+    grain, chart = _chart(kpi, m, ws, params)
     return {"spc_grain": grain, **spc.summary(chart)}
 
 
 def spc_chart(kpi: Kpi, m: pd.DataFrame, ws: WindowSet, params: dict) -> pd.DataFrame:
     """The full XmR chart table behind :func:`spc_for` (for plotting)."""
-    grain = (params.get("spc_grain") or {}).get(kpi.family, "quarter")
-    series = _series(m, ws.months if grain == "month" else ws.quarters)
-    if grain == "month" and len(series) < 2:
-        series = _series(m, ws.quarters)
-    rebase = [date.fromisoformat(str(d)) for d in (params.get("spc_rebase") or {}).get(kpi.id, [])]
-    return spc.xmr(series, polarity=kpi.polarity, target=kpi.target,
-                   screen_outliers=bool(params.get("spc_screen_outliers", True)), rebase=rebase)
+    return _chart(kpi, m, ws, params)[1]
 
 
 # ------------------------------------------------------------------------------ entry point

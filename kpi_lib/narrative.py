@@ -141,16 +141,11 @@ def at_a_glance(results: pd.DataFrame, period_label: str) -> str:
     return " ".join(parts)
 
 
-def reported_coverage(results: pd.DataFrame) -> tuple[int, int]:
-    """(reported, regularly reportable) over headline quarterly budget KPIs."""
-    head = results[results["headline"] & ~results["supplementary"].astype(bool)]
-    regular = head[head["kpi_id"].isin(_regular_ids(results))]
-    return int((regular["status"] == "reported").sum()), len(regular)
-
-
-def _regular_ids(results: pd.DataFrame) -> list[str]:
-    from .catalogue import load_catalogue
-    return [k.id for k in load_catalogue() if k.frequency != "annual" and not k.supplementary]
+def reported_coverage(results: pd.DataFrame, catalogue: list) -> tuple[int, int]:
+    """(reported, regularly reportable) over headline budget KPIs that are not annual."""
+    regular_ids = [k.id for k in catalogue if k.frequency != "annual" and not k.supplementary]
+    head = results[results["headline"] & results["kpi_id"].isin(regular_ids)]
+    return int((head["status"] == "reported").sum()), len(head)
 
 
 def finding(row: pd.Series | dict, period_label: str) -> str:

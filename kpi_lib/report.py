@@ -19,11 +19,9 @@ from .errors import ParameterError
 from .narrative import STATUS_TEXT, at_a_glance, format_value, reported_coverage
 from .notebook import _html, _md, write_csv_atomic
 from .periods import Period
+from .sources.homeoffice import LICENCE as OGL
 from .spc import ASSURANCE_LABELS, VARIATION_LABELS
 from .summary import frame_html, summary_html, summary_table
-
-OGL = ("Contains public sector information licensed under the Open Government Licence v3.0. "
-       "Source: Home Office, police recorded crime and outcomes open data tables; data.police.uk.")
 
 
 def combine_results(frames: list[pd.DataFrame], catalogue: list[Kpi]) -> pd.DataFrame:
@@ -75,7 +73,7 @@ def start_report(period: str, out_dir: str) -> ReportRun:
 
 def show_first_screen(rep: ReportRun) -> None:
     """At a glance, coverage, and the KPIs that cannot be reported yet (and why)."""
-    reported, regular = reported_coverage(rep.results)
+    reported, regular = reported_coverage(rep.results, rep.catalogue)
     _md("## <span id=\"at-a-glance\">At a glance</span>\n\n" + html.escape(at_a_glance(rep.results, rep.period.label)))
     _md(f"**Coverage:** {reported} of {regular} regularly reportable KPIs reported this "
         f"{'year' if rep.period.is_year else 'quarter'} ({100 * reported / regular:.0f}%).")

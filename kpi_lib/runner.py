@@ -25,6 +25,7 @@ from .params import load_params
 from .periods import Period
 from .provenance import code_version, library_versions
 from .sources.detect import detect_kinds, read_any
+from .sources.homeoffice import LICENCE
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 FAMILIES = list(FAMILY_TABLES)
@@ -243,9 +244,7 @@ def report_meta(p: Period, inputs: dict, started: datetime, params: dict) -> dic
         "data_description": ("synthetic sample data" if inputs.get("synthetic") else
                              ", ".join(KIND_NAMES.get(k, k) for k in kinds)),
         "synthetic": bool(inputs.get("synthetic")), "public_data": bool(inputs.get("public_data")),
-        "licence": ("Contains public sector information licensed under the Open Government Licence "
-                    "v3.0. Source: Home Office, police recorded crime and outcomes open data tables; "
-                    "data.police.uk."),
+        "licence": LICENCE,
         "sections": _sections(p),
     }
 

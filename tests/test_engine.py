@@ -151,3 +151,24 @@ def test_rates_bounded_and_quarters_add_to_the_year(data):
                                "vehicle_crime_volume"]) & (m["window_kind"] == "year")]["value"].sum()
     assert cats <= vol[vol["window_kind"] == "year"]["value"].iloc[0]
     assert np.isfinite(m.loc[m["kpi_id"] == "trc_volume", "value"]).all()
+
+
+def test_year_table_equals_each_quarter_computed_alone(small_tables):
+    from kpi_lib.engine import year_quarters
+    table = year_quarters("2023/24", small_tables).set_index("kpi_id")
+    for q in (1, 4):
+        r = compute(Period(2023, q), small_tables)
+        head = r[r["headline"]].set_index("kpi_id")
+        for kpi in ("trc_volume", "trc_charge_rate", "calls_999_within_10s", "response_grade2_median"):
+            assert table.loc[kpi, f"Q{q}"] == pytest.approx(head.loc[kpi, "value"])
+
+
+def test_rolling_12_months_is_the_sum_of_four_quarters(small_tables, q4):
+    # an independent route: the four quarters to 2024/25 Q4, each computed alone, added up
+    quarters = [Period(2024, q) for q in (1, 2, 3, 4)]
+    total = sum(compute(p, small_tables).set_index("kpi_id").loc["trc_volume", "value"] for p in quarters)
+    before = sum(compute(p, small_tables).set_index("kpi_id").loc["trc_volume", "value"]
+                 for p in [Period(2023, q) for q in (1, 2, 3, 4)])
+    row = q4.set_index("kpi_id").loc["trc_volume"]
+    assert row["rolling12_value"] == total and row["previous12_value"] == before
+    assert row["change_12m_pct"] == pytest.approx(100 * (total - before) / before)

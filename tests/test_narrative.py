@@ -48,3 +48,13 @@ def test_at_a_glance_counts():
     text = at_a_glance(df, "2024/25 Q4")
     assert text.startswith("Of the 3 budget KPIs for 2024/25 Q4: 0 show special cause improvement, 1 show")
     assert "1 cannot be reported" in text and "Needing attention: B." in text
+
+
+def test_reported_coverage_counts_regular_headline_kpis():
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.narrative import reported_coverage
+    cat = load_catalogue()
+    df = pd.DataFrame([{"kpi_id": k.id, "headline": True, "status": "reported"} for k in cat])
+    df.loc[df["kpi_id"] == "carbon_footprint", "status"] = "not_yet_available"
+    # 23 regular budget KPIs (25 less outturn and VFM); carbon not reported -> 22 of 23
+    assert reported_coverage(df, cat) == (22, 23)
