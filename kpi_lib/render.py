@@ -16,8 +16,8 @@ from nbconvert import HTMLExporter
 
 from .catalogue import load_catalogue
 from .errors import KpiError
-from .notebook import FAMILY_TITLES
 from .summary import summary_table
+from .views import FAMILY_TITLES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HIDDEN_TAGS = {"parameters", "injected-parameters"}

@@ -17,11 +17,12 @@ from .catalogue import Kpi, load_catalogue, pmf_coverage
 from .engine import FAMILY_TABLES, RESULT_COLUMNS
 from .errors import ParameterError
 from .narrative import STATUS_TEXT, at_a_glance, format_value, reported_coverage
-from .notebook import _html, _md, write_csv_atomic
+from .notebook import write_csv_atomic
 from .periods import Period
 from .sources.homeoffice import LICENCE as OGL
 from .spc import ASSURANCE_LABELS, VARIATION_LABELS
 from .summary import frame_html, summary_html, summary_table
+from .views import _html, _md
 
 
 def combine_results(frames: list[pd.DataFrame], catalogue: list[Kpi]) -> pd.DataFrame:
