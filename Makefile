@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 SAMPLE  := data/sample
 LATEST  ?= 2024/25-Q4
 
-.PHONY: report test lab sample validate lint bench clean
+.PHONY: report test test-fast lab sample validate lint bench clean
 
 $(VENV)/.base: pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,8 +28,17 @@ report: $(VENV)/.base sample
 validate: $(VENV)/.base sample
 	$(BIN)/kpi validate $(SAMPLE)
 
-test: $(VENV)/.test
+# Everything: lint, then every test (real Papermill runs and the real browser included), then a
+# check that the tests left the checkout as they found it (tests write only to temporary folders).
+test: lint
+	@.ci/checkout-snapshot > $(VENV)/.checkout-before
 	$(BIN)/python -m pytest
+	@.ci/checkout-snapshot | diff $(VENV)/.checkout-before - || \
+	  { echo "error: the tests wrote into the checkout (lines marked > above)"; exit 1; }
+
+# Unit tests only (no notebooks, no browser): under a minute.
+test-fast: $(VENV)/.test
+	$(BIN)/python -m pytest -m "not notebooks and not browser" -q
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check kpi_lib tests bench notebooks/*.py
