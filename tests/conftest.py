@@ -37,15 +37,16 @@ def quarter_run(small_sample, tmp_path_factory):
     return run_period("2024/25 Q4", small_sample, out, jobs=2, quiet=True)
 
 
-@pytest.fixture(scope="session")
-def default_sample() -> Path:
-    """data/sample as `make report` creates it (full scale), generated if missing: the notebooks'
-    default parameters point there."""
-    path = REPO / "data" / "sample"
-    if not (path / "README.md").exists():
-        from kpi_lib.sample import generate
-        generate(path)
-    return path
+@pytest.fixture()
+def checkout_copy(tmp_path, small_sample) -> Path:
+    """A temporary folder laid out like the checkout (``notebooks/`` copied, ``data/sample`` the
+    small sample), so that notebooks run with their default parameters, as in JupyterLab, without
+    writing into the real checkout."""
+    shutil.copytree(REPO / "notebooks", tmp_path / "notebooks",
+                    ignore=shutil.ignore_patterns("*.py", ".ipynb_checkpoints"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sample").symlink_to(small_sample, target_is_directory=True)
+    return tmp_path
 
 
 def shared_data(*parts: str) -> Path:
