@@ -56,12 +56,58 @@ def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
 
 
 def sections(period_is_year: bool, families: list[str]) -> list[tuple[str, str]]:
-    out = [("at-a-glance", "At a glance"), ("summary", "Summary of the budget KPIs")]
+    """The sections a report normally has (id, title). The contents list itself is built from the
+    rendered headings by :func:`finish_html`, so it can never point at a missing section; this list
+    is kept for callers that want the expected order."""
+    out = [("summary", "Is it real? The budget KPIs at a glance"), ("table1", "The budget KPIs in the Table 1 layout")]
     if period_is_year:
-        out.append(("year", "The year, quarter by quarter"))
+        out.append(("year", "The year against the previous year"))
     out += [(f"family-{f}", FAMILY_TITLES[f]) for f in families]
-    out.append(("methods", "Methods and provenance"))
+    out.append(("methods", "How the figures are made"))
     return out
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal for ``content:`` (quotes, backslashes and ``<`` escaped)."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ")
+    return f'"{out}"'
+
+
+def finish_html(body: str) -> str:
+    """Make the exported page hold together for a reader: drop the notebook's hidden anchor links,
+    give every element a unique id (later duplicates get -2, -3, ...), and fill the contents list
+    from the section headings (``h2`` with an id inside ``main``) so each entry lands on a visible
+    heading."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    for a in soup.select("a.anchor-link"):
+        a.decompose()
+    seen: dict[str, int] = {}
+    for el in soup.find_all(id=True):
+        i = el["id"]
+        if i in seen:
+            seen[i] += 1
+            new = f"{i}-{seen[i]}"
+            while new in seen:
+                seen[i] += 1
+                new = f"{i}-{seen[i]}"
+            el["id"] = new
+            seen[new] = 1
+        else:
+            seen[i] = 1
+    main = soup.find("main")
+    olist = soup.find(id="contents-list")
+    if main is not None and olist is not None:
+        for h in main.find_all("h2"):
+            if not h.get("id"):
+                continue
+            li = soup.new_tag("li")
+            a = soup.new_tag("a", href=f"#{h['id']}")
+            a.string = h.get_text(" ", strip=True)
+            li.append(a)
+            olist.append(li)
+    return str(soup)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -75,6 +121,9 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
     """Render with the ``panel`` template: no code, no prompts, alt text kept, nothing remote."""
+    meta = dict(meta)
+    meta["print_header_css"] = css_string(f"{meta.get('title', 'Budget KPI metrics report')}: {meta.get('period', '')}")
+    meta["print_marking_css"] = css_string("SYNTHETIC SAMPLE DATA" if meta.get("synthetic") else "")
     nb.metadata["kpi_report"] = meta
     nb.metadata["title"] = f"{meta.get('title', 'Budget KPI metrics report')}: {meta.get('period', '')}"
     exporter = HTMLExporter(template_name="panel", extra_template_basedirs=[str(TEMPLATES)])
@@ -82,7 +131,7 @@ def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb, resources={"language_code": "en"})
-    write_atomic(out, body)
+    write_atomic(out, finish_html(body))
     return out
 
 
@@ -130,6 +179,7 @@ def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:
     os.chmod(tmp, 0o644)
     with tempfile.TemporaryDirectory() as profile:
         cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+               "--generate-pdf-document-outline",
                f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0 or not Path(tmp).exists() or Path(tmp).stat().st_size == 0:
