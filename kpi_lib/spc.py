@@ -12,15 +12,26 @@ Reference implementation: the R package NHSRplotthedots (v0.2.x), functions ``pt
   of 7 points on one side of the mean (a point exactly on the mean breaks the run). Every point of
   a qualifying trend or run is flagged, as in NHSRplotthedots.
 - variation per point: common cause, improvement, concern, or neutral (high/low) for neutral
-  polarity; the chart's icon comes from the last point.
+  polarity; the chart's icon comes from the last point. The direction of a flagged point is the
+  direction of the pattern that flags it (NHSRplotthedots ``ptd_special_cause_type`` and
+  ``ptd_point_type``, since its pull request #180): above/below the limits or the mean for rules
+  1, 3 and 4, and rising/falling for a trend. So a rising 7-point trend in a higher-is-better
+  measure is improvement for every point of it, including points still below the mean. A point
+  where a rising trend meets a falling one takes the direction of the step after it (as there).
 - assurance against a target (higher is better): target above the upper limit = consistently
   fail; below the lower limit = consistently pass; otherwise hit and miss. Mirror for lower is
   better; none for neutral polarity or no target.
 - fewer than 12 points in a (rebased) segment: limits are trial limits, flagged for a warning.
-- rebasing: limits are recalculated from each rebase point on.
+- rebasing: limits are recalculated from each rebase point on (rebase dates come only from
+  ``kpi_lib.annotations``, so every rebase has a plain-English reason).
+- seasonal adjustment (``seasonal=True``; our addition, not in NHSRplotthedots): see
+  :func:`seasonal_factors`. The XmR limits and all four rules are applied to the seasonally
+  adjusted series y / f(month); the chart keeps the actual values and shows the limits multiplied
+  back by f(month), so they follow the seasons.
 
-Deliberate deviation: none known. Points with a missing value are left out of the calculation
-and get variation "no_data".
+Deviations from NHSRplotthedots, all deliberate: seasonal adjustment (above); points with a
+missing value are left out of the calculation and get variation "no_data"; no
+``fix_after_n_points`` baseline (limits use every point of the segment, as its default does).
 """
 
 from __future__ import annotations
@@ -35,6 +46,9 @@ NEAR = 2 * LIMIT / 3
 SCREEN = 3.267
 MIN_POINTS = 12
 RUN = 7
+#: Complete years needed to estimate seasonal factors; with one year the factors would copy that
+#: year's noise and the adjusted series would be flat, so its limits would collapse.
+MIN_SEASONAL_YEARS = 2
 
 VARIATION_LABELS = {
     "common_cause": "Common cause variation",
@@ -83,7 +97,8 @@ def outside_limits(y: np.ndarray, lim: Limits) -> np.ndarray:
 
 
 def _spread_back(flags: np.ndarray) -> np.ndarray:
-    """A point is part of a pattern ending at any of the next 6 points (inclusive)."""
+    """A point is part of a pattern ending at any of the next 6 points (inclusive)
+    (NHSRplotthedots ``ptd_part_of_seven_trend``)."""
     n = flags.size
     out = np.zeros(n, dtype=bool)
     for i in np.nonzero(flags)[0]:
@@ -91,16 +106,23 @@ def _spread_back(flags: np.ndarray) -> np.ndarray:
     return out
 
 
-def seven_point_trend(y: np.ndarray) -> np.ndarray:
-    """Rule 2: every point of a run of 7 points each strictly higher (or lower) than the last."""
+def trend_ends(y: np.ndarray) -> np.ndarray:
+    """+1 / -1 where a run of 7 points each strictly higher / lower than the last ends, else 0
+    (NHSRplotthedots ``ptd_seven_point_trend``: a tie breaks a trend)."""
+    y = np.asarray(y, dtype=float)
     n = y.size
-    ends = np.zeros(n, dtype=bool)
+    ends = np.zeros(n, dtype=int)
     if n >= RUN:
         d = np.sign(np.diff(y))
         for i in range(RUN - 1, n):
             window = d[i - (RUN - 1): i]
-            ends[i] = bool(np.all(window == 1) or np.all(window == -1))
-    return _spread_back(ends)
+            ends[i] = 1 if np.all(window == 1) else (-1 if np.all(window == -1) else 0)
+    return ends
+
+
+def seven_point_trend(y: np.ndarray) -> np.ndarray:
+    """Rule 2: every point of a run of 7 points each strictly higher (or lower) than the last."""
+    return _spread_back(trend_ends(y) != 0)
 
 
 def two_in_three(y: np.ndarray, lim: Limits) -> np.ndarray:
@@ -128,31 +150,63 @@ def seven_point_one_side(y: np.ndarray, mean: float) -> np.ndarray:
     return _spread_back(ends)
 
 
+def classify_points(y: np.ndarray, relative_to_mean: np.ndarray, outside: np.ndarray,
+                    part_trend: np.ndarray, part_two_in_three: np.ndarray,
+                    part_one_side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rule that flags each point (first in precedence) and the pattern's direction.
+
+    Returns (rule, direction): rule is "outside_limits", "trend", "two_in_three", "shift" or ""
+    (common cause); direction is +1 (above the limit or mean, or a rising trend), -1 or 0.
+    A trend's direction is the sign of the step after the point when the next point is also part
+    of a trend, else the step before it (NHSRplotthedots ``ptd_special_cause_type``).
+    """
+    y = np.asarray(y, dtype=float)
+    n = y.size
+    rtm = np.sign(np.asarray(relative_to_mean, dtype=float))
+    trend = np.asarray(part_trend) != 0
+    d = np.sign(np.diff(y)) if n > 1 else np.zeros(0)
+    right = np.append(d, d[-1:] if d.size else [0.0])   # step after i (last point: its own step)
+    left = np.insert(d, 0, 0.0)                         # step before i (first point: 0)
+    trend_dir = np.where(trend & np.append(trend[1:], False), right, left)
+    rule = np.full(n, "", dtype=object)
+    direction = np.zeros(n, dtype=int)
+    for name, flags, dirs in reversed([
+            ("outside_limits", np.asarray(outside) != 0, np.where(rtm == 1, 1, -1)),
+            ("trend", trend, np.where(trend_dir == 1, 1, -1)),
+            ("two_in_three", np.asarray(part_two_in_three) != 0, np.where(rtm > 0, 1, -1)),
+            ("shift", np.asarray(part_one_side) != 0, np.where(rtm > 0, 1, -1))]):
+        rule[flags] = name
+        direction[flags] = dirs[flags]
+    return rule, direction
+
+
+def special_cause(y: np.ndarray, lim: Limits) -> tuple[np.ndarray, np.ndarray]:
+    """(rule, direction) of every point against its limits; see :func:`classify_points`."""
+    y = np.asarray(y, dtype=float)
+    return classify_points(y, np.sign(y - lim.mean), outside_limits(y, lim), seven_point_trend(y),
+                           two_in_three(y, lim), seven_point_one_side(y, lim.mean))
+
+
 def special_cause_rule(y: np.ndarray, lim: Limits) -> np.ndarray:
     """Which rule flags each point (first in precedence), or '' for common cause."""
-    rules = [("outside_limits", outside_limits(y, lim)), ("trend", seven_point_trend(y)),
-             ("two_in_three", two_in_three(y, lim)), ("shift", seven_point_one_side(y, lim.mean))]
-    out = np.array([""] * y.size, dtype=object)
-    for name, flags in reversed(rules):
-        out[flags] = name
-    return out
+    return special_cause(y, lim)[0]
 
 
-def point_variation(y: np.ndarray, rule: np.ndarray, mean: float, polarity: str) -> np.ndarray:
-    """common_cause / improvement_* / concern_* / neutral_* for each point."""
-    high = y > mean
-    out = np.empty(y.size, dtype=object)
-    for i in range(y.size):
-        if not rule[i]:
+def point_variation(rule: np.ndarray, direction: np.ndarray, polarity: str) -> np.ndarray:
+    """common_cause / improvement_* / concern_* / neutral_* for each point; the suffix is the
+    pattern's direction (high = above or rising), NHSRplotthedots ``ptd_point_type``."""
+    out = np.empty(len(rule), dtype=object)
+    for i, (r, d) in enumerate(zip(rule, direction, strict=True)):
+        if not r:
             out[i] = "common_cause"
             continue
-        direction = "high" if high[i] else "low"
+        side = "high" if d > 0 else "low"
         if polarity == "neutral":
-            out[i] = f"neutral_{direction}"
-        elif (polarity == "higher_better") == bool(high[i]):
-            out[i] = f"improvement_{direction}"
+            out[i] = f"neutral_{side}"
+        elif (polarity == "higher_better") == (d > 0):
+            out[i] = f"improvement_{side}"
         else:
-            out[i] = f"concern_{direction}"
+            out[i] = f"concern_{side}"
     return out
 
 
@@ -168,52 +222,162 @@ def assurance(target: float | None, lim: Limits, polarity: str) -> str:
     return "hit_and_miss"
 
 
+# ------------------------------------------------------------------------------ seasonality
+def _season_keys(x: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(month, financial year starting April) of each x; x must be dates."""
+    try:
+        t = pd.to_datetime(pd.Series(x).reset_index(drop=True))
+    except (TypeError, ValueError) as exc:
+        raise ValueError("seasonal SPC needs dates in x (the start of each month or quarter)") from exc
+    month = t.dt.month.to_numpy()
+    return month, t.dt.year.to_numpy() - (month < 4)
+
+
+def seasonal_factors(x: pd.Series, y: np.ndarray, segment: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Multiplicative seasonal factor of each point, and the number of complete years behind them.
+
+    Method (classical "ratio to the year's mean", robust form): a *complete year* is a financial
+    year (April to March) with a value for every season the series has (12 months, or 4 quarters
+    for a quarterly series) lying wholly inside one rebase segment. Within each complete year every
+    value is divided by that year's mean; a season's factor is the median of its ratios over the
+    complete years, and the factors are scaled to average exactly 1. The latest, incomplete year
+    never shapes its own factors. Years from every segment are pooled: a rebase marks a change of
+    level (e.g. a recording rule), and ratios to each year's own mean do not depend on the level.
+    With fewer than ``MIN_SEASONAL_YEARS`` complete years every factor is 1 (no adjustment).
+    """
+    y = np.asarray(y, dtype=float)
+    seg = np.zeros(y.size, dtype=int) if segment is None else np.asarray(segment)
+    month, fy = _season_keys(x)
+    ok = ~np.isnan(y)
+    seasons = np.unique(month[ok])
+    ones = np.ones(y.size)
+    if seasons.size < 2:
+        return ones, 0
+    ratios: dict[int, list[float]] = {int(m): [] for m in seasons}
+    years = 0
+    for key in sorted(set(zip(seg[ok].tolist(), fy[ok].tolist(), strict=True))):
+        sel = ok & (seg == key[0]) & (fy == key[1])
+        if sel.sum() != seasons.size or set(month[sel]) != set(seasons.tolist()):
+            continue
+        year_mean = y[sel].mean()
+        if not year_mean > 0:
+            continue
+        years += 1
+        for m, v in zip(month[sel], y[sel], strict=True):
+            ratios[int(m)].append(v / year_mean)
+    if years < MIN_SEASONAL_YEARS:
+        return ones, years
+    factor = {m: float(np.median(r)) for m, r in ratios.items()}
+    scale = float(np.mean(list(factor.values())))
+    return np.array([factor.get(int(m), scale) / scale for m in month]), years
+
+
+# ------------------------------------------------------------------------------ the chart
 def xmr(series: pd.DataFrame, *, polarity: str, target: float | None = None,
-        screen_outliers: bool = True, rebase: list | None = None) -> pd.DataFrame:
+        screen_outliers: bool = True, rebase: list | None = None, seasonal: bool = False) -> pd.DataFrame:
     """XmR chart table for a series with columns ``x`` (ordered) and ``y``.
 
     Returns one row per point: x, y, segment, mean, lpl, upl, near_low, near_high, rule,
-    variation, trial (True when the segment has fewer than 12 points). Rebase points (values of
-    x) start a new segment with its own limits. Missing y: variation 'no_data'.
+    direction, variation, trial (True when the segment has fewer than 12 points), assurance,
+    adjustment (the seasonal factor; 1.0 when not adjusted), y_adjusted (y / adjustment),
+    seasonal_years (complete years behind the factors; 0 when not adjusted) and limits_clipped
+    (False here; :func:`clip_percent_limits` sets it). Rebase points (values of x) start a new
+    segment with its own limits. With ``seasonal`` (x must be dates) the limits and rules use the
+    seasonally adjusted series and the limit columns are multiplied back by the factor, so the
+    chart shows actual values against limits that follow the seasons. Missing y: 'no_data'.
     """
     df = series[["x", "y"]].sort_values("x").reset_index(drop=True).copy()
     rebase = sorted(rebase or [])
-    df["segment"] = np.searchsorted(np.array(rebase, dtype=object), df["x"].to_numpy(), side="right") \
-        if rebase else 0
+    if rebase:
+        xs = df["x"].to_numpy()
+        df["segment"] = np.searchsorted(np.array(_like(rebase, xs), dtype=object), xs, side="right")
+    else:
+        df["segment"] = 0
+    raw = df["y"].to_numpy(dtype=float)
+    factor, years = (seasonal_factors(df["x"], raw, df["segment"].to_numpy()) if seasonal and len(df)
+                     else (np.ones(len(df)), 0))
+    adj = raw / factor
     cols = {k: np.full(len(df), np.nan) for k in ("mean", "lpl", "upl", "near_low", "near_high")}
     rule = np.array([""] * len(df), dtype=object)
+    direction = np.zeros(len(df), dtype=int)
     variation = np.array(["no_data"] * len(df), dtype=object)
     trial = np.zeros(len(df), dtype=bool)
     for _, idx in df.groupby("segment").groups.items():
         idx = np.asarray(idx)
-        ok = idx[df.loc[idx, "y"].notna().to_numpy()]
+        ok = idx[~np.isnan(adj[idx])]
         trial[idx] = ok.size < MIN_POINTS
         if ok.size < 2:
             continue
-        y = df.loc[ok, "y"].to_numpy(dtype=float)
+        y = adj[ok]
         lim = limits(y, screen_outliers)
         for k in cols:
-            cols[k][idx] = getattr(lim, k)
-        r = special_cause_rule(y, lim)
-        rule[ok] = r
-        variation[ok] = point_variation(y, r, lim.mean, polarity)
+            cols[k][idx] = getattr(lim, k) * factor[idx]
+        r, d = special_cause(y, lim)
+        rule[ok], direction[ok] = r, d
+        variation[ok] = point_variation(r, d, polarity)
     for k, v in cols.items():
         df[k] = v
-    df["rule"], df["variation"], df["trial"] = rule, variation, trial
+    df["rule"], df["direction"], df["variation"], df["trial"] = rule, direction, variation, trial
     df["assurance"] = "no_target"
     if len(df) and not np.isnan(df["upl"].iloc[-1]):
-        last = df.iloc[-1]
+        last = df.iloc[-1]  # the target against the latest point's limits (seasonal: that month's)
         lim = Limits(last["mean"], np.nan, last["lpl"], last["upl"], last["near_low"], last["near_high"])
         df["assurance"] = assurance(target, lim, polarity)
+    df["adjustment"] = factor
+    df["y_adjusted"] = adj
+    df["seasonal_years"] = years
+    df["limits_clipped"] = False
     return df
 
 
+def _like(rebase: list, xs: np.ndarray) -> list:
+    """Rebase dates in the same type as x (date vs Timestamp) so that they compare."""
+    if len(xs) and isinstance(xs[0], pd.Timestamp):
+        return [pd.Timestamp(r) for r in rebase]
+    if len(xs) and isinstance(xs[0], np.datetime64):
+        return [np.datetime64(pd.Timestamp(r)) for r in rebase]
+    return list(rebase)
+
+
+def clip_percent_limits(chart: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """For a percentage, limits (and centre, near limits) shown clipped to 0-100, with
+    ``limits_clipped`` True on the points where a limit went beyond (a rate cannot); other units
+    are returned unchanged. Judgements are unaffected: no percentage lies outside 0-100."""
+    out = chart.copy()
+    if "limits_clipped" not in out:
+        out["limits_clipped"] = False
+    if unit != "percent" or out.empty:
+        return out
+    cols = [c for c in ("mean", "lpl", "upl", "near_low", "near_high") if c in out]
+    beyond = ((out["lpl"] < 0) | (out["upl"] > 100)).to_numpy()
+    out[cols] = out[cols].clip(lower=0, upper=100)
+    out["limits_clipped"] = out["limits_clipped"].to_numpy(dtype=bool) | beyond
+    return out
+
+
+POINT_COLUMNS = ["kpi_id", "basis", "x", "y", "mean", "lpl", "upl", "variation", "rule", "segment",
+                 "adjustment", "limits_clipped"]
+
+
+def points_table(chart: pd.DataFrame, kpi_id: str, basis: str, unit: str) -> pd.DataFrame:
+    """One row per chart point for ``results/spc.csv`` (contract 4): kpi_id, basis, x, y, mean,
+    lpl, upl, variation, rule, segment, adjustment, limits_clipped; percent limits clipped to
+    0-100 and the clipping flagged."""
+    c = clip_percent_limits(chart, unit)
+    if "adjustment" not in c:
+        c["adjustment"] = 1.0
+    out = c.assign(kpi_id=kpi_id, basis=basis or "")
+    return out[POINT_COLUMNS].reset_index(drop=True)
+
+
 def summary(chart: pd.DataFrame) -> dict:
-    """Variation of the last point, assurance, and whether the limits are trial limits."""
+    """Variation of the last point, assurance, whether the limits are trial limits, and whether
+    they are seasonally adjusted."""
     if chart.empty:
         return {"spc_variation": "no_data", "spc_assurance": "no_target", "spc_trial": True,
-                "spc_rule": "", "spc_points": 0}
+                "spc_rule": "", "spc_points": 0, "spc_seasonal": False}
     last = chart.iloc[-1]
     return {"spc_variation": last["variation"], "spc_assurance": last["assurance"],
             "spc_trial": bool(last["trial"]), "spc_rule": last["rule"],
-            "spc_points": int(chart["y"].notna().sum())}
+            "spc_points": int(chart["y"].notna().sum()),
+            "spc_seasonal": bool("adjustment" in chart and (chart["adjustment"] != 1.0).any())}

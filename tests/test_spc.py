@@ -47,7 +47,10 @@ def test_rule_seven_point_trend():
     y = [5, 7] * 4 + [1, 2, 3, 4, 5, 6, 7] + [5, 7] * 3
     c = chart(y)
     assert flagged(c) == {i: "trend" for i in range(8, 15)}
-    assert c.loc[14, "variation"] == "improvement_high" and c.loc[8, "variation"] == "concern_low"
+    # a rising trend in a higher-is-better measure is improvement for every point of it, including
+    # the 1, 2, 3, 4 and 5 below the mean of 5.333 (NHSRplotthedots since its pull request #180)
+    assert set(c.loc[8:14, "variation"]) == {"improvement_high"}
+    assert set(chart(y, polarity="lower_better").loc[8:14, "variation"]) == {"concern_high"}
 
 
 def test_rule_two_of_three_beyond_near_limits_and_screening_switch():
