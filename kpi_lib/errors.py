@@ -60,3 +60,8 @@ class CatalogueError(KpiError):
 
 class NotebookError(KpiError):
     """A notebook failed while running; names the notebook, the cell and the error."""
+
+
+class OutputFolderError(ParameterError):
+    """An output folder may not be used: it holds files this suite did not write, it is (or holds)
+    the data or the suite's own folders, or another run is writing to it."""

@@ -20,7 +20,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from .engine import FAMILY_TABLES
-from .errors import InputError, KpiError, NotebookError, ParameterError
+from .errors import InputError, KpiError, NotebookError, OutputFolderError, ParameterError
+from .outputs import SUITE, carries_marker, check_output_folder, failed_folder, output_lock
 from .params import load_params
 from .periods import Period
 from .provenance import code_version, library_versions
@@ -118,10 +119,21 @@ def _fail_message(res: dict) -> str:
 
 
 def _swap_into_place(build: Path, out: Path) -> None:
+    """Move the finished build to ``out``, replacing the previous run there. ``out`` was checked
+    before the run; it is checked again here, under the lock, so that a folder which appeared in
+    the meantime without the suite's marker is never replaced (the build is kept instead)."""
+    if (out.exists() or out.is_symlink()) and not carries_marker(out):
+        raise OutputFolderError(f"{out} appeared during the run and was not written by kpi run; it was "
+                                f"left untouched and the new report is in {build}")
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     if out.exists():
         os.replace(out, old)
-    os.replace(build, out)
+    try:
+        os.replace(build, out)
+    except OSError:
+        if old.exists():
+            os.replace(old, out)
+        raise
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
 
@@ -129,7 +141,9 @@ def _swap_into_place(build: Path, out: Path) -> None:
 def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
                params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
                timeout: int = 1200, pdf: bool = True) -> RunResult:
-    """Run one period end to end; returns where the report is. Raises KpiError on failure."""
+    """Run one period end to end; returns where the report is. Raises KpiError on failure.
+
+    The output folder is checked (owned by the suite, or new) and locked before any work."""
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     p = Period.parse(period)
@@ -137,21 +151,30 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
     data = Path(data_dir).resolve()
     if not data.is_dir():
         raise ParameterError(f"data folder not found: {data_dir}")
-    out = Path(out_dir).resolve() if out_dir else (Path.cwd() / "outputs" / p.slug).resolve()
+    given = Path(out_dir) if out_dir else Path.cwd() / "outputs" / p.slug
+    out = check_output_folder(given, data=data)
+    with output_lock(out):
+        out = check_output_folder(given, data=data)  # again, now that no other run can change it
+        return _run_locked(p, params, params_file, data, out, jobs, quiet, timeout, pdf, started, t0)
+
+
+def _run_locked(p: Period, params: dict, params_file: str | Path | None, data: Path, out: Path,
+                jobs: int | None, quiet: bool, timeout: int, pdf: bool, started: datetime,
+                t0: float) -> RunResult:
+    """The run itself, once the output folder is checked and locked."""
     # validate every input before anything starts
     tables = read_any(data, timezone=params.get("timezone"))
     kinds = detect_kinds(data)
     public = any(k in kinds for k in ("home_office", "police_uk"))
     jobs = max(1, jobs or os.cpu_count() or 1)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     build = out.with_name(f".{out.name}.building-{os.getpid()}")
-    failed_dir = out.with_name(f"{out.name}.failed")
+    failed_dir = failed_folder(out)
     shutil.rmtree(build, ignore_errors=True)
     (build / "notebooks").mkdir(parents=True)
     (build / "logs").mkdir()
     inputs = {
-        "period": p.label, "data_folder": str(data), "input_kinds": kinds, "synthetic": tables.synthetic,
+        "suite": SUITE, "period": p.label, "data_folder": str(data), "input_kinds": kinds, "synthetic": tables.synthetic,
         "public_data": public, "extraction_date": tables.extraction_date.isoformat() if tables.extraction_date else None,
         "parameters": params, "params_file": str(params_file) if params_file else None,
         "inputs": [e.as_dict() for e in tables.ledger], "code_version": code_version(),
@@ -278,13 +301,15 @@ def _render_outputs(folder: Path, meta: dict, pdf: bool) -> str | None:
 def rerender(out: str | Path, pdf: bool = True) -> Path:
     """Re-render an existing run's report from its executed notebooks (no recomputation)."""
     out = Path(out)
-    man = out / "manifest.json"
-    if not man.exists():
-        raise ParameterError(f"{out} is not a run folder (no manifest.json)")
-    manifest = json.loads(man.read_text(encoding="utf-8"))
-    inputs = json.loads((out / "inputs.json").read_text(encoding="utf-8"))
-    started = datetime.fromisoformat(manifest["started"])
-    _render_outputs(out, report_meta(Period.parse(manifest["period"]), inputs, started, inputs["parameters"]), pdf)
+    if not (out / "manifest.json").exists() or not carries_marker(out):
+        raise ParameterError(f"{out} is not a run folder (no manifest.json written by kpi run)")
+    out = out.resolve()
+    with output_lock(out):
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        inputs = json.loads((out / "inputs.json").read_text(encoding="utf-8"))
+        started = datetime.fromisoformat(manifest["started"])
+        _render_outputs(out, report_meta(Period.parse(manifest["period"]), inputs, started,
+                                         inputs["parameters"]), pdf)
     return out / "report.html"
 
 
@@ -292,11 +317,10 @@ def run_many(first: str, last: str | None, data_dir, out_root=None, **kw) -> lis
     """A single period, or every quarter from ``first`` to ``last`` (a backfill), in order."""
     from .periods import quarter_range
     periods = [Period.parse(first)] if last is None else quarter_range(first, last)
-    results = []
-    for p in periods:
-        out = Path(out_root) / p.slug if out_root and last is not None else out_root
-        results.append(run_period(p, data_dir, out, **kw))
-    return results
+    outs = [Path(out_root) / p.slug if out_root and last is not None else out_root for p in periods]
+    for p, out in zip(periods, outs, strict=True):  # refuse before the first period runs
+        check_output_folder(out if out else Path.cwd() / "outputs" / p.slug, data=data_dir)
+    return [run_period(p, data_dir, out, **kw) for p, out in zip(periods, outs, strict=True)]
 
 
 __all__ = ["InputError", "RunResult", "run_many", "run_period"]

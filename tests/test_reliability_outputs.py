@@ -1,0 +1,269 @@
+"""Output folders are owned, never assumed (issue 12 item 1).
+
+Real ``kpi`` processes are pointed at a user's folder, the current folder, the data folder, an
+existing file and the repository's own folders: each is refused with one sentence and rc 1, and
+every byte is unchanged afterwards. A second concurrent run to the same folder refuses; a lock left
+by a dead process is taken over; a folder written by an earlier run is replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpi_lib.errors import OutputFolderError
+from kpi_lib.outputs import SUITE, carries_marker, lock_path, output_lock, output_problem
+
+from conftest import REPO
+
+KPI = Path(sys.executable).with_name("kpi")
+RUN = ["run", "2024/25-Q4", "--quiet", "--no-pdf", "--jobs", "1"]
+
+
+def kpi(*args: str, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    cmd = [str(KPI)] if KPI.exists() else [sys.executable, "-m", "kpi_lib.cli"]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=timeout)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every entry under ``root`` (and ``root`` itself): files by SHA-256, folders and links by kind."""
+    out: dict[str, str] = {}
+    paths = [root, *sorted(root.rglob("*"))] if root.is_dir() and not root.is_symlink() else [root]
+    for p in paths:
+        key = str(p.relative_to(root.parent))
+        if p.is_symlink():
+            out[key] = f"link -> {os.readlink(p)}"
+        elif p.is_dir():
+            out[key] = "folder"
+        elif p.exists():
+            out[key] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def data_copy(small_sample, tmp_path_factory) -> Path:
+    """A private copy of the small sample (a refusal that failed would delete it)."""
+    return Path(shutil.copytree(small_sample, tmp_path_factory.mktemp("data-copy") / "data"))
+
+
+def assert_refused(r: subprocess.CompletedProcess, words: str) -> None:
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert r.stderr.startswith("error: refusing --out "), r.stderr
+    assert words in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1, "one line"
+
+
+def user_folder(root: Path) -> Path:
+    folder = root / "my-reports"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("my own notes, not a kpi run\n")
+    (folder / "sub" / "budget.csv").write_bytes(b"a,b\n1,2\n")
+    return folder
+
+
+def test_a_users_folder_is_refused_and_unchanged(tmp_path, data_copy):
+    folder = user_folder(tmp_path)
+    before = snapshot(tmp_path)
+    r = kpi(*RUN, "--data", str(data_copy), "--out", str(folder))
+    assert_refused(r, "an existing folder that was not written by kpi run")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_with_a_foreign_manifest_is_refused(tmp_path, data_copy):
+    folder = user_folder(tmp_path)
+    (folder / "manifest.json").write_text(json.dumps({"name": "some other tool", "period": "x"}))
+    before = snapshot(tmp_path)
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", str(folder)), "not written by kpi run")
+    assert snapshot(tmp_path) == before
+
+
+def test_the_current_folder_is_refused_and_unchanged(tmp_path, data_copy):
+    work = user_folder(tmp_path)
+    before = snapshot(tmp_path)
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", ".", cwd=work), "it is the current folder")
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", "..", cwd=work / "sub"),
+                   "it contains the current folder")
+    assert snapshot(tmp_path) == before
+
+
+def test_the_data_folder_and_folders_around_it_are_refused_and_unchanged(data_copy):
+    root = data_copy.parent
+    before = snapshot(root)
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", str(data_copy)), "it is the data folder")
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", str(data_copy / "reports")),
+                   "it is inside the data folder")
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", str(root)), "it contains the data folder")
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--to", "2024/25-Q4", "--out", str(data_copy)),
+                   "it is inside the data folder")
+    assert snapshot(root) == before
+
+
+def test_an_existing_file_is_refused_and_unchanged(tmp_path, data_copy):
+    report = tmp_path / "report.html"
+    report.write_text("<p>the Panel's copy</p>")
+    before = snapshot(tmp_path)
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", str(report)), "it is an existing file")
+    assert snapshot(tmp_path) == before, "no .report.html.old-PID, no lock file, nothing moved"
+
+
+def test_a_symbolic_link_is_refused_and_unchanged(tmp_path, data_copy):
+    folder = user_folder(tmp_path)
+    (tmp_path / "link").symlink_to(folder, target_is_directory=True)
+    before = snapshot(tmp_path)
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", str(tmp_path / "link")), "symbolic link")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_foreign_failed_folder_beside_the_output_is_refused(tmp_path, data_copy):
+    user_folder(tmp_path).rename(tmp_path / "q4.failed")
+    before = snapshot(tmp_path)
+    assert_refused(kpi(*RUN, "--data", str(data_copy), "--out", str(tmp_path / "q4")), "q4.failed")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("target", ["kpi_lib/reports", "notebooks", "params/out", "tests", "docs/x", ".", ".git/x"])
+def test_the_repositorys_own_folders_are_refused(target, data_copy):
+    out = (REPO / target)
+    existed = out.exists()
+    r = kpi(*RUN, "--data", str(data_copy), "--out", str(out), cwd=data_copy.parent)
+    assert_refused(r, "the suite's own code" if target.startswith("kpi_lib") else
+                   ("it contains" if target == "." else "the repository's"))
+    assert out.exists() == existed
+    assert not lock_path(out.resolve()).exists()
+
+
+def test_a_backfill_refuses_before_its_first_quarter_runs(tmp_path, data_copy):
+    root = tmp_path / "backfill"
+    root.mkdir()
+    user_folder(root).rename(root / "2024-25-q2")
+    before = snapshot(tmp_path)
+    r = kpi("run", "2024/25-Q1", "--to", "2024/25-Q2", "--quiet", "--no-pdf", "--data", str(data_copy),
+            "--out", str(root))
+    assert_refused(r, "2024-25-q2")
+    assert snapshot(tmp_path) == before, "2024/25 Q1 was not run either"
+
+
+def test_render_refuses_a_folder_not_written_by_a_run(tmp_path):
+    folder = user_folder(tmp_path)
+    (folder / "manifest.json").write_text("{}")
+    before = snapshot(tmp_path)
+    r = kpi("render", str(folder), "--no-pdf")
+    assert r.returncode == 1 and "not a run folder" in r.stderr and "Traceback" not in r.stderr
+    assert snapshot(tmp_path) == before
+
+
+# ---- the marker ------------------------------------------------------------------------------
+
+def test_the_marker_is_this_suites_manifest(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    assert not carries_marker(run)
+    (run / "manifest.json").write_text(json.dumps({"suite": SUITE, "period": "2024/25 Q4"}))
+    assert carries_marker(run) and output_problem(run, data=None, cwd=tmp_path) is None
+    (run / "manifest.json").write_text(json.dumps({"suite": "another suite"}))
+    assert not carries_marker(run)
+    (run / "manifest.json").write_text("[1, 2]")
+    assert not carries_marker(run)
+    (run / "manifest.json").write_text("{not json")
+    assert not carries_marker(run)
+    # a run made before the marker existed names the suite in its code version
+    (run / "manifest.json").write_text(json.dumps({"code_version": "kpi_lib 0.1.0, git abc", "period": "2024/25 Q4"}))
+    assert carries_marker(run)
+
+
+_segment = st.text(alphabet="abcdefghij-_0123456789", min_size=1, max_size=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(inner=st.lists(_segment, min_size=0, max_size=4), sibling=_segment)
+def test_property_anything_in_or_around_the_data_folder_is_refused(inner, sibling):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp).resolve()
+        data = root / "inputs" / "data"
+        data.mkdir(parents=True)
+        cwd = root / "elsewhere"
+        cwd.mkdir()
+        assert output_problem(data.joinpath(*inner), data=data, cwd=cwd) is not None
+        assert output_problem(data.parent, data=data, cwd=cwd) is not None
+        assert output_problem(root, data=data, cwd=cwd) is not None
+        # a new folder beside the data (not the data's own name) is fine
+        name = sibling if sibling != "data" else "data2"
+        assert output_problem(root / "inputs" / name, data=data, cwd=cwd) is None
+        assert output_problem(cwd / name / "q4", data=data, cwd=cwd) is None
+
+
+# ---- the lock, with real processes -------------------------------------------------------------
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from kpi_lib.outputs import output_lock
+with output_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_held_lock_refuses_and_a_dead_holders_lock_is_taken_over(tmp_path):
+    out = tmp_path / "q4"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputFolderError) as e, output_lock(out):
+            pass
+        assert f"another kpi run (pid {holder.pid}" in str(e.value)
+        os.kill(holder.pid, signal.SIGKILL)  # dies holding the lock: the lock file stays behind
+        holder.wait(10)
+        assert json.loads(lock_path(out).read_text())["pid"] == holder.pid
+        with output_lock(out) as path:
+            assert json.loads(path.read_text())["pid"] == os.getpid()
+        assert not lock_path(out).exists(), "the lock file is removed on release"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+@pytest.mark.notebooks
+def test_concurrent_runs_refuse_and_an_earlier_runs_folder_is_replaced(tmp_path, small_sample):
+    out = tmp_path / "2024-25-q4"
+    first = subprocess.Popen([str(KPI), *RUN, "--data", str(small_sample), "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".2024-25-q4.building-*")) and time.monotonic() < deadline:
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.2)
+        second = kpi(*RUN, "--data", str(small_sample), "--out", str(out), cwd=tmp_path)
+        assert_refused(second, f"another kpi run (pid {first.pid}")
+        _, err = first.communicate(timeout=900)
+        assert first.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert json.loads((out / "manifest.json").read_text())["suite"] == SUITE
+    assert not lock_path(out).exists()
+    # a stale lock left by a dead process, and the folder of the earlier run: both taken over
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock_path(out).write_text(json.dumps({"pid": dead.pid, "host": "here", "started": "earlier"}))
+    (out / "stale.txt").write_text("left by the earlier run")
+    again = kpi(*RUN, "--data", str(small_sample), "--out", str(out), cwd=tmp_path, timeout=900)
+    assert again.returncode == 0, again.stderr
+    assert not (out / "stale.txt").exists(), "the earlier run's folder was replaced"
+    assert not lock_path(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2024-25-q4"]
