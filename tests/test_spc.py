@@ -139,3 +139,176 @@ def test_trend_vectors_from_nhsrplotthedots(y, flagged_points):
 def test_one_side_vectors_from_nhsrplotthedots(signs, flagged_points):
     y = np.array(signs, dtype=float)  # mean 0 reference: the sign is the side
     assert list(np.nonzero(spc.seven_point_one_side(y, 0.0))[0]) == flagged_points
+
+
+# NHSRplotthedots tests/testthat/test-ptd_calculate_point_type.R at commit 8aac3239 (after its pull
+# request #180, which gave trend points the trend's direction): ptd_seven_point_trend vectors
+# ("a trend ends here", +1 rising / -1 falling) and ptd_part_of_seven_trend vectors.
+@pytest.mark.parametrize("y, ends", [
+    ([], []),
+    (list(range(1, 7)), [0] * 6),                                   # 1:6
+    ([1, 2, 3, 3, 4, 5, 6], [0] * 7),                               # c(1:3, 3:6)
+    (list(range(1, 8)), [0] * 6 + [1]),                             # 1:7
+    ([2, *range(1, 8), 3], [0] * 7 + [1, 0]),                       # c(2, 1:7, 3)
+    (list(range(7, 0, -1)), [0] * 6 + [-1]),                        # 7:1
+    ([2, *range(7, 0, -1), 3], [0] * 7 + [-1, 0]),                  # c(2, 7:1, 3)
+])
+def test_trend_ends_vectors_from_nhsrplotthedots(y, ends):
+    assert list(spc.trend_ends(np.array(y, dtype=float))) == ends
+
+
+@pytest.mark.parametrize("ends, part", [
+    ([0] * 6, [0] * 6),
+    ([0] * 6 + [1, 0], [1] * 7 + [0]), ([0] * 7 + [1, 0], [0] + [1] * 7 + [0]),
+    ([0] * 6 + [-1, 0], [1] * 7 + [0]), ([0] * 7 + [-1, 0], [0] + [1] * 7 + [0]),
+])
+def test_part_of_seven_vectors_from_nhsrplotthedots(ends, part):
+    assert list(spc._spread_back(np.array(ends) != 0).astype(int)) == part
+
+
+# ptd_part_of_two_in_three(ptd_two_in_three(close, relative_to_mean), close) vectors, including
+# "points on opposite sides of the mean" (its issue #143).
+@pytest.mark.parametrize("close, side, expected", [
+    ([1, 0, 1], [1, 1, 1], [1, 0, 1]), ([0, 1, 1], [1, 1, 1], [0, 1, 1]), ([1, 1, 0], [1, 1, 1], [1, 1, 0]),
+    ([0, 0, 1, 0, 1, 0, 0], [1] * 7, [0, 0, 1, 0, 1, 0, 0]),
+    ([0, 0, 1, 1, 0, 0, 0], [1] * 7, [0, 0, 1, 1, 0, 0, 0]),
+    ([1, 0, 0, 1], [1] * 4, [0, 0, 0, 0]), ([1, 0, 0, 1, 1], [1] * 5, [0, 0, 0, 1, 1]),
+    ([1, 0, 1], [1, -1, 1], [0, 0, 0]), ([0, 1, 1], [1, -1, 1], [0, 0, 0]), ([1, 1, 0], [1, -1, 1], [0, 0, 0]),
+    ([0, 0, 1, 0, 1, 0, 0], [1, -1, 1, -1, 1, -1, 1], [0] * 7),
+    ([0, 0, 1, 1, 0, 0, 0], [-1, 1, -1, 1, -1, 1, -1], [0] * 7),
+])
+def test_two_in_three_vectors_from_nhsrplotthedots(close, side, expected):
+    assert list(spc.two_in_three_flags(np.array(close), np.array(side)).astype(int)) == expected
+
+
+def test_special_cause_type_vector_from_nhsrplotthedots():
+    # ptd_special_cause_type test: y = 1:8, relative_to_mean c(1,1,1,1,-1,-1,-1,-1), part of trend
+    # c(1,-1,0,...), part of one side c(0,0,1,-1,0,...), part of 2-in-3 at 5, outside at 6 and 7.
+    # The trend points 1-2 are "7 Point Trend (Increasing)" from the rise of y, not from the mean.
+    rule, direction = spc.classify_points(
+        np.arange(1, 9), [1, 1, 1, 1, -1, -1, -1, -1], outside=[0, 0, 0, 0, 0, 1, -1, 0],
+        part_trend=[1, -1, 0, 0, 0, 0, 0, 0], part_two_in_three=[0, 0, 0, 0, 1, 0, 0, 0],
+        part_one_side=[0, 0, 1, -1, 0, 0, 0, 0])
+    assert list(rule) == ["trend", "trend", "shift", "shift", "two_in_three", "outside_limits",
+                          "outside_limits", ""]
+    # "Increasing", "Increasing", "Above CL", "Above CL", "Below CL", "Below LCL", "Below LCL"
+    assert list(direction) == [1, 1, 1, 1, -1, -1, -1, 0]
+    assert list(spc.point_variation(rule, direction, "lower_better")) == (
+        ["concern_high"] * 4 + ["improvement_low"] * 3 + ["common_cause"])
+
+
+def test_trend_crossing_the_mean_up_then_down():
+    # The series of NHSRplotthedots issue #200, c(0:7, 6:1), worked by hand: mean 49/14 = 3.5,
+    # every moving range 1, limits 3.5 -/+ 2.66 = 0.84 to 6.16. Rising trend 0..7 (points 0-7),
+    # falling trend 7..1 (points 7-13): every point is in a trend. Outside the limits (first in
+    # precedence): the 0 (below) and the 7 (above). The peak's trend direction is the step after it.
+    c = chart(list(range(8)) + list(range(6, 0, -1)))
+    assert c.loc[0, "upl"] == pytest.approx(6.16) and c.loc[0, "lpl"] == pytest.approx(0.84)
+    assert list(c["rule"]) == ["outside_limits"] + ["trend"] * 6 + ["outside_limits"] + ["trend"] * 6
+    assert list(c["variation"]) == (["concern_low"] + ["improvement_high"] * 7 + ["concern_low"] * 6)
+
+
+def test_neutral_trend_direction():
+    y = [5, 7] * 4 + [1, 2, 3, 4, 5, 6, 7] + [5, 7] * 3
+    assert set(chart(y, polarity="neutral").loc[8:14, "variation"]) == {"neutral_high"}
+
+
+# ------------------------------------------------------------------------------ seasonality
+MONTHS = pd.date_range("2019-04-01", periods=72, freq="MS")
+
+
+def seasonal_series(seed: int, step_at: int | None = None, noise: float = 0.03) -> pd.DataFrame:
+    """72 months (April 2019 to March 2025): a summer peak of +/-15% around 1,000 a month, 3% noise,
+    optionally a 15% rise from month ``step_at`` on."""
+    rng = np.random.default_rng(seed)
+    m = MONTHS.month.to_numpy()
+    y = 1000 * (1 + 0.15 * np.cos(2 * np.pi * (m - 7) / 12)) * (1 + rng.normal(0, noise, 72))
+    if step_at is not None:
+        y[step_at:] *= 1.15
+    return pd.DataFrame({"x": MONTHS.date, "y": y})
+
+
+def test_seasonal_factors_recover_an_exact_pattern():
+    # No noise: y = 100 (1 + 0.2 cos(2 pi (m - 7) / 12)) over three complete years (and a partial
+    # fourth with wild values, which must not shape the factors). The pattern averages 1 over a
+    # year, so the factors are exactly 1 + 0.2 cos(...): 1.2 in July, 0.8 in January.
+    x = pd.date_range("2020-04-01", periods=40, freq="MS")
+    m = x.month.to_numpy()
+    y = 100 * (1 + 0.2 * np.cos(2 * np.pi * (m - 7) / 12))
+    y[36:] = [500, 1, 300, 2]
+    f, years = spc.seasonal_factors(pd.Series(x), y)
+    assert years == 3
+    assert f[m == 7] == pytest.approx(1.2) and f[m == 1] == pytest.approx(0.8)
+    assert f[:12].mean() == pytest.approx(1.0)
+
+
+def test_seasonal_needs_two_complete_years():
+    x = pd.Series(pd.date_range("2020-04-01", periods=23, freq="MS"))  # one complete year
+    f, years = spc.seasonal_factors(x, np.arange(23, dtype=float) + 10)
+    assert years == 1 and (f == 1).all()
+    c = spc.xmr(pd.DataFrame({"x": x.dt.date, "y": np.arange(23.0) + 10}), polarity="neutral", seasonal=True)
+    assert (c["adjustment"] == 1).all() and (c["seasonal_years"] == 1).all()
+
+
+def test_seasonal_chart_keeps_actual_values_and_moves_the_limits():
+    s = seasonal_series(1)
+    c = spc.xmr(s, polarity="lower_better", seasonal=True)
+    assert list(c["y"]) == list(s["y"])  # actual values on the chart
+    # limits on the adjusted scale are flat: upl / adjustment is the same every month
+    assert np.ptp(c["upl"] / c["adjustment"]) == pytest.approx(0, abs=1e-9)
+    assert c.loc[c["x"] == MONTHS[3].date(), "adjustment"].iloc[0] > 1.1   # July
+    assert c.loc[c["x"] == MONTHS[9].date(), "adjustment"].iloc[0] < 0.9   # January
+    assert (c["y_adjusted"] == c["y"] / c["adjustment"]).all()
+
+
+def test_seasonal_series_without_change_is_rarely_flagged():
+    # Plain XmR on seasonal data flags most of it; adjusted, the share flagged is what the rules
+    # give on pure noise. XmR's run rule flags 7 points at a time, so one chance run puts a series
+    # over 5%: the promise "at most 5% of points" holds for the typical (median) series, and the
+    # average stays near pure noise's (6.4% in 200 simulations).
+    adjusted = [(spc.xmr(seasonal_series(s), polarity="lower_better", seasonal=True)["rule"] != "").mean()
+                for s in range(40)]
+    plain = [(spc.xmr(seasonal_series(s), polarity="lower_better")["rule"] != "").mean() for s in range(5)]
+    assert np.median(adjusted) <= 0.05 and np.mean(adjusted) <= 0.07
+    assert min(plain) > 0.3
+
+
+def test_seasonal_step_of_15_percent_is_flagged_within_three_months():
+    for seed in range(20):
+        c = spc.xmr(seasonal_series(seed, step_at=54), polarity="lower_better", seasonal=True)
+        after = c.iloc[54:57]
+        assert ((after["rule"] != "") & (after["variation"] == "concern_high")).any(), seed
+
+
+def test_seasonal_with_rebase_pools_complete_years_of_both_segments():
+    s = seasonal_series(3)
+    s.loc[54:, "y"] *= 0.7  # a recording change at October 2023, annotated as a rebase
+    c = spc.xmr(s, polarity="lower_better", seasonal=True, rebase=[MONTHS[54].date()])
+    # complete financial years inside one segment: 2019-2022 (segment 0) and 2024 (segment 1)
+    assert c["seasonal_years"].iloc[0] == 5 and set(c["segment"]) == {0, 1}
+    assert (c["rule"] != "").mean() <= 0.15
+
+
+def test_seasonal_needs_dates():
+    with pytest.raises(ValueError, match="dates"):
+        spc.xmr(pd.DataFrame({"x": [f"point {i:02d}" for i in range(30)], "y": range(30)}),
+                polarity="neutral", seasonal=True)
+
+
+# ------------------------------------------------------------------------------ points table
+def test_points_table_clips_percent_limits_and_says_so():
+    # 97, 99 alternating: mean 98, mR-bar 2, limits 92.68 to 103.32 -> upper clipped to 100
+    c = chart([97, 99] * 7)
+    t = spc.points_table(c, "calls_999_within_10s", "", "percent")
+    assert list(t.columns) == ["kpi_id", "basis", "x", "y", "mean", "lpl", "upl", "variation", "rule",
+                               "segment", "adjustment", "limits_clipped"]
+    assert (t["upl"] == 100).all() and t["limits_clipped"].all()
+    assert t["lpl"].iloc[0] == pytest.approx(92.68) and (t["adjustment"] == 1).all()
+    counts = spc.points_table(c, "trc_volume", "", "count")
+    assert counts["upl"].iloc[0] == pytest.approx(103.32) and not counts["limits_clipped"].any()
+    assert (t["kpi_id"] == "calls_999_within_10s").all() and len(t) == 14
+
+
+def test_summary_reports_seasonal_adjustment():
+    assert spc.summary(spc.xmr(seasonal_series(2), polarity="neutral", seasonal=True))["spc_seasonal"]
+    assert not spc.summary(spc.xmr(seasonal_series(2), polarity="neutral"))["spc_seasonal"]
