@@ -13,6 +13,7 @@ from kpi_lib.stats import (
     kish_effective_n,
     median_interval_ranks,
     median_with_interval,
+    poisson_test,
     two_proportion_test,
     weighted_proportion,
     wilson_interval,
@@ -83,3 +84,90 @@ def test_median_interval_contains_median(values):
     r = median_with_interval(np.array(values))
     if not math.isnan(r["ci_low"]):
         assert r["ci_low"] <= r["value"] <= r["ci_high"]
+
+
+# ------------------------------------------------------------------------------ library-backed tests
+def test_two_proportion_test_names_itself_and_refuses_no_variation():
+    assert two_proportion_test(50, 100, 30, 100)["test"] == "two-proportion z-test"
+    r = two_proportion_test(0, 10, 0, 12)
+    assert math.isnan(r["p_value"]) and not r["significant"] and "no variation" in r["test"]
+
+
+@given(st.integers(1, 400), st.integers(2, 400), st.integers(1, 400), st.integers(2, 400))
+def test_two_proportion_matches_the_pooled_formula(x1, n1, x2, n2):
+    # independent route: the textbook pooled z statistic, written out here
+    x1, x2 = min(x1, n1 - 1), min(x2, n2 - 1)
+    p = (x1 + x2) / (n1 + n2)
+    z = (x1 / n1 - x2 / n2) / math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    r = two_proportion_test(x1, n1, x2, n2)
+    assert r["z"] == pytest.approx(z, rel=1e-9, abs=1e-12)
+    assert r["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9, abs=1e-15)
+
+
+def test_poisson_test_by_hand():
+    # 15 against 5, same exposure: given 20 events, 15 ~ Bin(20, 1/2). P(X >= 15) = (C(20,15) +
+    # C(20,16) + ... + C(20,20)) / 2^20 = (15504 + 4845 + 1140 + 190 + 20 + 1) / 1048576 = 21700 /
+    # 1048576; the distribution is symmetric, so the two-sided p-value is twice that, 0.041389.
+    r = poisson_test(15, 5)
+    assert r["p_value"] == pytest.approx(2 * 21700 / 2 ** 20) and r["significant"] is True
+    assert r["test"] == "exact test for two Poisson counts" and r["rate_ratio"] == 3.0
+    # unequal exposure: 10 in 2 units of time against 5 in 1 is exactly the same rate: p = 1
+    assert poisson_test(10, 5, 2, 1)["p_value"] == pytest.approx(1.0)
+    assert poisson_test(10, 5, 2, 1)["significant"] is False
+
+
+def test_poisson_test_too_few_events():
+    r = poisson_test(4, 3)
+    assert r["test"] == "too few events to test (7)" and r["significant"] is None and math.isnan(r["p_value"])
+    assert poisson_test(6, 3, min_events=5)["test"] == "exact test for two Poisson counts"
+    assert poisson_test(5, 5)["test"] == "exact test for two Poisson counts"  # 10 events: tested
+
+
+def test_poisson_test_refuses_fractions():
+    with pytest.raises(ValueError, match="whole"):
+        poisson_test(2.5, 10)
+
+
+@given(st.integers(0, 2000), st.integers(0, 2000), st.floats(0.2, 5), st.floats(0.2, 5))
+def test_poisson_test_agrees_with_statsmodels_exact_conditional_test(a, b, t_a, t_b):
+    # independent route: statsmodels' own implementation of the same conditional test
+    import warnings
+
+    from statsmodels.stats.rates import test_poisson_2indep
+    r = poisson_test(a, b, t_a, t_b)
+    if a + b < 10:
+        assert math.isnan(r["p_value"])
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = test_poisson_2indep(a, t_a, b, t_b, method="exact-cond").pvalue
+    assert r["p_value"] == pytest.approx(min(1.0, expected), rel=1e-6, abs=1e-12)
+    if b > 0 and a > 0:
+        assert r["ratio_low"] <= r["rate_ratio"] <= r["ratio_high"]
+
+
+@given(st.integers(10, 500), st.integers(10, 500))
+def test_poisson_test_is_symmetric(a, b):
+    assert poisson_test(a, b)["p_value"] == pytest.approx(poisson_test(b, a)["p_value"])
+
+
+@given(st.lists(st.floats(0.01, 100), min_size=1, max_size=200))
+def test_kish_matches_the_coefficient_of_variation_form(weights):
+    # independent route (Kish 1965): n_eff = n / (1 + cv^2), cv the weights' coefficient of
+    # variation with the population variance
+    w = np.array(weights)
+    cv2 = w.var() / w.mean() ** 2
+    assert kish_effective_n(w) == pytest.approx(w.size / (1 + cv2), rel=1e-9)
+
+
+@pytest.mark.parametrize("n", list(range(1, 60)) + [99, 100, 1001])
+def test_median_ranks_agree_with_scipy_quantile_test(n):
+    # the rank rule and scipy's quantile_test interval pick the same order statistics
+    from scipy.stats import quantile_test
+    v = np.arange(1, n + 1, dtype=float)
+    ci = quantile_test(v, q=float(np.median(v)), p=0.5).confidence_interval(0.95)
+    ranks = median_interval_ranks(n)
+    if ranks is None:
+        assert math.isnan(ci.low)
+    else:
+        assert (ci.low, ci.high) == (float(ranks[0]), float(ranks[1]))
