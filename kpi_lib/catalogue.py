@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from .errors import CatalogueError
+from .paths import params_file
 
 FAMILIES = ("crime", "calls", "response", "confidence", "satisfaction", "finance", "environment")
 UNITS = ("count", "percent", "minutes", "seconds", "gbp", "flag", "tco2e")
@@ -22,7 +23,7 @@ FREQUENCIES = ("quarterly", "annual")
 REQUIRED = ("id", "plan_priority", "improvement_area", "name", "pmf_integration", "family",
             "unit", "polarity", "frequency", "definition")
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "params" / "kpis.yaml"
+DEFAULT_PATH = params_file("kpis.yaml")
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ import pandas as pd
 import yaml
 
 from .errors import CatalogueError
+from .paths import params_file
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "params" / "crime_categories.yaml"
+DEFAULT_PATH = params_file("crime_categories.yaml")
 CATEGORIES = ("trc", "vwi", "rape", "robbery", "burglary_residential", "vehicle_crime")
 
 

@@ -1,81 +1,137 @@
-"""What the family notebooks call first: validate parameters, read inputs, compute the family's
-KPI rows and write them to ``results/<family>.csv``. Presentation is in :mod:`kpi_lib.views`.
+"""What the family notebooks call first: validate parameters, load the measurement panel, compute
+the family's KPI rows and write them to ``results/``. Presentation is in :mod:`kpi_lib.views`.
 
-Nothing here computes a KPI: figures come from :func:`kpi_lib.engine.compute`.
+A family notebook never reads the raw inputs: it loads the panel the runner's measure step wrote
+(``<out_dir>/results/measurements.parquet``), or, run on its own in JupyterLab, gets the panel
+through the cache (built once from the data folder, reused while inputs, settings and code are
+unchanged). Nothing here computes a KPI: figures come from :func:`kpi_lib.engine.compute_all`.
+
+Files written in ``<out_dir>/results/`` (combined by :func:`kpi_lib.results.combine_run`):
+``<family>.csv`` (KPI rows), ``<family>_breakdown.csv``, ``<family>_spc.csv`` (every SPC point),
+``<family>_history.csv`` (last 8 quarters) and, at Q4 or for a year, ``<family>_year.csv`` (the
+financial year against the previous one); for a year also ``<family>_quarters.csv``.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import engine
+from . import engine, registry
+from . import panel as panel_mod
 from .catalogue import Kpi, load_catalogue
 from .errors import ParameterError
+from .panel import Panel
 from .params import load_params
+from .paths import params_file
 from .periods import Period
-from .sources.canonical import Tables
-from .sources.detect import read_any
+from .results import write_csv_atomic, write_results
+from .windows import WindowSet
+
+__all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "load_peers", "start_family", "write_csv_atomic"]
 
 
-def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        df.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
-    os.replace(tmp, path)
+@dataclass
+class InputsInfo:
+    """What the presentation needs to know about the inputs, from the panel (not the raw files)."""
 
+    synthetic: bool = False
+    force: str = ""
+    extraction_date: str | None = None
+    notes: list[str] = field(default_factory=list)
+    licence: str = ""
+    sources: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
 
-def check_parameters(period: str, data_dir: str, out_dir: str, params_file: str | None) -> tuple[Period, dict]:
-    """Validate notebook parameters up front with one clear error."""
-    p = Period.parse(period)
-    if not Path(data_dir).is_dir():
-        raise ParameterError(f"data folder not found: {data_dir} (set data_dir in the parameters cell)")
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return p, load_params(params_file)
+    @classmethod
+    def from_panel(cls, p: Panel) -> InputsInfo:
+        i = p.info
+        return cls(bool(i.get("synthetic")), str(i.get("force", "")), i.get("extraction_date"),
+                   list(i.get("notes", [])), str(i.get("licence", "")), dict(i.get("sources", {})))
 
 
 @dataclass
 class FamilyRun:
+    """One family's computed period: results, breakdowns, SPC points and charts, history."""
+
     family: str
     period: Period
     params: dict
-    tables: Tables
+    panel: Panel
     results: pd.DataFrame
     measurements: pd.DataFrame
-    windows: object
+    windows: WindowSet
     breakdowns: pd.DataFrame
+    spc: pd.DataFrame
+    charts: dict
+    history: pd.DataFrame
     catalogue: list[Kpi]
     out_dir: Path
+    annotations: list
+    tables: InputsInfo
 
 
-def start_family(family: str, period: str, data_dir: str, out_dir: str,
+def default_out_dir(period: Period | str, cwd: Path | None = None) -> Path:
+    """``outputs/interactive/<period slug>`` beside the notebooks folder (or under the current
+    folder), so that changing the period never writes into another quarter's folder."""
+    p = Period.parse(period)
+    here = Path(cwd or Path.cwd())
+    root = here.parent if here.name == "notebooks" else here
+    return root / "outputs" / "interactive" / p.slug
+
+
+def check_parameters(period: str, data_dir: str, out_dir: str | None,
+                     params_file_: str | None) -> tuple[Period, dict, Path]:
+    """Validate notebook parameters up front with one clear error."""
+    p = Period.parse(period)
+    if not Path(data_dir).is_dir():
+        raise ParameterError(f"data folder not found: {data_dir} (set data_dir in the parameters cell)")
+    out = Path(out_dir) if out_dir else default_out_dir(p)
+    out.mkdir(parents=True, exist_ok=True)
+    return p, load_params(params_file_), out
+
+
+def family_panel(data_dir: str | Path, out: Path, params: dict) -> Panel:
+    """The run's panel when the runner wrote one into ``out``, else one from the cache."""
+    if (out / "results" / "measurements.parquet").exists():
+        return panel_mod.load(out / "results")
+    from .cache import get_panel
+    return get_panel(data_dir, params)[0]
+
+
+def start_family(family: str, period: str, data_dir: str, out_dir: str | None = None,
                  params_file: str | None = None) -> FamilyRun:
-    """Validate, read the family's inputs, compute its KPI rows and write results/<family>.csv."""
-    if family not in engine.FAMILY_TABLES:
-        raise ParameterError(f"unknown family {family!r}; expected one of {sorted(engine.FAMILY_TABLES)}")
-    p, params = check_parameters(period, data_dir, out_dir, params_file)
-    tables = read_any(data_dir, only=engine.FAMILY_TABLES[family], timezone=params.get("timezone"))
+    """Validate, load the panel, compute the family's KPI rows and write its results files."""
+    fam = registry.family(family)
+    p, params, out = check_parameters(period, data_dir, out_dir, params_file)
+    full = family_panel(data_dir, out, params)
+    pnl = full.for_families([fam.name])
     catalogue = load_catalogue()
-    results, m, ws = engine.compute_all(p, tables, params, families=[family], catalogue=catalogue)
-    bd = engine.breakdowns(p, tables, params, families=[family])
-    out = Path(out_dir)
-    write_csv_atomic(results, out / "results" / f"{family}.csv")
-    write_csv_atomic(bd, out / "results" / f"{family}_breakdown.csv")
+    annotations = registry.load_annotations_for(params)
+    done = engine.compute_all(p, pnl, params, families=[fam.name], catalogue=catalogue,
+                              annotations=annotations)
+    bd = engine.breakdowns(p, pnl, params, families=[fam.name])
+    spc = engine.spc_points(done, catalogue)
+    hist = engine.history(p, pnl, params, families=[fam.name], catalogue=catalogue)
+    res = out / "results"
+    results = write_results(done.results, res / f"{fam.name}.csv")
+    write_csv_atomic(bd, res / f"{fam.name}_breakdown.csv")
+    write_csv_atomic(spc, res / f"{fam.name}_spc.csv")
+    write_csv_atomic(hist, res / f"{fam.name}_history.csv")
+    if p.is_year or p.quarter == 4:
+        year = done.results if p.is_year else engine.compute(
+            p.year(), pnl, params, families=[fam.name], catalogue=catalogue, annotations=annotations)
+        write_results(year, res / f"{fam.name}_year.csv")
     if p.is_year:
-        write_csv_atomic(engine.year_quarters(p, tables, params, families=[family]),
-                         out / "results" / f"{family}_quarters.csv")
-    return FamilyRun(family, p, params, tables, results, m, ws, bd, catalogue, out)
-
+        write_csv_atomic(engine.year_quarters(p, pnl, params, families=[fam.name]),
+                         res / f"{fam.name}_quarters.csv")
+    return FamilyRun(fam.name, p, params, pnl, results, done.measurements, done.windows, bd, spc,
+                     done.charts, hist, catalogue, out, annotations, InputsInfo.from_panel(pnl))
 
 
 def load_peers(path: str | None = None) -> dict:
-    import yaml
-    p = Path(path) if path else Path(__file__).resolve().parent.parent / "params" / "peers.yaml"
-    return yaml.safe_load(p.read_text(encoding="utf-8"))
+    """Peer comparison settings (params/peers.yaml, or the file named by ``peers_file``)."""
+    from .registry import _load_yaml
+    return _load_yaml(Path(path) if path else params_file("peers.yaml"), "peer comparison settings")

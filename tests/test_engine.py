@@ -14,11 +14,13 @@ from kpi_lib.catalogue import load_catalogue
 from kpi_lib.categories import load_categories
 from kpi_lib.engine import STATUSES
 from kpi_lib.families import crime
+from kpi_lib.params import load_params
 from kpi_lib.periods import Period, quarter_range
 from kpi_lib.sources.canonical import Tables
 from kpi_lib.windows import period_window
 
 IDS = [k.id for k in load_catalogue()]
+PARAMS = load_params()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,8 @@ def crime_records(draw):
 def _measure(rec, out):
     counts = crime.counts_from_records(rec, out, load_categories(), None)
     counts.first, counts.last_exclusive = Period(2023).start, Period(2024).end_exclusive
-    return crime.measure(counts, [period_window(Period(2023, q)) for q in (1, 2, 3, 4)] + [period_window(Period(2023))])
+    return crime.measure(counts, [period_window(Period(2023, q)) for q in (1, 2, 3, 4)] + [period_window(Period(2023))],
+                         PARAMS)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

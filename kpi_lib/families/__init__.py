@@ -1,11 +1,4 @@
-"""One module per KPI family. Each exposes ``measure(tables, windows, params) -> DataFrame``:
-pure functions from canonical tables and time windows to measurement rows (see ``_common``)."""
-
-from . import calls, confidence, crime, environment, finance, response, satisfaction
-
-FAMILY_MODULES = {
-    "crime": crime, "calls": calls, "response": response, "confidence": confidence,
-    "satisfaction": satisfaction, "finance": finance, "environment": environment,
-}
-
-__all__ = ["FAMILY_MODULES"]
+"""One module per KPI family. Each declares itself once as ``FAMILY`` (a
+:class:`~kpi_lib.families._common.Family`: name, title, input tables, KPI ids, prepare, measure,
+breakdown); :mod:`kpi_lib.registry` lists them. Families are pure: tables and reference data in,
+measurement rows out, no file access."""

@@ -8,10 +8,14 @@ value, numerator, denominator, ci_low, ci_high, sample_n, status, basis, note`` 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
+from ..categories import CrimeCategories
 from ..stats import wilson_interval
 from ..windows import Window
 
@@ -68,3 +72,45 @@ def month_start(d: date) -> date:
 
 def next_month(d: date) -> date:
     return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+BREAKDOWN_COLUMNS = ["kpi_id", "dimension", "category", "value", "numerator", "denominator", "basis",
+                     "ci_low", "ci_high", "sample_n"]
+
+
+def breakdown_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    """Breakdown rows with every column of :data:`BREAKDOWN_COLUMNS` (missing ones empty)."""
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    return df.reindex(columns=BREAKDOWN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Reference data every family may need, loaded once by the configuration layer
+    (:func:`kpi_lib.registry.load_config`) so that families do no file access."""
+
+    params: dict
+    categories: CrimeCategories | None = None
+    carbon_factors: pd.DataFrame | None = None
+    extras: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    """What a family module declares about itself, once (listed in :mod:`kpi_lib.registry`).
+
+    prepare(tables, config) -> the family's aggregate of its inputs, or None when the input is
+    absent (every KPI is then ``not_available_from_source`` with ``missing_note``);
+    measure(aggregate, windows, params) -> measurement rows (``COLUMNS``);
+    breakdown(aggregate, window, params) -> breakdown rows (``BREAKDOWN_COLUMNS``) for one window.
+    """
+
+    name: str
+    title: str
+    tables: tuple[str, ...]
+    kpi_ids: tuple[str, ...]
+    prepare: Callable[[Any, Config], Any]
+    measure: Callable[[Any, list[Window], dict], pd.DataFrame]
+    breakdown: Callable[[Any, Window, dict], pd.DataFrame]
+    missing_note: str = "No input for this family."
+    breakdown_dimensions: tuple[str, ...] = ()

@@ -12,16 +12,25 @@ import numpy as np
 import pandas as pd
 
 from ..windows import Window
-from ._common import covers, frame, next_month, proportion_row, row, unavailable
+from ._common import (
+    Config,
+    Family,
+    breakdown_frame,
+    covers,
+    frame,
+    next_month,
+    proportion_row,
+    row,
+    unavailable,
+)
 
 KPI_IDS = ["calls_999_within_10s", "calls_101_within_30s", "calls_101_average_wait",
            "calls_999_abandoned_rate", "calls_101_abandoned_rate"]
-DEFAULTS = {"threshold_999_seconds": 10, "threshold_101_seconds": 30}
 
 
-def daily_counts(calls: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+def daily_counts(calls: pd.DataFrame, params: dict) -> pd.DataFrame:
     """Calls per local day and line: presented, answered, within threshold, abandoned, wait."""
-    p = {**DEFAULTS, **(params or {})}
+    p = params
     day = calls["received_at"].dt.tz_convert("Europe/London").dt.date
     wait = (calls["answered_at"] - calls["received_at"]).dt.total_seconds()
     threshold = np.where(calls["line"] == "999", p["threshold_999_seconds"], p["threshold_101_seconds"])
@@ -62,3 +71,19 @@ def measure(daily: pd.DataFrame, windows: list[Window], params: dict | None = No
         rows.append(proportion_row("calls_999_abandoned_rate", w, get("999", "abandoned"), get("999", "presented"), source=source))
         rows.append(proportion_row("calls_101_abandoned_rate", w, get("101", "abandoned"), get("101", "presented"), source=source))
     return frame(rows)
+
+
+def prepare(tables, config: Config) -> pd.DataFrame | None:
+    c = tables.get("calls")
+    return None if c is None else daily_counts(c, config.params)
+
+
+def breakdown(daily: pd.DataFrame, w: Window, params: dict) -> pd.DataFrame:
+    """No breakdown: calls carry no area."""
+    return breakdown_frame([])
+
+
+FAMILY = Family(
+    name="calls", title="Call handling", tables=("calls",), kpi_ids=tuple(KPI_IDS),
+    prepare=prepare, measure=measure, breakdown=breakdown,
+    missing_note="No call records in the input.")

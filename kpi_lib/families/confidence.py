@@ -1,41 +1,50 @@
 """Confidence family: overall confidence in local policing (% agree or strongly agree) and
 visibility (% seeing an officer or PCSO at least weekly), overall and by local area (weighted,
-Wilson interval on the Kish effective sample size; see ``_survey``)."""
+Wilson interval on the Kish effective sample size; see ``_survey``).
+
+The questions are part of the KPIs' definitions (``QUESTIONS``); which answers count as "yes"
+are run settings (``confidence_answers``, ``visibility_answers``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..windows import Window
-from ._common import frame
+from ._common import Config, Family, breakdown_frame, frame
 from ._survey import coverage, weighted_breakdown, weighted_rows
 
 KPI_IDS = ["confidence_overall", "visibility_weekly"]
-DEFAULTS = {
-    "confidence_question": "confidence_local_policing",
-    "confidence_answers": ["Strongly agree", "Agree"],
-    "visibility_question": "seen_officer_frequency",
-    "visibility_answers": ["Daily", "At least weekly"],
+QUESTIONS = {  # KPI -> (question, setting naming the answers that count)
+    "confidence_overall": ("confidence_local_policing", "confidence_answers"),
+    "visibility_weekly": ("seen_officer_frequency", "visibility_answers"),
 }
 
 
 def _questions(p: dict) -> list[tuple[str, str, list[str]]]:
-    return [("confidence_overall", p["confidence_question"], p["confidence_answers"]),
-            ("visibility_weekly", p["visibility_question"], p["visibility_answers"])]
+    return [(kpi, q, p[key]) for kpi, (q, key) in QUESTIONS.items()]
 
 
-def measure(survey: pd.DataFrame, windows: list[Window], params: dict | None = None) -> pd.DataFrame:
-    p = {**DEFAULTS, **(params or {})}
+def measure(survey: pd.DataFrame, windows: list[Window], params: dict) -> pd.DataFrame:
     conf = survey[survey["survey"] == "confidence"]
     first, last = coverage(conf)
     rows = []
-    for kpi, question, yes in _questions(p):
+    for kpi, question, yes in _questions(params):
         rows += weighted_rows(conf[conf["question"] == question], kpi, yes, windows, first, last)
     return frame(rows)
 
 
-def breakdown(survey: pd.DataFrame, w: Window, params: dict | None = None) -> pd.DataFrame:
-    p = {**DEFAULTS, **(params or {})}
+def breakdown(survey: pd.DataFrame, w: Window, params: dict) -> pd.DataFrame:
     conf = survey[survey["survey"] == "confidence"]
-    return pd.concat([weighted_breakdown(conf[conf["question"] == q], kpi, yes, w, "local_area", "local area")
-                      for kpi, q, yes in _questions(p)], ignore_index=True)
+    return breakdown_frame(pd.concat(
+        [weighted_breakdown(conf[conf["question"] == q], kpi, yes, w, "local_area", "local area")
+         for kpi, q, yes in _questions(params)], ignore_index=True))
+
+
+def prepare(tables, config: Config) -> pd.DataFrame | None:
+    return tables.get("survey_responses")
+
+
+FAMILY = Family(
+    name="confidence", title="Public confidence and police visibility", tables=("survey_responses",),
+    kpi_ids=tuple(KPI_IDS), prepare=prepare, measure=measure, breakdown=breakdown,
+    missing_note="No survey responses in the input.", breakdown_dimensions=("local area",))

@@ -16,14 +16,25 @@ measurement code serves both. Definitions (../shared/guide/STATS.md, Home Office
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
 
+from ..aggregates import CrimeCounts
 from ..categories import CrimeCategories
 from ..windows import Window
-from ._common import count_row, covers, frame, next_month, proportion_row, row, unavailable
+from ._common import (
+    Config,
+    Family,
+    breakdown_frame,
+    count_row,
+    covers,
+    frame,
+    next_month,
+    proportion_row,
+    row,
+    unavailable,
+)
 
 CATEGORY_KPIS = {  # category -> (volume KPI, charge-rate KPI)
     "trc": ("trc_volume", "trc_charge_rate"),
@@ -43,34 +54,6 @@ ACTION_TAKEN_GROUPS = {  # outcome group -> Home Office outcome types (seed pape
     "Cannabis/khat warning": ["7"],
     "Community resolution": ["8"],
 }
-DEFAULTS = {
-    "charge_outcome_types": ["1", "1A"],
-    "action_taken_types": [t for types in ACTION_TAKEN_GROUPS.values() for t in types],
-    "headline_basis": "cohort",
-}
-
-
-@dataclass
-class CrimeCounts:
-    """Aggregated crime counts at a monthly or quarterly grain.
-
-    offences: period_start, category, local_area, count
-    cohort:   period_start (of recording), category, outcome_type, count (as at extraction)
-    in_period: period_start (of outcome), category, outcome_type, count; None if not available
-    """
-
-    grain: str
-    offences: pd.DataFrame
-    cohort: pd.DataFrame | None
-    in_period: pd.DataFrame | None
-    first: date | None
-    last_exclusive: date | None
-    extraction_date: date | None
-    source: str = "canonical"
-    unsupported: dict[str, str] = field(default_factory=dict)  # category -> reason
-    notes: list[str] = field(default_factory=list)
-
-
 def _month(col: pd.Series) -> pd.Series:
     """First day of the month, as datetime64 (NaT stays NaT)."""
     return pd.to_datetime(col).dt.to_period("M").dt.start_time.astype("datetime64[ns]")
@@ -87,6 +70,7 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
         o = outcomes.set_index("crime_ref").reindex(base["crime_ref"])
         base["outcome_type"] = o["outcome_type"].fillna("0").to_numpy()
         base["outcome_month"] = _month(pd.to_datetime(o["outcome_date"])).to_numpy()
+        base["outcome_date"] = pd.to_datetime(o["outcome_date"]).to_numpy()
     long = []
     for cat in CATEGORY_KPIS:
         part = base[flags[cat].to_numpy()].copy()
@@ -95,13 +79,14 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
     allc = pd.concat(long, ignore_index=True)
     offences = allc.groupby(["month", "category", "local_area"], observed=True).size() \
         .rename("count").reset_index().rename(columns={"month": "period_start"})
-    cohort = in_period = None
+    cohort = in_period = maturity = None
     if outcomes is not None:
         cohort = allc.groupby(["month", "category", "outcome_type"]).size().rename("count") \
             .reset_index().rename(columns={"month": "period_start"})
         assigned = allc[allc["outcome_type"] != "0"]
         in_period = assigned.groupby(["outcome_month", "category", "outcome_type"]).size() \
             .rename("count").reset_index().rename(columns={"outcome_month": "period_start"})
+        maturity = _maturity(assigned)
     if len(crimes):
         first = _month(crimes["recorded_date"]).min().date()
         last = crimes["recorded_date"].max().date()
@@ -112,7 +97,20 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
             last_exclusive = min(last_exclusive, date(extraction_date.year, extraction_date.month, 1))
     else:
         first = last_exclusive = None
-    return CrimeCounts("month", offences, cohort, in_period, first, last_exclusive, extraction_date)
+    return CrimeCounts("month", offences, cohort, in_period, first, last_exclusive, extraction_date,
+                       maturity=maturity)
+
+
+def _maturity(assigned: pd.DataFrame) -> pd.DataFrame:
+    """Assigned outcomes by recording month, category, type and days after the recording month's
+    last day (negative: assigned within the month), for counting a cohort at any age."""
+    month_end = assigned["month"] + pd.offsets.MonthEnd(0)
+    days = (assigned["outcome_date"] - month_end).dt.days
+    df = pd.DataFrame({"period_start": assigned["month"], "category": assigned["category"],
+                       "outcome_type": assigned["outcome_type"], "days": days}).dropna(subset=["days"])
+    df["days"] = df["days"].astype("int64")
+    return df.groupby(["period_start", "category", "outcome_type", "days"]).size() \
+        .rename("count").reset_index()
 
 
 def _in(df: pd.DataFrame, w: Window) -> pd.DataFrame:
@@ -171,9 +169,9 @@ def _rate(kpi_id: str, w: Window, x: float, n: float, basis: str, note: str, src
                note=IN_PERIOD_NOTE, source=src)
 
 
-def measure(counts: CrimeCounts, windows: list[Window], params: dict | None = None) -> pd.DataFrame:
+def measure(counts: CrimeCounts, windows: list[Window], params: dict) -> pd.DataFrame:
     """Volumes, charge rates (both bases) and action-taken rate for every window."""
-    p = {**DEFAULTS, **(params or {})}
+    p = params
     charge, action = list(p["charge_outcome_types"]), list(p["action_taken_types"])
     src = counts.source
     offences = _monthly(counts.offences)
@@ -231,7 +229,6 @@ def breakdown(counts: CrimeCounts, w: Window, params: dict | None = None) -> pd.
 
     Columns: kpi_id, dimension, category, value, numerator, denominator, basis.
     """
-    p = {**DEFAULTS, **(params or {})}
     rows = []
     if covers(w, counts.first, counts.last_exclusive) and _aligned(counts, w):
         off = _in(counts.offences, w)
@@ -254,6 +251,23 @@ def breakdown(counts: CrimeCounts, w: Window, params: dict | None = None) -> pd.
                 rows.append({"kpi_id": CATEGORY_KPIS[cat][0], "dimension": "local area",
                              "category": area, "value": float(x), "numerator": float(x),
                              "denominator": float("nan"), "basis": ""})
-    _ = p
-    return pd.DataFrame(rows, columns=["kpi_id", "dimension", "category", "value", "numerator",
-                                       "denominator", "basis"])
+    return breakdown_frame(pd.DataFrame(rows, columns=["kpi_id", "dimension", "category", "value",
+                                                      "numerator", "denominator", "basis"]))
+
+
+def prepare(tables, config: Config) -> CrimeCounts | None:
+    """Crime counts from a public source (already aggregated) or from record-level tables."""
+    pre = tables.extras.get("crime_counts")
+    if pre is not None:
+        return pre
+    crimes = tables.get("crimes")
+    if crimes is None:
+        return None
+    return counts_from_records(crimes, tables.get("outcomes"), config.categories, tables.extraction_date)
+
+
+FAMILY = Family(
+    name="crime", title="Crime volumes and charge/summons outcomes", tables=("crimes", "outcomes"),
+    kpi_ids=tuple(KPI_IDS), prepare=prepare, measure=measure, breakdown=breakdown,
+    missing_note="No crime records or crime tables in the input.",
+    breakdown_dimensions=("outcome group", "local area"))

@@ -1,28 +1,25 @@
 """Environment family: carbon footprint of policing in tonnes CO2e.
 
 tCO2e = sum over sources of quantity x factor (kg CO2e per unit) / 1000, with factors by calendar
-year from params/carbon_factors.yaml. A window is reported only when every month in it has data;
+year from params/carbon_factors.yaml (loaded once by the configuration layer,
+:func:`kpi_lib.registry.load_config`). A window is reported only when every month in it has data;
 otherwise ``not_yet_available`` (the seed paper: the indicator was still being developed).
 A quantity whose source, unit or year has no factor is an error naming them, never skipped.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import yaml
 
 from ..errors import InputError
 from ..windows import Window
-from ._common import frame, row, unavailable
+from ._common import BREAKDOWN_COLUMNS, Config, Family, breakdown_frame, frame, row, unavailable
 
 KPI_IDS = ["carbon_footprint"]
-DEFAULT_FACTORS = Path(__file__).resolve().parents[2] / "params" / "carbon_factors.yaml"
 
 
-def load_factors(path: str | Path = DEFAULT_FACTORS) -> pd.DataFrame:
-    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def factors_frame(doc: dict) -> pd.DataFrame:
+    """The conversion factors document (params/carbon_factors.yaml, already parsed) as a table."""
     f = pd.DataFrame(doc["factors"])
     f.attrs["reference"] = doc.get("reference", "")
     return f
@@ -44,12 +41,12 @@ def emissions(carbon: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def measure(carbon: pd.DataFrame | None, windows: list[Window], factors: pd.DataFrame | None = None) -> pd.DataFrame:
+def measure(em: pd.DataFrame | None, windows: list[Window], params: dict | None = None) -> pd.DataFrame:
+    """Carbon footprint per window from :func:`emissions` rows (None or empty: no carbon data)."""
     rows = []
-    if carbon is None or carbon.empty:
+    if em is None or em.empty:
         return frame([unavailable("carbon_footprint", w, "not_yet_available",
                                   "No carbon data: the force has not yet supplied a carbon indicator.") for w in windows])
-    em = emissions(carbon, load_factors() if factors is None else factors)
     months = set(em["period_start"].dt.date)
     for w in windows:
         needed = pd.date_range(w.start, w.end, freq="MS", inclusive="left").date
@@ -65,15 +62,28 @@ def measure(carbon: pd.DataFrame | None, windows: list[Window], factors: pd.Data
     return frame(rows)
 
 
-def breakdown(carbon: pd.DataFrame | None, w: Window, factors: pd.DataFrame | None = None) -> pd.DataFrame:
-    cols = ["kpi_id", "dimension", "category", "value", "numerator", "denominator", "basis"]
-    if carbon is None or carbon.empty:
-        return pd.DataFrame(columns=cols)
-    em = emissions(carbon, load_factors() if factors is None else factors)
+def breakdown(em: pd.DataFrame | None, w: Window, params: dict | None = None) -> pd.DataFrame:
+    """tCO2e by source for one window, naming the factor and its year."""
+    if em is None or em.empty:
+        return breakdown_frame(pd.DataFrame(columns=BREAKDOWN_COLUMNS))
     sel = em[(em["period_start"].dt.date >= w.start) & (em["period_start"].dt.date < w.end)]
     g = sel.groupby(["source", "unit", "kg_co2e_per_unit", "year"], as_index=False)[["quantity", "tco2e"]].sum()
-    return pd.DataFrame({"kpi_id": "carbon_footprint", "dimension": "source",
-                         "category": g["source"] + " (" + g["year"].astype(str) + " factor " +
-                         g["kg_co2e_per_unit"].astype(str) + " kg/" + g["unit"] + ")",
-                         "value": g["tco2e"], "numerator": g["quantity"], "denominator": float("nan"),
-                         "basis": ""}, columns=cols)
+    return breakdown_frame(pd.DataFrame({
+        "kpi_id": "carbon_footprint", "dimension": "source",
+        "category": g["source"] + " (" + g["year"].astype(str) + " factor " +
+        g["kg_co2e_per_unit"].astype(str) + " kg/" + g["unit"] + ")",
+        "value": g["tco2e"], "numerator": g["quantity"], "denominator": float("nan"), "basis": ""}))
+
+
+def prepare(tables, config: Config) -> pd.DataFrame:
+    """Emissions per carbon row; an empty table when there are no carbon data (every window is
+    then "not yet available", as the indicator is still being developed, not absent by design)."""
+    carbon = tables.get("carbon")
+    if carbon is None or carbon.empty:
+        return pd.DataFrame()
+    return emissions(carbon, config.carbon_factors)
+
+
+FAMILY = Family(
+    name="environment", title="Environment", tables=("carbon",), kpi_ids=tuple(KPI_IDS),
+    prepare=prepare, measure=measure, breakdown=breakdown, breakdown_dimensions=("source",))

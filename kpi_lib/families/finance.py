@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..periods import Period
 from ..windows import Window
-from ._common import frame, row, unavailable
+from ._common import Config, Family, breakdown_frame, frame, row, unavailable
 
 KPI_IDS = ["finance_outturn_within_budget", "finance_savings_delivered", "finance_vfm_unqualified"]
 
@@ -31,8 +31,8 @@ def _money(x: float) -> str:
     return f"{sign}£{abs(x) / 1e6:,.2f}m"
 
 
-def measure(finance: pd.DataFrame | None, vfm: pd.DataFrame | None, windows: list[Window],
-            params: dict | None = None) -> pd.DataFrame:
+def measure_returns(finance: pd.DataFrame | None, vfm: pd.DataFrame | None, windows: list[Window],
+                    params: dict | None = None) -> pd.DataFrame:
     rows = []
     for w in windows:
         p = _period(w)
@@ -81,3 +81,22 @@ def measure(finance: pd.DataFrame | None, vfm: pd.DataFrame | None, windows: lis
             rows.append(row("finance_vfm_unqualified", w, value=float(conclusion == "unqualified"),
                             basis="auditor's conclusion", note=f"Conclusion: {conclusion}."))
     return frame(rows)
+
+
+def prepare(tables, config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The finance returns and the auditor's VFM conclusions (either may be absent)."""
+    return tables.get("finance"), tables.get("vfm")
+
+
+def measure(returns: tuple, windows: list[Window], params: dict) -> pd.DataFrame:
+    return measure_returns(returns[0], returns[1], windows, params)
+
+
+def breakdown(returns: tuple, w: Window, params: dict) -> pd.DataFrame:
+    """No breakdown for finance."""
+    return breakdown_frame([])
+
+
+FAMILY = Family(
+    name="finance", title="Finance", tables=("finance", "vfm"), kpi_ids=tuple(KPI_IDS),
+    prepare=prepare, measure=measure, breakdown=breakdown)

@@ -19,10 +19,20 @@ import pandas as pd
 
 from ..stats import median_with_interval
 from ..windows import Window
-from ._common import count_row, covers, frame, next_month, proportion_row, row, unavailable
+from ._common import (
+    Config,
+    Family,
+    breakdown_frame,
+    count_row,
+    covers,
+    frame,
+    next_month,
+    proportion_row,
+    row,
+    unavailable,
+)
 
 KPI_IDS = ["response_grade1_median", "response_grade2_median", "unresourced_incidents"]
-DEFAULTS = {"grade1_target_minutes": 15, "grade2_target_minutes": 60}
 
 
 @dataclass
@@ -61,9 +71,9 @@ def _slice(t: IncidentTimes, w: Window) -> slice:
     return slice(lo, hi)
 
 
-def measure(t: IncidentTimes, windows: list[Window], params: dict | None = None,
+def measure(t: IncidentTimes, windows: list[Window], params: dict,
             source: str = "canonical") -> pd.DataFrame:
-    p = {**DEFAULTS, **(params or {})}
+    p = params
     rows = []
     for w in windows:
         if not covers(w, t.first, t.last_exclusive):
@@ -94,9 +104,9 @@ def measure(t: IncidentTimes, windows: list[Window], params: dict | None = None,
     return frame(rows)
 
 
-def within_target(t: IncidentTimes, w: Window, params: dict | None = None) -> pd.DataFrame:
+def within_target(t: IncidentTimes, w: Window, params: dict) -> pd.DataFrame:
     """% of attended grade 1 / grade 2 incidents within their target times, with intervals."""
-    p = {**DEFAULTS, **(params or {})}
+    p = params
     s = _slice(t, w)
     rows = []
     for g in (1, 2):
@@ -108,7 +118,7 @@ def within_target(t: IncidentTimes, w: Window, params: dict | None = None) -> pd
     return frame(rows)
 
 
-def breakdown(t: IncidentTimes, w: Window) -> pd.DataFrame:
+def by_area(t: IncidentTimes, w: Window) -> pd.DataFrame:
     """Median grade 1 and 2 response times and unresourced incidents by local area."""
     s = _slice(t, w)
     df = pd.DataFrame({"grade": t.grade[s], "minutes": t.minutes[s], "resourced": t.resourced[s],
@@ -125,3 +135,22 @@ def breakdown(t: IncidentTimes, w: Window) -> pd.DataFrame:
                      "denominator": float(len(d)), "basis": ""})
     return pd.DataFrame(rows, columns=["kpi_id", "dimension", "category", "value", "numerator",
                                        "denominator", "basis"])
+
+
+def prepare_tables(tables, config: Config) -> IncidentTimes | None:
+    i = tables.get("incidents")
+    return None if i is None else prepare(i)
+
+
+def breakdown(t: IncidentTimes, w: Window, params: dict) -> pd.DataFrame:
+    """By local area, and the % of attended incidents within their target times."""
+    within = within_target(t, w, params).assign(dimension="within target", category="all incidents")
+    within = within[["kpi_id", "dimension", "category", "value", "numerator", "denominator", "basis"]]
+    return breakdown_frame(pd.concat([by_area(t, w), within], ignore_index=True))
+
+
+FAMILY = Family(
+    name="response", title="Emergency response times", tables=("incidents",),
+    kpi_ids=tuple(KPI_IDS), prepare=prepare_tables, measure=measure, breakdown=breakdown,
+    missing_note="No incident records in the input.",
+    breakdown_dimensions=("local area", "within target"))

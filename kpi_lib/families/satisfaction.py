@@ -1,33 +1,41 @@
 """Satisfaction family: % of victims satisfied with the whole experience, overall and by crime
-type (weighted, Wilson interval on the Kish effective sample size; see ``_survey``)."""
+type (weighted, Wilson interval on the Kish effective sample size; see ``_survey``).
+
+The question is part of the KPI's definition (``QUESTION``); which answers count as satisfied is
+a run setting (``satisfied_answers``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..windows import Window
-from ._common import frame
+from ._common import Config, Family, breakdown_frame, frame
 from ._survey import coverage, weighted_breakdown, weighted_rows
 
 KPI_IDS = ["victim_satisfaction"]
-DEFAULTS = {
-    "satisfaction_question": "overall_satisfaction",
-    "satisfied_answers": ["Completely satisfied", "Very satisfied", "Fairly satisfied"],
-}
+QUESTION = "overall_satisfaction"
 
 
-def _responses(survey: pd.DataFrame, p: dict) -> pd.DataFrame:
-    return survey[(survey["survey"] == "victim") & (survey["question"] == p["satisfaction_question"])]
+def _responses(survey: pd.DataFrame) -> pd.DataFrame:
+    return survey[(survey["survey"] == "victim") & (survey["question"] == QUESTION)]
 
 
-def measure(survey: pd.DataFrame, windows: list[Window], params: dict | None = None) -> pd.DataFrame:
-    p = {**DEFAULTS, **(params or {})}
-    r = _responses(survey, p)
+def measure(survey: pd.DataFrame, windows: list[Window], params: dict) -> pd.DataFrame:
+    r = _responses(survey)
     first, last = coverage(r)
-    return frame(weighted_rows(r, "victim_satisfaction", p["satisfied_answers"], windows, first, last))
+    return frame(weighted_rows(r, "victim_satisfaction", params["satisfied_answers"], windows, first, last))
 
 
-def breakdown(survey: pd.DataFrame, w: Window, params: dict | None = None) -> pd.DataFrame:
-    p = {**DEFAULTS, **(params or {})}
-    return weighted_breakdown(_responses(survey, p), "victim_satisfaction", p["satisfied_answers"],
-                              w, "crime_type", "crime type")
+def breakdown(survey: pd.DataFrame, w: Window, params: dict) -> pd.DataFrame:
+    return breakdown_frame(weighted_breakdown(_responses(survey), "victim_satisfaction",
+                                              params["satisfied_answers"], w, "crime_type", "crime type"))
+
+
+def prepare(tables, config: Config) -> pd.DataFrame | None:
+    return tables.get("survey_responses")
+
+
+FAMILY = Family(
+    name="satisfaction", title="Victim satisfaction", tables=("survey_responses",),
+    kpi_ids=tuple(KPI_IDS), prepare=prepare, measure=measure, breakdown=breakdown,
+    missing_note="No survey responses in the input.", breakdown_dimensions=("crime type",))

@@ -1,0 +1,165 @@
+"""The panel cache: a measurement panel stored under a key made from the input files' SHA-256s,
+the settings and the code, so that a rerun or a backfill measures the inputs once.
+
+- Key: SHA-256 of (every input file's relative path and SHA-256, the settings as sorted JSON,
+  the SHA-256 of every reference file in params/, and the code fingerprint: the package version
+  and the SHA-256 of every ``kpi_lib`` source file). Any change to an input, a setting, a
+  reference table or the code makes a new key.
+- Entries live in ``<root>/panels/<key>/`` where root is ``$KPI_CACHE_DIR`` or
+  ``~/.cache/kpi_lib`` (safe to delete at any time). An entry is written in a temporary folder and
+  renamed into place; ``complete.json`` lists the SHA-256 of each file and is written last. An
+  entry whose files are missing, altered or unreadable is ignored, removed and rebuilt, never
+  trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from . import panel as panel_mod
+from .errors import KpiError
+from .panel import PANEL_FILES, Panel
+from .paths import params_dir
+
+ENV = "KPI_CACHE_DIR"
+
+
+def default_root() -> Path:
+    """``$KPI_CACHE_DIR`` if set, else ``~/.cache/kpi_lib``."""
+    env = os.environ.get(ENV)
+    return Path(env) if env else Path.home() / ".cache" / "kpi_lib"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _files(folder: Path, patterns: tuple[str, ...] = ("*",)) -> list[Path]:
+    out = set()
+    for pat in patterns:
+        out |= {p for p in folder.rglob(pat) if p.is_file()
+                and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts)}
+    return sorted(out)
+
+
+def input_fingerprint(data_dir: str | Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every (non-hidden) file in the data folder."""
+    d = Path(data_dir)
+    return {str(p.relative_to(d)): sha256_file(p) for p in _files(d)}
+
+
+def code_fingerprint() -> str:
+    """The package version and the SHA-256 of every kpi_lib source file."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for p in _files(pkg, ("*.py",)):
+        if p.relative_to(pkg).parts[0] == "_resources":  # notebooks and params: hashed as reference
+            continue
+        h.update(str(p.relative_to(pkg)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(data_dir: str | Path, params: dict, families: list[str] | None = None) -> str:
+    """The key of the panel measured from ``data_dir`` with ``params`` (see the module doc)."""
+    doc = {
+        "inputs": input_fingerprint(data_dir),
+        "settings": params,
+        "reference": {p.name: sha256_file(p) for p in _files(params_dir(), ("*.yaml", "*.csv"))},
+        "code": code_fingerprint(),
+        "families": sorted(families) if families else "all",
+    }
+    text = json.dumps(doc, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class CacheReport:
+    """What the cache did: hit (reused) or built, the key, the entry folder, seconds taken."""
+
+    hit: bool
+    key: str
+    path: Path
+    seconds: float
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return {"panel_cache": "hit" if self.hit else "built", "panel_key": self.key,
+                "panel_cache_folder": str(self.path), "panel_seconds": round(self.seconds, 2),
+                **({"panel_cache_note": self.note} if self.note else {})}
+
+
+def load_entry(folder: Path) -> Panel | None:
+    """The panel stored in ``folder``, or None when the entry is absent, partial or altered."""
+    done = folder / "complete.json"
+    try:
+        expected = json.loads(done.read_text(encoding="utf-8"))["sha256"]
+        if sorted(expected) != sorted(PANEL_FILES):
+            return None
+        for name, digest in expected.items():
+            if sha256_file(folder / name) != digest:
+                return None
+        return panel_mod.load(folder)
+    except (OSError, ValueError, KeyError, TypeError, KpiError):
+        return None
+
+
+def store_entry(panel: Panel, folder: Path) -> None:
+    """Write the panel into ``folder`` atomically (temporary folder, then rename)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
+    try:
+        paths = panel_mod.save(panel, tmp)
+        digests = {p.name: sha256_file(p) for p in paths}
+        (tmp / "complete.json").write_text(json.dumps({"sha256": digests}, indent=1), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def get_panel(data_dir: str | Path, params: dict, *, tables=None, root: str | Path | None = None,
+              families: list[str] | None = None) -> tuple[Panel, CacheReport]:
+    """The panel for these inputs and settings: from the cache when a sound entry exists (nothing
+    is read or computed), else measured (from ``tables`` if already read, else from the data
+    folder) and stored."""
+    t0 = time.monotonic()
+    key = cache_key(data_dir, params, families)
+    folder = Path(root or default_root()) / "panels" / key
+    note = ""
+    if folder.exists():
+        found = load_entry(folder)
+        if found is not None:
+            return found, CacheReport(True, key, folder, time.monotonic() - t0)
+        note = "a damaged cache entry was ignored and rebuilt"
+        shutil.rmtree(folder, ignore_errors=True)
+    from .registry import load_config
+    if tables is None:
+        from .sources.detect import read_any
+        tables = read_any(data_dir, timezone=params.get("timezone"))
+    built = panel_mod.build_panel(tables, load_config(params), families)
+    store_entry(built, folder)
+    return built, CacheReport(False, key, folder, time.monotonic() - t0, note)
+
+
+def measure_run(data_dir: str | Path, params: dict, out_dir: str | Path, *, tables=None,
+                root: str | Path | None = None) -> CacheReport:
+    """The runner's measure step: the panel (cached) written into ``<out_dir>/results/`` for the
+    family notebooks to load. Returns what the cache did, for the manifest."""
+    pnl, report = get_panel(data_dir, params, tables=tables, root=root)
+    panel_mod.save(pnl, Path(out_dir) / "results")
+    return report
