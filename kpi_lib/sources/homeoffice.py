@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..aggregates import CrimeCounts
 from ..categories import CrimeCategories, load_categories
 from ..errors import InputError
-from ..families.crime import CrimeCounts
 from . import parsing as P
 from .canonical import LedgerEntry, Tables, sha256_of
 from .forces import canonical_force, territorial

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..aggregates import CrimeCounts
 from ..errors import InputError
-from ..families.crime import CrimeCounts
 from . import parsing as P
 from .canonical import LedgerEntry, Tables, sha256_of
 from .homeoffice import LICENCE
