@@ -68,6 +68,12 @@ def _execute(name: str, src: str, dst: str, parameters: dict, timeout: int, log:
     raise AssertionError("unreachable")
 
 
+def jobs_used(jobs: int | None) -> int:
+    """Notebooks run at once: the number asked for (default: cores), never more than there are
+    family notebooks to run (the manifest records this number, not the one asked for)."""
+    return max(1, min(jobs or os.cpu_count() or 1, len(FAMILIES)))
+
+
 @dataclass
 class RunResult:
     period: Period
@@ -147,6 +153,8 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     p = Period.parse(period)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ParameterError(f"--jobs must be a whole number of at least 1, got {jobs!r}")
     params = load_params(params_file)
     data = Path(data_dir).resolve()
     if not data.is_dir():
@@ -166,7 +174,7 @@ def _run_locked(p: Period, params: dict, params_file: str | Path | None, data: P
     tables = read_any(data, timezone=params.get("timezone"))
     kinds = detect_kinds(data)
     public = any(k in kinds for k in ("home_office", "police_uk"))
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = jobs_used(jobs)
 
     build = out.with_name(f".{out.name}.building-{os.getpid()}")
     failed_dir = failed_folder(out)

@@ -20,10 +20,8 @@ import yaml
 
 from ..categories import CrimeCategories, load_categories
 from ..errors import InputError
+from ..settings import OUTCOME_TYPES
 from . import parsing as P
-
-OUTCOME_TYPES = ["0", "1", "1A", "2", "2A", "3", "3A", "4", "5", "6", "7", "8", "9", "10", "11",
-                 "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22"]
 
 # table -> columns, in the order documented in the README and data/README
 TABLES: dict[str, list[str]] = {
