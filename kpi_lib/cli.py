@@ -56,11 +56,14 @@ def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a ta
 
 @app.command()
 def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder of input files."),
-             timezone: str | None = typer.Option(None, help="Zone for timestamps without an offset, e.g. Europe/London.")) -> None:
-    """Check every input table; print rows per table and the periods covered."""
+             timezone: str | None = typer.Option(None, help="Zone for timestamps without an offset, e.g. Europe/London."),
+             params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml (as for run).")) -> None:
+    """Check every input table as a run would; print rows per table and the periods covered."""
+    from .params import load_params
     from .sources.detect import detect_kinds, read_any
     try:
-        tables = read_any(data_dir, timezone=timezone)
+        settings = load_params(params, {"timezone": timezone} if timezone else None)
+        tables = read_any(data_dir, timezone=settings["timezone"], survey_scales=settings["survey_scales"])
     except KpiError as exc:
         _fail(exc)
     typer.echo(f"{data_dir}: {', '.join(detect_kinds(data_dir))} input"

@@ -171,7 +171,7 @@ def _run_locked(p: Period, params: dict, params_file: str | Path | None, data: P
                 t0: float) -> RunResult:
     """The run itself, once the output folder is checked and locked."""
     # validate every input before anything starts
-    tables = read_any(data, timezone=params.get("timezone"))
+    tables = read_any(data, timezone=params.get("timezone"), survey_scales=params["survey_scales"])
     kinds = detect_kinds(data)
     public = any(k in kinds for k in ("home_office", "police_uk"))
     jobs = jobs_used(jobs)

@@ -107,3 +107,49 @@ def test_validate_bad_copies_of_the_sample(tmp_path, small_sample, table, mutate
     for text in expect:
         assert text in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+# ---- survey answers against each question's scale (issue 10 item 5) ------------------------------
+
+def test_an_answer_off_its_questions_scale_names_file_row_column_and_value(tmp_path):
+    write_table(tmp_path, "survey_responses", [
+        "victim,R1,2023-04-01,Worcester,Burglary,overall_satisfaction,Very satisfied,1",
+        "confidence,R2,2023-04-01,Worcester,,confidence_local_policing,Agree,1",
+        "victim,R3,2023-04-02,Worcester,Burglary,overall_satisfaction,Very Satisfied,1",  # capital S
+        "victim,R4,2023-04-02,Worcester,Burglary,overall_satisfaction,Agree,1",  # another scale's answer
+    ])
+    with pytest.raises(InputError) as e:
+        read_tables(tmp_path)
+    msg = str(e.value)
+    for words in ("survey_responses.csv, row 3 (line 4), column 'answer'", "'Very Satisfied'",
+                  "not on the scale of question 'overall_satisfaction'", "Completely satisfied",
+                  "(and 1 more row"):
+        assert words in msg, msg
+
+
+def test_a_question_without_a_scale_is_an_error_and_scales_come_from_the_settings(tmp_path):
+    write_table(tmp_path, "survey_responses", ["victim,R1,2023-04-01,Worcester,Burglary,overall_satisfaction_2,Good,1"])
+    with pytest.raises(InputError, match=r"row 1 \(line 2\), column 'question'.*'overall_satisfaction_2'"):
+        read_tables(tmp_path)
+    t = read_tables(tmp_path, survey_scales={"overall_satisfaction_2": ["Good", "Bad"]})
+    assert list(t.frames["survey_responses"]["answer"]) == ["Good"]
+
+
+def test_validate_checks_survey_answers_with_the_run_settings(tmp_path, small_sample):
+    bad = tmp_path / "bad"
+    shutil.copytree(small_sample, bad)
+    parquet_to_csv(bad, bad, "survey_responses",
+                   lambda d: d.assign(answer=d["answer"].where(d.index != 4, "Quite satisfied")))
+    r = _cli("validate", str(bad))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "survey_responses.csv, row 5 (line 6), column 'answer'" in r.stderr and "'Quite satisfied'" in r.stderr
+    params = tmp_path / "scales.yaml"
+    params.write_text("survey_scales:\n  overall_satisfaction: [Completely satisfied, Very satisfied, "
+                      "Fairly satisfied, Quite satisfied, Neither satisfied nor dissatisfied, "
+                      "Fairly dissatisfied, Very dissatisfied, Completely dissatisfied]\n"
+                      "  confidence_local_policing: [Strongly agree, Agree, Neither agree nor disagree, "
+                      "Disagree, Strongly disagree, Don't know, Quite satisfied]\n"
+                      "  seen_officer_frequency: [Daily, At least weekly, At least monthly, Less often, "
+                      "Never, Quite satisfied]\n")
+    r = _cli("validate", str(bad), "--params", str(params))
+    assert r.returncode == 0 and r.stdout.strip().endswith("valid"), r.stderr

@@ -20,7 +20,7 @@ import yaml
 
 from ..categories import CrimeCategories, load_categories
 from ..errors import InputError
-from ..settings import OUTCOME_TYPES
+from ..settings import OUTCOME_TYPES, load_settings
 from . import parsing as P
 
 # table -> columns, in the order documented in the README and data/README
@@ -233,7 +233,24 @@ def read_incidents(raw: pd.DataFrame, file: str, tz: str | None) -> pd.DataFrame
     return out
 
 
-def read_survey(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+def _check_scales(file: str, out: pd.DataFrame, raw: pd.DataFrame, scales: dict[str, list[str]]) -> None:
+    """Every question has a scale (``survey_scales``) and every answer is on its question's
+    scale: an answer off the scale would otherwise be counted silently as "not satisfied"."""
+    P.fail_rows(file, ~out["question"].isin(list(scales)), raw["question"], "question",
+                "question with no answer scale in the survey_scales setting",
+                "one of " + ", ".join(scales))
+    pairs = pd.MultiIndex.from_tuples([(q, a) for q, answers in scales.items() for a in answers])
+    bad = ~pd.MultiIndex.from_arrays([out["question"], out["answer"]]).isin(pairs)
+    if bad.any():
+        question = out["question"].iloc[int(bad.nonzero()[0][0])]
+        P.fail_rows(file, pd.Series(bad, index=out.index), raw["answer"], "answer",
+                    f"answer not on the scale of question '{question}'",
+                    "one of " + ", ".join(scales[question]))
+
+
+def read_survey(raw: pd.DataFrame, file: str, scales: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Survey responses; answers are checked against ``scales`` (question -> valid answers; the
+    default settings' ``survey_scales`` when None)."""
     out = pd.DataFrame({
         "survey": P.parse_choice(file, raw["survey"], "survey", ["victim", "confidence"]),
         "respondent_ref": P.parse_text(file, raw["respondent_ref"], "respondent_ref"),
@@ -246,6 +263,7 @@ def read_survey(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     })
     P.fail_rows(file, out["weight"] <= 0, raw["weight"], "weight", "weight is not positive",
                 "a survey weight above 0")
+    _check_scales(file, out, raw, scales if scales is not None else load_settings().survey_scales)
     dup = out.duplicated(["survey", "respondent_ref", "question"])
     P.fail_rows(file, dup, raw["respondent_ref"], "respondent_ref",
                 "the same respondent answers the same question twice", "one answer per question")
@@ -314,11 +332,12 @@ def read_metadata(folder: Path) -> dict:
 
 def read_tables(folder: str | Path, *, timezone: str | None = None,
                 categories: CrimeCategories | None = None,
-                only: list[str] | None = None) -> Tables:
+                only: list[str] | None = None, survey_scales: dict[str, list[str]] | None = None) -> Tables:
     """Read and validate every canonical table present in ``folder``.
 
     ``timezone`` (e.g. "Europe/London") is used only for timestamps written without a UTC offset.
     ``only`` restricts reading to the named tables (a family notebook reads what it needs).
+    ``survey_scales`` (question -> valid answers) checks survey answers; None = the defaults'.
     Cross-table check: every outcome must belong to a crime in ``crimes``.
     """
     folder = Path(folder)
@@ -351,7 +370,7 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
         elif table == "incidents":
             frame = read_incidents(raw, name, tz)
         elif table == "survey_responses":
-            frame = read_survey(raw, name)
+            frame = read_survey(raw, name, survey_scales)
         elif table == "finance":
             frame = read_finance(raw, name)
         elif table == "vfm":

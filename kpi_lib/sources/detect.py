@@ -30,9 +30,10 @@ def detect_kinds(folder: str | Path) -> list[str]:
     return kinds
 
 
-def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str | None = None) -> Tables:
+def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str | None = None,
+             survey_scales: dict[str, list[str]] | None = None) -> Tables:
     """Read every kind of input in ``folder`` (canonical first; public tables fill crime only
-    when no record-level crimes are present)."""
+    when no record-level crimes are present). ``survey_scales`` as in :func:`read_tables`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "data folder not found", expected="a folder of input files")
@@ -41,7 +42,8 @@ def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str
         raise InputError(str(folder), "no recognised input files",
                          expected="canonical tables (crimes.csv, calls.csv, ...), Home Office open "
                                   "data tables, or data.police.uk *-street.csv files")
-    tables = read_tables(folder, only=only, timezone=timezone) if "canonical" in kinds else \
+    tables = read_tables(folder, only=only, timezone=timezone, survey_scales=survey_scales) \
+        if "canonical" in kinds else \
         Tables(frames={}, ledger=[], folder=str(folder))
     wants_crime = only is None or "crimes" in only
     if wants_crime and "crimes" not in tables.frames:
