@@ -76,6 +76,21 @@ VERDICTS: dict[str, Verdict] = {
                             "No figure for this period; the words say why."),
 }
 
+#: The verdict symbol for an SPC point's variation, so chart markers use the same shapes as the
+#: table (improvement is drawn as "better", concern as "worse", whatever side of the mean).
+VARIATION_VERDICT: dict[str, str] = {
+    "improvement_high": "better", "improvement_low": "better",
+    "concern_high": "worse", "concern_low": "worse",
+    "neutral_high": "higher", "neutral_low": "lower",
+    "common_cause": "normal", "no_data": "not_reported",
+}
+
+
+def point_symbol(variation: str) -> Verdict:
+    """The :data:`VERDICTS` entry to draw for an SPC point of the given variation."""
+    return VERDICTS[VARIATION_VERDICT.get(str(variation), "not_reported")]
+
+
 _STATUS_WORDS = {
     "not_yet_available": "not yet available for this period",
     "annual": "an annual measure, reported at the year end",

@@ -149,3 +149,13 @@ def test_never_meeting_or_missing_without_a_target(r):
     assert code in VERDICTS
     if r["polarity"] == "neutral":
         assert code not in ("better", "worse")
+
+
+def test_chart_points_use_the_same_symbols():
+    from kpi_lib.spc import VARIATION_LABELS
+    from kpi_lib.verdicts import VARIATION_VERDICT, point_symbol
+    assert set(VARIATION_VERDICT) == set(VARIATION_LABELS)
+    assert point_symbol("concern_high") is VERDICTS["worse"] and point_symbol("concern_low") is VERDICTS["worse"]
+    assert point_symbol("improvement_low") is VERDICTS["better"]
+    assert point_symbol("neutral_high") is VERDICTS["higher"] and point_symbol("common_cause") is VERDICTS["normal"]
+    assert point_symbol("not_applicable") is VERDICTS["not_reported"]
