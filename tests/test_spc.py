@@ -312,3 +312,46 @@ def test_points_table_clips_percent_limits_and_says_so():
 def test_summary_reports_seasonal_adjustment():
     assert spc.summary(spc.xmr(seasonal_series(2), polarity="neutral", seasonal=True))["spc_seasonal"]
     assert not spc.summary(spc.xmr(seasonal_series(2), polarity="neutral"))["spc_seasonal"]
+
+
+# ------------------------------------------------------------------------------ invariants
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+VALUES = st.lists(st.integers(0, 60), min_size=2, max_size=40)
+
+
+@given(VALUES, st.sampled_from([0.5, 4.0, 1024.0]), st.sampled_from([-16.0, 0.0, 8.0]))
+def test_rules_do_not_depend_on_units_or_origin(values, scale, shift):
+    # the rules compare points with limits built from the same points: rescaling (a count in
+    # hundreds) or shifting the series must flag the same points in the same directions
+    base = chart(values)
+    moved = chart([v * scale + shift for v in values])
+    assert list(moved["rule"]) == list(base["rule"]) and list(moved["variation"]) == list(base["variation"])
+
+
+@given(VALUES)
+def test_polarity_swaps_improvement_and_concern(values):
+    up, down = chart(values, "higher_better"), chart(values, "lower_better")
+    swap = {"improvement": "concern", "concern": "improvement"}
+    for a, b in zip(up["variation"], down["variation"], strict=True):
+        kind, _, side = a.partition("_")
+        assert b == (f"{swap[kind]}_{side}" if kind in swap else a)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.01, 2.0, 500.0]))
+def test_seasonal_factors_average_one_and_ignore_the_level(seed, scale):
+    s = seasonal_series(seed)
+    f, years = spc.seasonal_factors(s["x"], s["y"].to_numpy())
+    g, _ = spc.seasonal_factors(s["x"], scale * s["y"].to_numpy())
+    assert years == 6 and f[:12].mean() == pytest.approx(1.0) and g == pytest.approx(f)
+
+
+@given(st.lists(st.floats(0, 100), min_size=2, max_size=30))
+def test_percent_points_stay_within_0_to_100(values):
+    t = spc.points_table(chart(values), "k", "", "percent")
+    lim = t[["mean", "lpl", "upl"]].dropna()
+    assert ((lim >= 0) & (lim <= 100)).all().all()
+    raw = chart(values)
+    assert list(t["limits_clipped"]) == list((raw["lpl"] < 0) | (raw["upl"] > 100))
