@@ -171,35 +171,3 @@ def median_with_interval(values: np.ndarray, confidence: float = 0.95) -> dict:
     ci = sps.quantile_test(v, q=median, p=0.5).confidence_interval(confidence)
     return {"value": median, "ci_low": float(ci.low), "ci_high": float(ci.high), "n": n}
 
-
-NOT_LIKE_FOR_LIKE = "not like-for-like: no test"
-
-
-def change_test(unit: str, value: float, old_value: float, *, n: float | None = None,
-                old_n: float | None = None, days: float = 1.0, old_days: float = 1.0,
-                like_for_like: bool = True, min_events: int = MIN_EVENTS_FOR_COUNT_TEST) -> dict:
-    """The test of a change from ``old_value`` to ``value``, in the result table's terms.
-
-    Which test follows from the unit: a percentage of ``n`` cases (or effective cases) gets the
-    two-proportion z-test; a count of events gets the exact test for two Poisson counts with the
-    periods' lengths in days as exposures (a leap-year quarter is a day longer); other units
-    (medians, money, flags, tonnes) get none. A comparison that is not like-for-like is never
-    tested. Returns ``test`` (words for ``last_year_test`` / ``change_12m_test``), ``p_value``
-    (float or nan) and ``significant`` (1.0, 0.0, or nan when there is no test).
-    """
-    none = {"p_value": math.nan, "significant": math.nan}
-    if not like_for_like:
-        return {**none, "test": NOT_LIKE_FOR_LIKE}
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (value, old_value)):
-        return {**none, "test": "no test: a period has no value"}
-    if unit == "percent":
-        if n is None or old_n is None:
-            return {**none, "test": "no test: the number of cases is not known"}
-        r = two_proportion_test(value / 100 * n, n, old_value / 100 * old_n, old_n)
-    elif unit == "count":
-        r = poisson_test(value, old_value, days, old_days, min_events=min_events)
-    else:
-        return {**none, "test": "no test for this kind of measure"}
-    if math.isnan(r["p_value"]):
-        return {**none, "test": r["test"]}
-    return {"test": r["test"], "p_value": r["p_value"], "significant": 1.0 if r["significant"] else 0.0}

@@ -172,20 +172,3 @@ def test_median_ranks_agree_with_scipy_quantile_test(n):
     else:
         assert (ci.low, ci.high) == (float(ranks[0]), float(ranks[1]))
 
-
-def test_change_test_picks_the_test_from_the_unit():
-    from kpi_lib.stats import change_test
-    # rape volume 314 against 263 over 90 and 91 days: exposure-adjusted exact test
-    r = change_test("count", 314, 263, days=90, old_days=91)
-    assert r["test"] == "exact test for two Poisson counts" and r["significant"] == 1.0
-    assert r["p_value"] == pytest.approx(poisson_test(314, 263, 90, 91)["p_value"])
-    assert change_test("count", 4, 3) == {"test": "too few events to test (7)", "p_value": pytest.approx(math.nan, nan_ok=True),
-                                          "significant": pytest.approx(math.nan, nan_ok=True)}
-    # 50% of 100 against 30% of 100: the z-test by hand above
-    r = change_test("percent", 50.0, 30.0, n=100, old_n=100)
-    assert r["test"] == "two-proportion z-test" and r["p_value"] == pytest.approx(0.00389, abs=1e-5)
-    assert change_test("percent", 8.0, 8.7, n=10, old_n=10, like_for_like=False)["test"] == \
-        "not like-for-like: no test"
-    assert math.isnan(change_test("minutes", 12.0, 13.0)["significant"])
-    assert change_test("percent", 8.0, 8.7)["test"] == "no test: the number of cases is not known"
-    assert change_test("count", 100, 100)["significant"] == 0.0
