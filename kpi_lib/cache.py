@@ -14,6 +14,7 @@ the settings and the code, so that a rerun or a backfill measures the inputs onc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -60,8 +61,10 @@ def input_fingerprint(data_dir: str | Path) -> dict[str, str]:
     return {str(p.relative_to(d)): sha256_file(p) for p in _files(d)}
 
 
+@functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """The package version and the SHA-256 of every kpi_lib source file."""
+    """The package version and the SHA-256 of every kpi_lib source file, taken once per process
+    (the code a process runs is the code it loaded, even if files are edited meanwhile)."""
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256(__version__.encode())
     for p in _files(pkg, ("*.py",)):
@@ -126,7 +129,11 @@ def store_entry(panel: Panel, folder: Path) -> None:
         (tmp / "complete.json").write_text(json.dumps({"sha256": digests}, indent=1), encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process stored the same entry first: keep theirs if sound
+            if load_entry(folder) is None:
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -61,7 +61,14 @@ def _month(col: pd.Series) -> pd.Series:
 
 def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
                         categories: CrimeCategories, extraction_date: date | None) -> CrimeCounts:
-    """Record-level crimes (+ outcomes) to monthly counts by category, area and outcome type."""
+    """Record-level crimes (+ outcomes) to monthly counts by category, area and outcome type.
+
+    An outcomes table with no rows is treated as no outcomes at all (rates "not available from
+    source"), never as every crime still awaiting an outcome (which would read as 0%)."""
+    notes = []
+    if outcomes is not None and outcomes.empty:
+        outcomes = None
+        notes.append("The outcomes table has no rows: outcome rates are not available.")
     flags = categories.flags_for_codes(crimes["offence_code"])
     flags["domestic_abuse"] = crimes["domestic_abuse"].to_numpy()
     base = pd.DataFrame({"crime_ref": crimes["crime_ref"], "month": _month(crimes["recorded_date"]),
@@ -98,7 +105,7 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
     else:
         first = last_exclusive = None
     return CrimeCounts("month", offences, cohort, in_period, first, last_exclusive, extraction_date,
-                       maturity=maturity)
+                       maturity=maturity, notes=notes)
 
 
 def _maturity(assigned: pd.DataFrame) -> pd.DataFrame:
@@ -202,6 +209,8 @@ def measure(counts: CrimeCounts, windows: list[Window], params: dict) -> pd.Data
             for basis in BASES:
                 if basis not in sums:
                     rows.append(unavailable(rate_id, w, "not_available_from_source",
+                                            " ".join([f"No {basis.replace('_', '-')} outcome counts in this source.",
+                                                      *counts.notes[:1]]) if src == "canonical" else
                                             f"No {basis.replace('_', '-')} outcome counts in this source.",
                                             basis=basis, source=src))
                     continue

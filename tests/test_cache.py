@@ -1,0 +1,75 @@
+"""The panel cache: a rerun with unchanged inputs reuses the stored panel and computes nothing;
+any change to an input, a setting or the code makes a new key; a damaged entry is rebuilt."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from kpi_lib import cache, panel
+from kpi_lib.params import load_params
+
+PARAMS = load_params()
+
+
+@pytest.fixture
+def data(small_sample, tmp_path):
+    return shutil.copytree(small_sample, tmp_path / "data")
+
+
+def _no_build(*a, **k):
+    raise AssertionError("the panel was measured again")
+
+
+def test_rerun_is_a_hit_and_computes_nothing(data, tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    first, rep1 = cache.get_panel(data, PARAMS, root=root)
+    assert not rep1.hit and (rep1.path / "complete.json").exists()
+    monkeypatch.setattr(panel, "build_panel", _no_build)
+    monkeypatch.setattr("kpi_lib.sources.detect.read_any", _no_build)
+    again, rep2 = cache.get_panel(data, PARAMS, root=root)
+    assert rep2.hit and rep2.key == rep1.key
+    assert rep2.as_dict()["panel_cache"] == "hit"
+    pd.testing.assert_frame_equal(first.measurements.reset_index(drop=True), again.measurements)
+
+
+def test_every_change_makes_a_new_key(data, monkeypatch):
+    base = cache.cache_key(data, PARAMS)
+    assert cache.cache_key(data, PARAMS) == base  # stable
+    assert cache.cache_key(data, {**PARAMS, "threshold_999_seconds": 11}) != base
+    meta = data / "metadata.yaml"
+    meta.write_text(meta.read_text() + "\n# edited\n")
+    changed_input = cache.cache_key(data, PARAMS)
+    assert changed_input != base
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "another version")
+    assert cache.cache_key(data, PARAMS) not in (base, changed_input)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "no_marker", "garbage_marker", "missing_file"])
+def test_a_damaged_entry_is_ignored_and_rebuilt(data, tmp_path, damage):
+    root = tmp_path / "cache"
+    _, rep = cache.get_panel(data, PARAMS, root=root)
+    entry = rep.path
+    if damage == "truncate":
+        f = entry / "measurements.parquet"
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    elif damage == "no_marker":
+        (entry / "complete.json").unlink()
+    elif damage == "garbage_marker":
+        (entry / "complete.json").write_text("{not json")
+    else:
+        (entry / "maturity.parquet").unlink()
+    assert cache.load_entry(entry) is None
+    rebuilt, rep2 = cache.get_panel(data, PARAMS, root=root)
+    assert not rep2.hit and "damaged" in rep2.note
+    assert cache.load_entry(entry) is not None and len(rebuilt.measurements)
+
+
+def test_measure_run_writes_the_panel_for_the_notebooks(data, tmp_path):
+    out = tmp_path / "run"
+    rep = cache.measure_run(data, PARAMS, out, root=tmp_path / "cache")
+    loaded = panel.load(out / "results")
+    assert not rep.hit and len(loaded.whole_force()) and loaded.synthetic
+    assert cache.measure_run(data, PARAMS, out, root=tmp_path / "cache").hit

@@ -1,0 +1,107 @@
+"""Import layering: a lower layer never imports a higher one, readers never import families,
+and families do no file access (reference data reach them through the configuration layer).
+
+Layers, lowest first (a module may import its own layer and any lower one):
+0 basics (errors, paths, aggregate types, statistics, SPC, verdict symbols), 1 periods and safe
+YAML, 2 configuration (windows, settings, parameters, catalogue, categories, annotations),
+3 readers and families, 4 registry and panel, 5 engine and cache, 6 results and the notebook
+helper, 7 presentation, 8 the runner and the command line.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "kpi_lib"
+LAYERS = {
+    0: ["errors", "paths", "aggregates", "stats", "spc", "verdicts", "outputs", "processes"],
+    1: ["periods", "safe_yaml"],
+    2: ["windows", "settings", "params", "catalogue", "categories", "annotations", "provenance"],
+    3: ["sources", "families", "sample"],
+    4: ["registry", "panel"],
+    5: ["engine", "cache"],
+    6: ["results", "notebook"],
+    7: ["narrative", "charts", "summary", "views", "report", "render", "excel", "changes", "commentary"],
+    8: ["runner", "cli"],
+}
+LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
+PRESENTATION = 7  # modules not listed above are treated as presentation
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for p in PKG.rglob("*.py"):
+        rel = p.relative_to(PKG)
+        if rel.parts[0] in ("_resources", "templates") or p.name == "__init__.py" and len(rel.parts) == 1:
+            continue
+        out[".".join(rel.with_suffix("").parts).removesuffix(".__init__")] = p
+    return out
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """kpi_lib modules imported (top-level names under kpi_lib, e.g. 'families.crime')."""
+    package = module.split(".")[:-1] if path.name != "__init__.py" else module.split(".")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                if node.module:
+                    found.add(".".join([*base, node.module]))
+                else:
+                    found |= {".".join([*base, a.name]) for a in node.names}
+            elif node.module and node.module.startswith("kpi_lib."):
+                found.add(node.module.removeprefix("kpi_lib."))
+        elif isinstance(node, ast.Import):
+            found |= {a.name.removeprefix("kpi_lib.") for a in node.names if a.name.startswith("kpi_lib.")}
+    return {f for f in found if f and f != "__version__"}
+
+
+def _layer(module: str) -> int:
+    return LAYER_OF.get(module.split(".")[0], PRESENTATION)
+
+
+MODULES = _modules()
+
+
+def test_the_layers_cover_the_core():
+    assert {"engine", "panel", "registry", "results", "families.crime", "sources.canonical"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_lower_layer_imports_a_higher_one(module):
+    bad = [(dep, _layer(dep)) for dep in _imports(module, MODULES[module]) if _layer(dep) > _layer(module)]
+    assert not bad, f"kpi_lib.{module} (layer {_layer(module)}) imports higher layers: {bad}"
+
+
+def test_readers_never_import_families_and_families_never_import_readers():
+    for module, path in MODULES.items():
+        deps = {d.split(".")[0] for d in _imports(module, path)}
+        if module.startswith("sources"):
+            assert "families" not in deps, module
+        if module.startswith("families"):
+            assert not deps & {"sources", "registry", "panel", "engine", "notebook", "views"}, module
+
+
+FILE_ACCESS = {"open", "read_text", "write_text", "read_bytes", "read_csv", "read_parquet",
+               "read_excel", "to_csv", "to_parquet", "safe_load", "load_yaml", "Path"}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("families")))
+def test_families_do_no_file_access(module):
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    calls = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+             for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    imports = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not calls & FILE_ACCESS and not imports & {"yaml", "pathlib", "os"}, module
+
+
+def test_a_violation_would_be_caught(tmp_path):
+    """The check itself: a family importing the engine is reported."""
+    f = tmp_path / "bad.py"
+    f.write_text("from ..engine import compute\n")
+    deps = _imports("families.bad", f)
+    assert deps == {"engine"} and _layer("engine") > _layer("families.bad")
