@@ -19,7 +19,10 @@ The rule, first match wins (also in docs/methods.md):
 3. **Meeting target / Missing target** (``meeting_target`` / ``missing_target``): only where the
    KPI has a target and a direction (higher or lower is better). Met or missed is read from the
    latest value; the SPC assurance adds whether that is reliable ("consistently passing"),
-   may not last ("hit and miss") or is unusual.
+   may not last ("hit and miss") or is unusual. A yes/no KPI (unit ``flag``, e.g. "Financial
+   outturn is within the agreed budget") states its own target, the better answer: "Meeting
+   target (yes)" / "Missing target (no)". A yes/no answer has no sampling noise, so "normal ups
+   and downs" would never fit it.
 4. **Better / Worse, and a real change** (``better`` / ``worse``): only when the SPC signal on
    the latest point (special cause) or the test against the same period last year
    (significant at 5%) says the change is real, and the two do not point in opposite directions;
@@ -164,6 +167,11 @@ def verdict_for(row: Mapping) -> tuple[str, str]:
 
     polarity = str(row.get("polarity") or "")
     target = _num(row, "target")
+    if str(row.get("unit") or "") == "flag" and math.isnan(target) and polarity in ("higher_better", "lower_better"):
+        # a yes/no KPI states its own target ("outturn is within the agreed budget"): the better answer
+        code, _ = _target_verdict(value, 1.0 if polarity == "higher_better" else 0.0,
+                                  polarity == "higher_better", "")
+        return code, VERDICTS[code].label + (" (yes)" if value == 1 else " (no)")
     if not math.isnan(target) and polarity in ("higher_better", "lower_better"):
         return _target_verdict(value, target, polarity == "higher_better", str(row.get("spc_assurance") or ""))
 

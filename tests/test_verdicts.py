@@ -159,3 +159,14 @@ def test_chart_points_use_the_same_symbols():
     assert point_symbol("improvement_low") is VERDICTS["better"]
     assert point_symbol("neutral_high") is VERDICTS["higher"] and point_symbol("common_cause") is VERDICTS["normal"]
     assert point_symbol("not_applicable") is VERDICTS["not_reported"]
+
+
+@pytest.mark.parametrize("value, polarity, expected", [
+    (1.0, "higher_better", ("meeting_target", "Meeting target (yes)")),
+    (0.0, "higher_better", ("missing_target", "Missing target (no)")),
+    (1.0, "lower_better", ("missing_target", "Missing target (yes)")),
+])
+def test_a_yes_no_kpi_states_its_own_target(value, polarity, expected):
+    # "Financial outturn is within the agreed budget": no in the sample's 2024/25 -> missing
+    r = row(unit="flag", value=value, polarity=polarity, spc_variation="not_applicable")
+    assert verdict_for(r) == expected
