@@ -245,6 +245,35 @@ def _season_keys(x: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return month, t.dt.year.to_numpy() - (month < 4)
 
 
+def _harmonics(month: np.ndarray) -> np.ndarray:
+    """Design matrix of ``HARMONICS`` pairs of annual cosine and sine terms of the month number."""
+    angle = 2 * np.pi * np.asarray(month, dtype=float)[:, None] * np.arange(1, HARMONICS + 1) / 12
+    return np.hstack([np.cos(angle), np.sin(angle)])
+
+
+def _complete_year_ratios(x: pd.Series, y: np.ndarray, segment: np.ndarray | None):
+    """(month, financial year, seasons, ratio to its year's mean or nan, years used)."""
+    y = np.asarray(y, dtype=float)
+    seg = np.zeros(y.size, dtype=int) if segment is None else np.asarray(segment)
+    month, fy = _season_keys(x)
+    ok = ~np.isnan(y)
+    seasons = np.unique(month[ok])
+    ratio = np.full(y.size, np.nan)
+    years = 0
+    if seasons.size < 3:
+        return month, fy, seasons, ratio, 0
+    for key in sorted(set(zip(seg[ok].tolist(), fy[ok].tolist(), strict=True))):
+        sel = ok & (seg == key[0]) & (fy == key[1])
+        if sel.sum() != seasons.size or set(month[sel]) != set(seasons.tolist()):
+            continue
+        year_mean = y[sel].mean()
+        if not year_mean > 0:
+            continue
+        years += 1
+        ratio[sel] = y[sel] / year_mean
+    return month, fy, seasons, ratio, years
+
+
 def seasonal_factors(x: pd.Series, y: np.ndarray, segment: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Multiplicative seasonal factor of each point, and the number of complete years behind them.
 
@@ -262,40 +291,39 @@ def seasonal_factors(x: pd.Series, y: np.ndarray, segment: np.ndarray | None = N
     (e.g. a recording rule) and ratios to each year's own mean do not depend on the level. With
     fewer than ``MIN_SEASONAL_YEARS`` complete years every factor is 1 (no adjustment).
     """
-    y = np.asarray(y, dtype=float)
-    seg = np.zeros(y.size, dtype=int) if segment is None else np.asarray(segment)
-    month, fy = _season_keys(x)
-    ok = ~np.isnan(y)
-    seasons = np.unique(month[ok])
-    ones = np.ones(y.size)
-    if seasons.size < 3:
-        return ones, 0
-    used = np.zeros(y.size, dtype=bool)
-    ratio = np.full(y.size, np.nan)
-    years = 0
-    for key in sorted(set(zip(seg[ok].tolist(), fy[ok].tolist(), strict=True))):
-        sel = ok & (seg == key[0]) & (fy == key[1])
-        if sel.sum() != seasons.size or set(month[sel]) != set(seasons.tolist()):
-            continue
-        year_mean = y[sel].mean()
-        if not year_mean > 0:
-            continue
-        years += 1
-        used |= sel
-        ratio[sel] = y[sel] / year_mean
+    month, _, seasons, ratio, years = _complete_year_ratios(x, y, segment)
     if years < MIN_SEASONAL_YEARS:
-        return ones, years
-
-    def design(m: np.ndarray) -> np.ndarray:
-        angle = 2 * np.pi * np.asarray(m, dtype=float)[:, None] * np.arange(1, HARMONICS + 1) / 12
-        return np.hstack([np.cos(angle), np.sin(angle)])
-
-    coef, *_ = np.linalg.lstsq(design(month[used]), ratio[used] - 1, rcond=None)
-    by_season = 1 + design(seasons) @ coef
+        return np.ones(month.size), years
+    used = ~np.isnan(ratio)
+    coef, *_ = np.linalg.lstsq(_harmonics(month[used]), ratio[used] - 1, rcond=None)
+    by_season = 1 + _harmonics(seasons) @ coef
     by_season = np.maximum(by_season, 0.05)  # a factor must stay positive (guard, not reached)
     by_season = by_season / by_season.mean()
     lookup = dict(zip(seasons.tolist(), by_season.tolist(), strict=True))
     return np.array([lookup.get(int(m), 1.0) for m in month]), years
+
+
+def seasonality_test(x: pd.Series, y: np.ndarray, segment: np.ndarray | None = None) -> dict:
+    """Is there a yearly pattern? The evidence for listing a KPI in ``spc_seasonal``.
+
+    An F-test (statsmodels ``compare_f_test``) of the complete years' ratios to their year's mean:
+    a model with one level per year and the seasonal curve of :func:`seasonal_factors`, against
+    one level per year alone. Returns p_value, swing (half the gap between the largest and
+    smallest fitted factor, e.g. 0.10 for +/-10%) and years; p_value is nan with fewer than
+    ``MIN_SEASONAL_YEARS`` complete years.
+    """
+    import statsmodels.api as sm
+
+    month, fy, _, ratio, years = _complete_year_ratios(x, y, segment)
+    if years < MIN_SEASONAL_YEARS:
+        return {"p_value": float("nan"), "swing": 0.0, "years": years}
+    used = ~np.isnan(ratio)
+    dummies = pd.get_dummies(pd.Series(fy[used]).astype(str), dtype=float).to_numpy()
+    null = sm.OLS(ratio[used], dummies).fit()
+    full = sm.OLS(ratio[used], np.hstack([dummies, _harmonics(month[used])])).fit()
+    _, p_value, _ = full.compare_f_test(null)
+    f, _ = seasonal_factors(x, y, segment)
+    return {"p_value": float(p_value), "swing": float((f.max() - f.min()) / 2), "years": years}
 
 
 # ------------------------------------------------------------------------------ the chart

@@ -355,3 +355,32 @@ def test_percent_points_stay_within_0_to_100(values):
     assert ((lim >= 0) & (lim <= 100)).all().all()
     raw = chart(values)
     assert list(t["limits_clipped"]) == list((raw["lpl"] < 0) | (raw["upl"] > 100))
+
+
+def test_seasonality_test_finds_a_season_and_not_noise():
+    assert spc.seasonality_test(seasonal_series(0)["x"], seasonal_series(0)["y"].to_numpy())["p_value"] < 1e-6
+    flat = []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        flat.append(spc.seasonality_test(pd.Series(MONTHS.date), 1000 * (1 + rng.normal(0, 0.03, 72)))["p_value"])
+    assert 0.0 <= np.mean(np.array(flat) < 0.05) <= 0.15  # about 5% false alarms at the 5% level
+
+
+def test_seasonality_test_by_hand():
+    # independent route: the F statistic written out. Ratios r of the complete years; the null
+    # model fits each year's mean (exactly 1), so RSS0 = sum (r - 1)^2; the full model adds the
+    # four harmonic terms (orthogonal to the year levels over complete years).
+    s = seasonal_series(5)
+    r = spc.seasonality_test(s["x"], s["y"].to_numpy())
+    y = s["y"].to_numpy().reshape(6, 12)
+    ratio = (y / y.mean(axis=1, keepdims=True)).ravel()
+    m = MONTHS.month.to_numpy()
+    X = np.column_stack([np.cos(2 * np.pi * m / 12), np.cos(4 * np.pi * m / 12),
+                         np.sin(2 * np.pi * m / 12), np.sin(4 * np.pi * m / 12)])
+    beta = np.linalg.lstsq(X, ratio - 1, rcond=None)[0]
+    rss0, rss1 = ((ratio - 1) ** 2).sum(), ((ratio - 1 - X @ beta) ** 2).sum()
+    f = ((rss0 - rss1) / 4) / (rss1 / (72 - 6 - 4))
+    from scipy.stats import f as f_dist
+    assert r["p_value"] == pytest.approx(f_dist.sf(f, 4, 62), rel=1e-6)
+    assert r["years"] == 6 and 0.1 < r["swing"] < 0.2
+    assert np.isnan(spc.seasonality_test(s["x"][:20], s["y"].to_numpy()[:20])["p_value"])
