@@ -177,8 +177,8 @@ def classify_points(y: np.ndarray, relative_to_mean: np.ndarray, outside: np.nda
     rtm = np.sign(np.asarray(relative_to_mean, dtype=float))
     trend = np.asarray(part_trend) != 0
     d = np.sign(np.diff(y)) if n > 1 else np.zeros(0)
-    right = np.append(d, d[-1:] if d.size else [0.0])   # step after i (last point: its own step)
-    left = np.insert(d, 0, 0.0)                         # step before i (first point: 0)
+    right = np.append(d, 0.0)[:n]      # step after i (unused for the last point)
+    left = np.insert(d, 0, 0.0)[:n]    # step before i (first point: 0)
     trend_dir = np.where(trend & np.append(trend[1:], False), right, left)
     rule = np.full(n, "", dtype=object)
     direction = np.zeros(n, dtype=int)
@@ -390,6 +390,8 @@ def _like(rebase: list, xs: np.ndarray) -> list:
         return [pd.Timestamp(r) for r in rebase]
     if len(xs) and isinstance(xs[0], np.datetime64):
         return [np.datetime64(pd.Timestamp(r)) for r in rebase]
+    if len(xs) and isinstance(xs[0], str):  # ISO dates read back from a CSV
+        return [r.isoformat() if isinstance(r, date) else str(r) for r in rebase]
     return list(rebase)
 
 

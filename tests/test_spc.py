@@ -384,3 +384,18 @@ def test_seasonality_test_by_hand():
     assert r["p_value"] == pytest.approx(f_dist.sf(f, 4, 62), rel=1e-6)
     assert r["years"] == 6 and 0.1 < r["swing"] < 0.2
     assert np.isnan(spc.seasonality_test(s["x"][:20], s["y"].to_numpy()[:20])["p_value"])
+
+
+@pytest.mark.parametrize("to_x", [lambda d: d, pd.Timestamp, lambda d: d.isoformat()])
+def test_rebase_dates_work_whatever_type_x_has(to_x):
+    from datetime import date
+    x = [to_x(d.date()) for d in pd.date_range("2022-01-01", periods=28, freq="MS")]
+    y = [10, 12] * 7 + [20, 22] * 7
+    c = spc.xmr(pd.DataFrame({"x": x, "y": y}), polarity="neutral", rebase=[date(2023, 3, 1)])
+    assert list(c["segment"]) == [0] * 14 + [1] * 14
+
+
+def test_classify_points_on_tiny_series():
+    assert [list(a) for a in spc.classify_points([], [], [], [], [], [])] == [[], []]
+    rule, direction = spc.classify_points([5.0], [1], [1], [0], [0], [0])
+    assert list(rule) == ["outside_limits"] and list(direction) == [1]
