@@ -270,6 +270,7 @@ def test_seasonal_series_without_change_is_rarely_flagged():
                 for s in range(40)]
     plain = [(spc.xmr(seasonal_series(s), polarity="lower_better")["rule"] != "").mean() for s in range(5)]
     assert np.median(adjusted) <= 0.05 and np.mean(adjusted) <= 0.07
+    assert adjusted[1] <= 0.05  # e.g. the series of seed 1: 1 point of 72 (plain XmR: most of them)
     assert min(plain) > 0.3
 
 
