@@ -38,13 +38,37 @@ def _label(x, grain: str) -> str:
     return ts.strftime("%b %Y")
 
 
-def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: float | None) -> str:
+def axis_label(unit: str, grain: str) -> str:
+    """The value axis label, saying the grain so monthly points are not read as the quarterly
+    headline ("Number per month", "Per cent, each month")."""
+    base = AXIS_LABEL.get(unit, unit)
+    if grain not in ("month", "quarter"):
+        return base
+    if unit in ("count", "tco2e", "gbp"):
+        return f"{base} per {grain}"
+    return f"{base}, each {grain}"
+
+
+def chart_title(name: str, row, grain: str) -> str:
+    """A title that states the finding: the KPI's verdict words from kpis.csv (never restated
+    differently), or, before there is a verdict, what the chart's latest point shows."""
+    verdict = str(row.get("verdict") or "")
+    every = "each month" if grain == "month" else "each quarter"
+    if verdict and verdict != "nan":
+        return f"{verdict}: {name}, {every}"
+    v = str(row.get("spc_variation", ""))
+    words = VARIATION_LABELS.get(v, "not enough data").lower()
+    return f"{name}, {every}: latest point {words}"
+
+
+def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: float | None,
+                 annotations=()) -> str:
     """Alt text that states what the chart shows and its finding, in words."""
     if chart.empty:
         return f"No chart: there are no data points for {name}."
     last = chart.iloc[-1]
-    flagged = chart[chart["rule"] != ""]
-    parts = [f"SPC chart of {name}, {grain}ly from {_label(chart['x'].iloc[0], grain)} to "
+    flagged = chart[chart["rule"].fillna("") != ""]
+    parts = [f"SPC chart of {name}, one point per {grain} from {_label(chart['x'].iloc[0], grain)} to "
              f"{_label(last['x'], grain)} ({len(chart)} points).",
              f"Latest value {format_value(last['y'], unit)}; mean {format_value(last['mean'], unit)}; "
              f"process limits {format_value(last['lpl'], unit)} to {format_value(last['upl'], unit)}.",
@@ -52,37 +76,56 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
              f"{len(flagged)} of {len(chart)} points show special cause variation."]
     if target is not None and not pd.isna(target):
         parts.append(f"Target {format_value(target, unit)}.")
-    if chart["segment"].nunique() > 1:
-        parts.append("Limits were recalculated after a recording-practice change.")
+    if "segment" in chart and chart["segment"].nunique() > 1:
+        parts.append("Limits were recalculated after a known change.")
+    for i, a in enumerate(annotations, start=1):
+        parts.append(f"Marker {i}, {pd.Timestamp(a.date):%B %Y}: {a.text}")
     return " ".join(parts)
 
 
-def spc_figure(chart: pd.DataFrame, *, title: str, unit: str, grain: str,
-               target: float | None = None) -> plt.Figure:
-    """XmR chart: values, mean, process limits, target, special-cause points by shape."""
+def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grain: str,
+               target: float | None = None, annotations=()) -> plt.Figure:
+    """XmR chart: values, mean, process limits, target, special-cause points by shape, numbered
+    dashed markers for annotations, the key above the plot, at most about seven date labels."""
+    import matplotlib.dates as mdates
+
     use_style()
-    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=100)
+    if unit == "percent":  # percent limits are drawn clipped to 0-100 (stated in the methods)
+        chart = chart.assign(**{c: chart[c].clip(0, 100) for c in ("mean", "lpl", "upl")})
+    fig, ax = plt.subplots(figsize=(6.4, 3.1), dpi=100)
     x = pd.to_datetime(chart["x"])
-    ax.plot(x, chart["y"], color=AF_CATEGORICAL[0], marker="o", markersize=3.5, linewidth=1.6,
+    ax.plot(x, chart["y"], color=AF_CATEGORICAL[0], marker="o", markersize=3, linewidth=1.5,
             label="Value", zorder=3)
-    for seg, d in chart.assign(xd=x).groupby("segment"):
-        first = seg == chart["segment"].iloc[0]
-        ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=1.2, linestyle="-",
-                label="Mean" if first else None)
+    seg = chart["segment"] if "segment" in chart else pd.Series(0, index=chart.index)
+    for i, (_, d) in enumerate(chart.assign(xd=x, _seg=seg).groupby("_seg", sort=False)):
+        ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=1.1, linestyle="-",
+                label="Mean" if i == 0 else None)
         ax.plot(d["xd"], d["upl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":",
-                label="Process limits" if first else None)
+                label="Process limits" if i == 0 else None)
         ax.plot(d["xd"], d["lpl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":")
     for kind, (marker, colour, label) in MARKERS.items():
-        pts = chart[chart["variation"].str.startswith(kind)]
+        pts = chart[chart["variation"].astype(str).str.startswith(kind)]
         if len(pts):
-            ax.scatter(pd.to_datetime(pts["x"]), pts["y"], marker=marker, s=60, color=colour,
+            ax.scatter(pd.to_datetime(pts["x"]), pts["y"], marker=marker, s=42, color=colour,
                        edgecolor="black", linewidth=0.6, label=label, zorder=4)
     if target is not None and not pd.isna(target):
-        ax.axhline(target, color=AF_CATEGORICAL[2], linestyle="--", linewidth=1.4, label=f"Target ({format_value(target, unit)})")
-    ax.set_title(title, fontsize=13, loc="left", wrap=True)
-    ax.set_ylabel(AXIS_LABEL.get(unit, unit))
-    ax.set_xlabel("Month" if grain == "month" else "Quarter (start month)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+        ax.axhline(target, color=AF_CATEGORICAL[2], linestyle="--", linewidth=1.3,
+                   label=f"Target ({format_value(target, unit)})")
+    for i, a in enumerate(annotations, start=1):
+        d = pd.Timestamp(a.date)
+        ax.axvline(d, color="#505a5f", linestyle="--", linewidth=1, zorder=1,
+                   label="Known change (numbered)" if i == 1 else None)
+        ax.annotate(str(i), xy=(d, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -12),
+                    textcoords="offset points", fontsize=9, fontweight="bold", color="#0b0c0c")
+    if title:
+        ax.set_title(title, fontsize=11, loc="left", wrap=True)
+    ax.set_ylabel(axis_label(unit, grain), fontsize=11)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.tick_params(labelsize=11)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False, fontsize=10.5,
+              borderaxespad=0.0, handlelength=1.6, columnspacing=1.0)
     fig.tight_layout()
     return fig
 

@@ -8,6 +8,7 @@ two-proportion test is significant, otherwise "no significant change".
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -20,16 +21,6 @@ STATUS_TEXT = {
     "annual": "Annual KPI (reported at year end)",
     "not_available_from_source": "Not available from this source",
 }
-# Shape and text, never colour alone (Making Data Count colours fail contrast on white).
-VARIATION_ICON = {
-    "common_cause": "●", "improvement_high": "▲", "improvement_low": "▼", "concern_high": "▲",
-    "concern_low": "▼", "neutral_high": "◆", "neutral_low": "◆", "no_data": "–", "not_applicable": "–",
-}
-ASSURANCE_ICON = {"consistent_pass": "✔", "consistent_fail": "✖", "hit_and_miss": "↕",
-                  "no_target": "–", "not_applicable": "–", "no_data": "–"}
-CLASSES = ("improving", "deteriorating", "stable", "provisional", "not_reportable")
-
-
 def _truthy(x) -> bool:
     """True for True, 'True', 1; False for anything else (CSV round trips give strings)."""
     return str(x).strip().lower() in ("true", "1", "1.0")
@@ -37,6 +28,30 @@ def _truthy(x) -> bool:
 
 def _nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x)
+
+
+def _float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def significance_words(test: Any, p_value: Any, significant: Any) -> str:
+    """The words of a significance test as the Panel reads them: the test's name (or why there is
+    none), its p-value, and what that means ("a real change" or "could be chance")."""
+    words = ("" if _nan(test) else str(test)).strip()
+    p = _float(p_value)
+    sig = _float(significant)
+    if not words and math.isnan(p):
+        return "no test"
+    parts = [words] if words else []
+    if not math.isnan(p):
+        parts.append("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+    text = ", ".join(parts)
+    if not math.isnan(sig):
+        text += ": a real change" if sig >= 0.5 else ": could be chance"
+    return text
 
 
 def format_value(value, unit: str) -> str:
@@ -87,58 +102,33 @@ def change_words(change, pct, significant, unit: str, against: str) -> str:
 
 
 def variation_text(variation: str) -> str:
-    return f"{VARIATION_ICON.get(variation, '–')} {VARIATION_LABELS.get(variation, 'Not applicable')}"
+    """The SPC variation in words only: the verdict symbols of kpi_lib.verdicts are the one set
+    of symbols in the report."""
+    return VARIATION_LABELS.get(variation, "Not applicable")
 
 
 def assurance_text(assurance: str) -> str:
-    label = ASSURANCE_LABELS.get(assurance, "Not applicable")
-    return f"{ASSURANCE_ICON.get(assurance, '–')} {label}"
+    """The SPC assurance against a target, in words only."""
+    return ASSURANCE_LABELS.get(assurance, "Not applicable")
 
 
-def classify(row: pd.Series | dict) -> str:
-    """improving / deteriorating / stable / not_reportable, from status and SPC (or, for
-    KPIs without SPC such as finance flags, from the value against the aim)."""
-    if row["status"] != "reported" or _nan(row["value"]):
-        return "not_reportable"
-    v = str(row.get("spc_variation", ""))
-    if _truthy(row.get("provisional")) and not v.startswith("improvement"):
-        return "provisional"
-    if v.startswith("improvement"):
-        return "improving"
-    if v.startswith("concern"):
-        return "deteriorating"
-    if v == "not_applicable" and row["unit"] == "flag":
-        return "stable" if row["value"] >= 0.5 else "deteriorating"
-    if v == "not_applicable" and not _nan(row.get("target")):
-        return "stable" if row["value"] >= row["target"] else "deteriorating"
-    return "stable"
-
-
-CLASS_TEXT = {"improving": "Improving (special cause)", "deteriorating": "Worse or off track",
-              "stable": "Stable / on track",
-              "provisional": "Provisional: outcomes still pending",
-              "not_reportable": "Cannot report yet"}
-
-
-def at_a_glance(results: pd.DataFrame, period_label: str) -> str:
-    """One paragraph from the headline rows of the 25 budget KPIs (never hand-written)."""
-    head = results[results["headline"] & ~results["supplementary"].astype(bool)]
-    counts = head.apply(classify, axis=1).value_counts()
-    n = len(head)
-    worse = head[head.apply(classify, axis=1) == "deteriorating"]["name"].tolist()
-    better = head[head.apply(classify, axis=1) == "improving"]["name"].tolist()
-    parts = [f"Of the {n} budget KPIs for {period_label}: "
-             f"{counts.get('improving', 0)} show special cause improvement, "
-             f"{counts.get('deteriorating', 0)} show special cause concern or are off track, "
-             f"{counts.get('stable', 0)} are within normal variation (or on track), "
-             f"{counts.get('provisional', 0)} are provisional outcome rates (many crimes still "
-             f"await an outcome, so the rate will rise), and "
-             f"{counts.get('not_reportable', 0)} cannot be reported this period."]
-    if better:
-        parts.append("Improving: " + "; ".join(better) + ".")
+def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None = None) -> str:
+    """One paragraph counting the budget KPIs' verdicts (the ``verdict_code`` column of
+    kpis.csv; never recomputed), naming those that are worse."""
+    head = results[results["headline"].astype(bool) & ~results["supplementary"].astype(bool)]
+    if "verdict_code" not in head:
+        return f"The {len(head)} budget KPIs for {period_label} carry no verdicts in this run."
+    codes = head["verdict_code"].fillna("").astype(str)
+    counts = codes.value_counts()
+    labels = {k: getattr(v, "label", k) for k, v in (verdicts or {}).items()}
+    order = [c for c in (verdicts or {}) if counts.get(c, 0)] + \
+        [c for c in counts.index if c not in (verdicts or {}) and c]
+    parts = [f"{counts[c]} {labels.get(c, c.replace('_', ' ')).lower()}" for c in order]
+    text = f"Of the {len(head)} budget KPIs for {period_label}: " + "; ".join(parts) + "."
+    worse = head.loc[codes == "worse", "name"].tolist()
     if worse:
-        parts.append("Needing attention: " + "; ".join(worse) + ".")
-    return " ".join(parts)
+        text += " Worse, and a real change: " + "; ".join(worse) + "."
+    return text
 
 
 def reported_coverage(results: pd.DataFrame, catalogue: list) -> tuple[int, int]:
@@ -149,8 +139,9 @@ def reported_coverage(results: pd.DataFrame, catalogue: list) -> tuple[int, int]
 
 
 def finding(row: pd.Series | dict, period_label: str) -> str:
-    """One plain-English sentence for a KPI: latest value, its interval or count, the comparison
-    with the same period last year, and what SPC says."""
+    """One plain-English sentence for a KPI: latest value, its interval, the comparison with the
+    same period last year and the words of its test (from kpis.csv), and whether the figure is
+    provisional. The verdict itself is shown beside it, never restated here."""
     name = row["name"]
     if row["status"] != "reported" or _nan(row["value"]):
         status = STATUS_TEXT.get(row["status"], row["status"])
@@ -162,19 +153,16 @@ def finding(row: pd.Series | dict, period_label: str) -> str:
         extra = f" (95% interval {row['ci_low']:.1f}% to {row['ci_high']:.1f}%)"
     elif unit in ("minutes",) and not _nan(row.get("ci_low")):
         extra = f" (95% interval {row['ci_low']:.1f} to {row['ci_high']:.1f} min)"
-    comp = change_words(row.get("change_last_year"), row.get("change_last_year_pct"),
-                        row.get("last_year_significant"), unit, "the same period last year")
-    v = str(row.get("spc_variation", ""))
-    if v in ("not_applicable", "no_data", ""):
-        spc_words = ""
-    elif v == "common_cause":
-        spc_words = " SPC: within normal variation (common cause)."
+    if _nan(row.get("change_last_year")):
+        comp = "no comparison with the same period last year"
     else:
-        spc_words = f" SPC: {VARIATION_LABELS[v].lower()} — a real change, not noise."
-    trial = " Limits are trial limits (fewer than 12 points)." if _truthy(row.get("spc_trial")) else ""
+        comp = (f"{format_change(row.get('change_last_year'), row.get('change_last_year_pct'), unit)} "
+                f"on the same period last year ({format_value(row.get('last_year_value'), unit)}; "
+                f"{significance_words(row.get('last_year_test'), row.get('last_year_p_value'), row.get('last_year_significant'))})")
+    basis = str(row.get("comparison_basis") or "").strip()
+    basis = "" if basis in ("", "nan") else f" Compared on {basis[:1].lower()}{basis[1:]}."
     provisional = ""
-    if _truthy(row.get("provisional")):
-        provisional = (f" Provisional: {row['pending_share']:.1f}% of these crimes still await an "
-                       "outcome, so this rate will rise as investigations close; a fall is not read "
-                       "as deterioration.")
-    return f"{name}: {val} in {period_label}{extra}; {comp}.{spc_words}{trial}{provisional}"
+    if _truthy(row.get("provisional")) and not _nan(row.get("pending_share")):
+        provisional = (f" Provisional: {row['pending_share']:.0f}% of these crimes still await an "
+                       "outcome, so this rate will rise as investigations close.")
+    return f"{val} in {period_label}{extra}; {comp}.{basis}{provisional}"

@@ -40,8 +40,10 @@ def find_chromium() -> str | None:
 
 def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
     """The report notebook with each executed family notebook inserted where the report's cell
-    tagged ``families-go-here`` stands (before Methods)."""
+    tagged ``families-go-here`` stands (before Methods). Parameter cells and code cells with
+    nothing to show are left out."""
     nb = nbformat.read(report_nb, as_version=4)
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.get("outputs")]
     at = next((i for i, c in enumerate(nb.cells) if "families-go-here" in c.metadata.get("tags", [])),
               len(nb.cells))
     inserted = []
@@ -50,6 +52,8 @@ def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
         for cell in fam.cells:
             if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
                 continue
+            if cell.cell_type == "code" and not cell.get("outputs"):
+                continue  # nothing to show (and an empty block would let a heading be orphaned)
             inserted.append(cell)
     nb.cells[at:at] = inserted
     return nb
@@ -135,37 +139,19 @@ def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
     return out
 
 
-def write_excel(results: pd.DataFrame, out: Path) -> Path:
-    """kpis.xlsx: 'Summary' (Table 1 layout) and 'KPI results' (the full table), formatted headers."""
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+def write_excel(results: pd.DataFrame, out: Path, spc: pd.DataFrame | None = None) -> Path:
+    """kpis.xlsx (see :mod:`kpi_lib.excel`): About, Summary (Table 1 layout), KPI results and SPC
+    points. The SPC points are read from ``results/spc.csv`` beside ``out`` when not given."""
+    from .excel import write_workbook
 
+    if spc is None:
+        path = Path(out).parent / "results" / "spc.csv"
+        spc = pd.read_csv(path) if path.exists() else None
+    if spc is not None and "unit" not in spc and "unit" in results:
+        units = results.drop_duplicates("kpi_id").set_index("kpi_id")["unit"]
+        spc = spc.assign(unit=spc["kpi_id"].map(units))
     summary = summary_table(results, load_catalogue())
-    synthetic = bool(results["synthetic_data"].astype(str).str.lower().eq("true").any())
-    about = pd.DataFrame({"Budget KPI metrics report": [
-        "SYNTHETIC SAMPLE DATA: every number here is invented, for testing and demonstration only."
-        if synthetic else "Figures computed by kpi_lib from the inputs listed in manifest.json.",
-        f"Period: {results['period'].iloc[0]}" if len(results) else "",
-        "Sheets: Summary (Table 1 layout, headline basis) and KPI results (the full KPI result table).",
-        "Provenance (parameters, input SHA-256s, code version): manifest.json beside this file."]})
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".xlsx")
-    os.close(fd)
-    os.chmod(tmp, 0o644)
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-        about.to_excel(xw, sheet_name="About", index=False)
-        summary.to_excel(xw, sheet_name="Summary", index=False)
-        results.to_excel(xw, sheet_name="KPI results", index=False)
-        for ws in xw.book.worksheets:
-            for cell in ws[1]:
-                cell.font = Font(bold=True, color="FFFFFF")
-                cell.fill = PatternFill("solid", fgColor="12436D")
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            ws.freeze_panes = "B2"
-            for i, col in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 40)), start=1):
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
-                ws.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 60)
-    os.replace(tmp, out)
-    return out
+    return write_workbook(results, out, summary=summary, spc=spc)
 
 
 def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:

@@ -1,37 +1,79 @@
-"""The summary notebook's helpers: combine the family results into ``results/kpis.csv`` and
-present the Panel's first screen (at a glance, coverage, summary table), the KPIs that cannot be
-reported and why, the end-of-year view, and methods and provenance. Reads results; never
-recomputes a figure.
+"""The report notebook's helpers: read the run's results and present the Panel's pages in order:
+the one-page "Is it real?" summary, what the force says, what changed since the last report, the
+Table 1 layout, the end-of-year view, and how the figures are made. Reads results; never
+recomputes a figure or a verdict.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from .catalogue import Kpi, load_catalogue, pmf_coverage
+from .changes import published_values, revisions, verdict_changes
+from .commentary import Commentary, load_commentary, missing_commentary, render_markdown
 from .engine import FAMILY_TABLES, RESULT_COLUMNS
 from .errors import ParameterError
-from .narrative import STATUS_TEXT, at_a_glance, format_value, reported_coverage
+from .narrative import (
+    STATUS_TEXT,
+    at_a_glance,
+    format_change,
+    format_value,
+    reported_coverage,
+    significance_words,
+)
 from .notebook import write_csv_atomic
 from .periods import Period
-from .sources.homeoffice import LICENCE as OGL
 from .spc import ASSURANCE_LABELS, VARIATION_LABELS
-from .summary import frame_html, summary_html, summary_table
-from .views import _html, _md
+from .summary import (
+    frame_html,
+    kpi_anchor,
+    plain_name,
+    summary_html,
+    summary_table,
+    verdict_key_html,
+    verdict_table,
+    verdict_table_html,
+)
+from .views import _html
+
+TEXT_COLUMNS = ("basis", "note", "source", "spc_rule", "verdict", "verdict_code", "comparison_basis",
+                "last_year_test", "change_12m_test")
+METHODS_DOC = Path(__file__).resolve().parent.parent / "docs" / "methods.md"
+
+
+def _verdicts() -> Mapping[str, Any]:
+    try:
+        from .verdicts import VERDICTS
+    except ImportError:  # pragma: no cover - before the verdicts module exists
+        return {}
+    return VERDICTS
+
+
+def read_results_csv(path: Path) -> pd.DataFrame:
+    """A results CSV with its text columns as text (empty, not NaN)."""
+    df = pd.read_csv(path, keep_default_na=True, dtype={c: str for c in TEXT_COLUMNS})
+    for c in TEXT_COLUMNS:
+        if c in df:
+            df[c] = df[c].fillna("")
+    return df
 
 
 def combine_results(frames: list[pd.DataFrame], catalogue: list[Kpi]) -> pd.DataFrame:
-    """Family result tables to one table in catalogue order (headline row first per KPI)."""
+    """Family result tables to one table in catalogue order (headline row first per KPI); used
+    only when the run has not already combined them into results/kpis.csv."""
     order = {k.id: i for i, k in enumerate(catalogue)}
     df = pd.concat(frames, ignore_index=True)
     df["_o"] = df["kpi_id"].map(order)
     df = df.sort_values(["_o", "headline"], ascending=[True, False], kind="stable").drop(columns="_o")
-    return df[RESULT_COLUMNS].reset_index(drop=True)
+    cols = [c for c in RESULT_COLUMNS if c in df] + [c for c in df if c not in RESULT_COLUMNS]
+    return df[cols].reset_index(drop=True)
 
 
 @dataclass
@@ -43,123 +85,353 @@ class ReportRun:
     quarters: pd.DataFrame | None
     catalogue: list[Kpi]
     provenance: dict
+    history: pd.DataFrame | None = None
+    year_results: pd.DataFrame | None = None
+    previous: pd.DataFrame | None = None
+    previous_history: pd.DataFrame | None = None
+    previous_name: str = ""
+    commentary: dict[str, Commentary] = field(default_factory=dict)
+    verdicts: Mapping[str, Any] = field(default_factory=dict)
 
 
-def start_report(period: str, out_dir: str) -> ReportRun:
+def _optional_csv(path: Path) -> pd.DataFrame | None:
+    return read_results_csv(path) if path.exists() else None
+
+
+def start_report(period: str, out_dir: str, previous_dir: str | None = None,
+                 commentary_file: str | None = None) -> ReportRun:
+    """Read this run's results (``results/kpis.csv``, or the family CSVs when the run has not
+    combined them), the quarterly history and the year table when present, the earlier run to
+    compare with (``previous_dir``) and the force commentary (``commentary_file``)."""
     p = Period.parse(period)
     out = Path(out_dir)
     res_dir = out / "results"
-    missing = [f for f in FAMILY_TABLES if not (res_dir / f"{f}.csv").exists()]
-    if missing:
-        raise ParameterError(f"no results for {', '.join(missing)} in {res_dir}: run those family "
-                             "notebooks first (or `kpi run`)")
     cat = load_catalogue()
-    read = lambda f: pd.read_csv(res_dir / f, keep_default_na=True, dtype={c: str for c in ("basis", "note", "source", "spc_rule")})  # noqa: E731
-    frames = [read(f"{f}.csv") for f in FAMILY_TABLES]
-    results = combine_results(frames, cat)
-    for c in ("basis", "note", "source", "spc_rule"):
-        results[c] = results[c].fillna("")
-    results["period"] = p.label
-    write_csv_atomic(results, res_dir / "kpis.csv")
-    bds = [read(f"{f}_breakdown.csv") for f in FAMILY_TABLES if (res_dir / f"{f}_breakdown.csv").exists()]
+    if (res_dir / "kpis.csv").exists():
+        results = read_results_csv(res_dir / "kpis.csv")
+    else:
+        missing = [f for f in FAMILY_TABLES if not (res_dir / f"{f}.csv").exists()]
+        if missing:
+            raise ParameterError(f"no results for {', '.join(missing)} in this run's results folder: "
+                                 "run those family notebooks first (or `kpi run`)")
+        results = combine_results([read_results_csv(res_dir / f"{f}.csv") for f in FAMILY_TABLES], cat)
+        results["period"] = p.label
+        write_csv_atomic(results, res_dir / "kpis.csv")
+    bds = [read_results_csv(res_dir / f"{f}_breakdown.csv") for f in FAMILY_TABLES
+           if (res_dir / f"{f}_breakdown.csv").exists()]
     bd = pd.concat(bds, ignore_index=True) if bds else pd.DataFrame()
     quarters = None
     if p.is_year:
-        qs = [read(f"{f}_quarters.csv") for f in FAMILY_TABLES if (res_dir / f"{f}_quarters.csv").exists()]
+        qs = [read_results_csv(res_dir / f"{f}_quarters.csv") for f in FAMILY_TABLES
+              if (res_dir / f"{f}_quarters.csv").exists()]
         quarters = pd.concat(qs, ignore_index=True) if qs else None
     prov_path = out / "inputs.json"
     provenance = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.exists() else {}
-    return ReportRun(p, out, results, bd, quarters, cat, provenance)
+    previous = prev_history = None
+    prev_name = ""
+    if previous_dir:
+        prev = Path(previous_dir)
+        if not (prev / "results" / "kpis.csv").exists():
+            raise ParameterError(f"previous_dir {prev.name!r}: no results/kpis.csv there; expected the "
+                                 "output folder of an earlier `kpi run`")
+        previous = read_results_csv(prev / "results" / "kpis.csv")
+        prev_history = _optional_csv(prev / "results" / "history.csv")
+        prev_name = str(previous["period"].iloc[0]) if len(previous) else prev.name
+    commentary = load_commentary(commentary_file, p.label, [k.id for k in cat])
+    return ReportRun(p, out, results, bd, quarters, cat, provenance,
+                     history=_optional_csv(res_dir / "history.csv"),
+                     year_results=_optional_csv(res_dir / "year_kpis.csv"),
+                     previous=previous, previous_history=prev_history, previous_name=prev_name,
+                     commentary=commentary, verdicts=_verdicts())
+
+
+# ------------------------------------------------------------------------------ one-page summary
+def show_verdicts(rep: ReportRun) -> None:
+    """The one-page "Is it real?" summary: first after the title, one landscape A4 page."""
+    table = verdict_table(rep.results, rep.catalogue, rep.history, rep.verdicts)
+    intro = ("One row per budget KPI, in the order of Table 1. The verdict says whether a change "
+             "is real or normal ups and downs; the change against the same period last year "
+             "comes with the test behind it. Each KPI name links to its chart and figures.")
+    _html('<section class="one-page" aria-labelledby="summary">'
+          f'<h2 id="summary">Is it real? The budget KPIs at a glance, {html.escape(rep.period.label)}</h2>'
+          f'<p class="intro">{html.escape(intro)}</p>'
+          '<p class="print-only">Table 1 order. The verdict says whether a change is real; p is the '
+          "test of the change on the same period last year (real: p below 0.05).</p>"
+          + verdict_key_html(rep.verdicts)
+          + verdict_table_html(table, f"Budget KPIs, {rep.period.label}: latest value, last 8 "
+                               "quarters, verdict and change on last year")
+          + "</section>")
 
 
 def show_first_screen(rep: ReportRun) -> None:
-    """At a glance, coverage, and the KPIs that cannot be reported yet (and why)."""
+    """The one-page summary (kept under its earlier name for notebooks that call it)."""
+    show_verdicts(rep)
+
+
+# ------------------------------------------------------------------------------ commentary
+def commentary_html(rep: ReportRun) -> str:
+    """What the force says, per KPI, beside that KPI's latest figure and verdict; "worse" KPIs
+    without commentary are listed as "no commentary given"."""
+    e = html.escape
+    cat = {k.id: k for k in rep.catalogue}
+    head = rep.results[rep.results["headline"].astype(bool)].drop_duplicates("kpi_id").set_index("kpi_id")
+    out = ['<h2 id="commentary">What the force says</h2>']
+    if not rep.commentary:
+        out.append("<p>No force commentary was supplied for this period.</p>")
+    for kpi_id, c in rep.commentary.items():
+        k = cat[kpi_id]
+        figs = ""
+        if kpi_id in head.index:
+            r = head.loc[kpi_id]
+            value = format_value(r["value"], k.unit) if r["status"] == "reported" else STATUS_TEXT.get(r["status"], "")
+            sym = getattr(rep.verdicts.get(str(r.get("verdict_code", ""))), "symbol", "")
+            figs = (f'<p class="figures"><strong>{e(value)}</strong>; '
+                    f'<span aria-hidden="true">{e(sym)}</span> {e(str(r.get("verdict", "")))}; '
+                    f'<a href="#{kpi_anchor(kpi_id)}">chart and figures</a></p>')
+        out.append(f'<h3 id="commentary-{e(kpi_id)}">{e(plain_name(k))}</h3>{figs}'
+                   f'<div class="commentary">{c.html}</div>')
+    missing = missing_commentary(rep.results, rep.commentary)
+    if missing:
+        items = "".join(f'<li><a href="#{kpi_anchor(k)}">{e(plain_name(cat[k]))}</a>: no commentary given</li>'
+                        for k in missing if k in cat)
+        out.append('<div class="commentary-missing"><p><strong>Worse, and a real change, with no '
+                   f"commentary from the force:</strong></p><ul>{items}</ul></div>")
+    return "".join(out)
+
+
+def show_commentary(rep: ReportRun) -> None:
+    _html(commentary_html(rep))
+
+
+# ------------------------------------------------------------------------------ what changed
+def changes_html(rep: ReportRun) -> str:
+    """Verdicts that changed and back-figures revised since the earlier report."""
+    e = html.escape
+    out = ['<h2 id="changes">What changed since the last report</h2>']
+    if rep.previous is None:
+        out.append("<p>No earlier report was given to compare with, so changes since the last "
+                   "report are not listed.</p>")
+        return "".join(out)
+    names = {k.id: plain_name(k) for k in rep.catalogue}
+    vc = verdict_changes(rep.previous, rep.results)
+    out.append(f"<p>Compared with the report for {e(rep.previous_name)}.</p>")
+    if len(vc):
+        t = pd.DataFrame({"KPI": vc["kpi_id"].map(names).fillna(vc["name"]),
+                          f"Verdict in {rep.previous_name}": vc["previous_verdict"],
+                          f"Verdict now ({rep.period.label})": vc["verdict"]})
+        out.append(frame_html(t, "KPIs whose verdict changed", scroll=True))
+    else:
+        out.append("<p>No KPI's verdict changed.</p>")
+    if rep.history is None:
+        out.append("<p>Revised back-figures cannot be checked: this run has no quarterly history table.</p>")
+        return "".join(out)
+    rv = revisions(published_values(rep.previous, rep.previous_history), rep.history, names)
+    if len(rv):
+        t = pd.DataFrame({"KPI": rv["name"] + rv["basis"].map(lambda b: f" ({b.replace('_', '-')} basis)" if b else ""),
+                          "Quarter": rv["quarter"], "Published": rv["published"], "Now": rv["now"],
+                          "Change": rv["change"], "Why": rv["why"]})
+        out.append(frame_html(t, "Figures revised since they were published", scroll=True))
+    else:
+        out.append("<p>No published figure has been revised.</p>")
+    return "".join(out)
+
+
+def show_changes(rep: ReportRun) -> None:
+    _html(changes_html(rep))
+
+
+# ------------------------------------------------------------------------------ Table 1 layout
+def show_table1(rep: ReportRun) -> None:
+    """The full Table 1 layout, coverage, what cannot be reported and why, and the supplementary
+    measures."""
     reported, regular = reported_coverage(rep.results, rep.catalogue)
-    _md("## <span id=\"at-a-glance\">At a glance</span>\n\n" + html.escape(at_a_glance(rep.results, rep.period.label)))
-    _md(f"**Coverage:** {reported} of {regular} regularly reportable KPIs reported this "
-        f"{'year' if rep.period.is_year else 'quarter'} ({100 * reported / regular:.0f}%).")
-    head = rep.results[rep.results["headline"] & ~rep.results["supplementary"].astype(bool)]
+    head = rep.results[rep.results["headline"].astype(bool) & ~rep.results["supplementary"].astype(bool)]
     cannot = head[head["status"] != "reported"]
+    parts = ['<h2 id="table1">The budget KPIs in the Table 1 layout</h2>',
+             f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts)))}</p>",
+             f"<p><strong>Coverage:</strong> {reported} of {regular} regularly reportable KPIs reported "
+             f"this {'year' if rep.period.is_year else 'quarter'}"
+             + (f" ({100 * reported / regular:.0f}%)" if regular else "") + ".</p>"]
     if len(cannot):
-        items = "\n".join(f"- **{html.escape(r['name'])}**: {_lower_first(STATUS_TEXT[r['status']])}. "
-                          f"{html.escape(str(r['note']))}" for _, r in cannot.iterrows())
-        _md("**Cannot be reported this period, and why:**\n\n" + items)
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+        items = "".join(f"<li><strong>{html.escape(r['name'])}</strong>: "
+                        f"{html.escape(STATUS_TEXT.get(r['status'], r['status']).lower())}. "
+                        f"{html.escape(str(r['note']))}</li>" for _, r in cannot.iterrows())
+        parts.append(f"<p><strong>Cannot be reported this period, and why:</strong></p><ul>{items}</ul>")
+    table = summary_table(rep.results, rep.catalogue)
+    parts.append(summary_html(table, f"Budget KPIs, {rep.period.label}, in the layout of Table 1"))
+    _html("".join(parts))
+    show_supplementary(rep)
 
 
 def show_summary(rep: ReportRun) -> None:
-    table = summary_table(rep.results, rep.catalogue)
-    _html(summary_html(table, f"Budget KPIs, {rep.period.label}: latest value, change, SPC and status"))
+    """The Table 1 layout (kept under its earlier name)."""
+    show_table1(rep)
 
 
 def show_supplementary(rep: ReportRun) -> None:
-    sup = rep.results[rep.results["supplementary"].astype(bool) & rep.results["headline"]]
+    sup = rep.results[rep.results["supplementary"].astype(bool) & rep.results["headline"].astype(bool)]
+    if sup.empty:
+        return
     t = pd.DataFrame({
         "Measure": sup["name"],
         "Value": [format_value(v, u) if s == "reported" else STATUS_TEXT[s]
                   for v, u, s in zip(sup["value"], sup["unit"], sup["status"], strict=True)],
         "Same period last year": [format_value(v, u) for v, u in zip(sup["last_year_value"], sup["unit"], strict=True)],
-        "SPC variation": sup["spc_variation"].map(lambda v: VARIATION_LABELS.get(v, "Not applicable")),
+        "Verdict": sup["verdict"] if "verdict" in sup else "",
     })
-    _html(frame_html(t, f"Supplementary measures scrutinised by the Panel and the PCC, {rep.period.label}"))
+    _html(frame_html(t, f"Supplementary measures the Panel and the PCC also scrutinise, {rep.period.label}",
+                     scroll=True))
+
+
+# ------------------------------------------------------------------------------ end of year
+def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
+    """The whole financial year against the previous year, for every budget KPI with a verdict."""
+    cat = {k.id: k for k in catalogue}
+    head = year[year["headline"].astype(str).str.lower().isin(["true", "1", "1.0"])].drop_duplicates("kpi_id")
+    if "verdict_code" in head:
+        head = head[head["verdict_code"].astype(str).str.len() > 0]
+    order = {k.id: i for i, k in enumerate(catalogue)}
+    head = head[head["kpi_id"].isin(cat)].sort_values("kpi_id", key=lambda s: s.map(order))
+    rows = []
+    for _, r in head.iterrows():
+        k = cat[r["kpi_id"]]
+        reported = r["status"] == "reported"
+        rows.append({
+            "KPI": plain_name(k),
+            "The year": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
+            "Previous year": format_value(r.get("last_year_value"), k.unit),
+            "Change": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit),
+            "Test": significance_words(r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant"))
+            if reported else "",
+            "Verdict": str(r.get("verdict", "")),
+        })
+    return pd.DataFrame(rows)
 
 
 def show_year(rep: ReportRun) -> None:
-    """End-of-year view: each quarter side by side, the year against the previous year and baseline."""
+    """End-of-year view (at Q4 and for a year run): the year against the previous year, for the
+    annual Assurance and Accountability meeting."""
+    if rep.year_results is not None and len(rep.year_results):
+        fy = rep.year_results["period"].iloc[0] if "period" in rep.year_results else rep.period.label
+        t = year_table(rep.year_results, rep.catalogue)
+        _html(f'<h2 id="year">The year {html.escape(str(fy))} against the previous year</h2>'
+              "<p>For the annual assurance and accountability meeting: each budget KPI for the whole "
+              "financial year against the year before, with the test of the change and the verdict.</p>"
+              + frame_html(t, f"Budget KPIs, financial year {fy}, against the previous year", scroll=True))
+        return
     if not rep.period.is_year or rep.quarters is None:
         return
     cat = {k.id: k for k in rep.catalogue}
     q = rep.quarters[rep.quarters["kpi_id"].isin(cat)].copy()
-    q["KPI"] = q["kpi_id"].map(lambda k: cat[k].name)
+    q["KPI"] = q["kpi_id"].map(lambda k: plain_name(cat[k]))
     for c in ("Q1", "Q2", "Q3", "Q4"):
         q[c] = [format_value(v, cat[k].unit) for v, k in zip(q[c], q["kpi_id"], strict=True)]
-    head = rep.results[rep.results["headline"]].set_index("kpi_id")
+    head = rep.results[rep.results["headline"].astype(bool)].drop_duplicates("kpi_id").set_index("kpi_id")
     q["Year"] = [format_value(head.loc[k, "value"], cat[k].unit) if head.loc[k, "status"] == "reported"
                  else STATUS_TEXT[head.loc[k, "status"]] for k in q["kpi_id"]]
-    q["Previous year"] = [format_value(head.loc[k, "previous_value"], cat[k].unit) for k in q["kpi_id"]]
-    q["Baseline year"] = [format_value(head.loc[k, "baseline_value"], cat[k].unit) for k in q["kpi_id"]]
+    q["Previous year"] = [format_value(head.loc[k, "last_year_value"], cat[k].unit) for k in q["kpi_id"]]
+    q["Verdict"] = [str(head.loc[k].get("verdict", "")) for k in q["kpi_id"]]
     order = {k.id: i for i, k in enumerate(rep.catalogue)}
     q = q.sort_values("kpi_id", key=lambda s: s.map(order))
-    _md(f"## <span id=\"year\">The year {rep.period.label}: each quarter, the year, the previous year and the baseline</span>")
-    _html(frame_html(q[["KPI", "Q1", "Q2", "Q3", "Q4", "Year", "Previous year", "Baseline year"]],
-                     f"Budget KPIs by quarter, {rep.period.label}"))
+    _html(f'<h2 id="year">The year {html.escape(rep.period.label)} against the previous year</h2>'
+          + frame_html(q[["KPI", "Q1", "Q2", "Q3", "Q4", "Year", "Previous year", "Verdict"]],
+                       f"Budget KPIs by quarter, {rep.period.label}", scroll=True))
 
 
-def show_methods(rep: ReportRun) -> None:
-    """Definitions, outcome basis, SPC rules, provenance and licence."""
+# ------------------------------------------------------------------------------ methods
+GLOSSARY = [
+    ("Cohort basis", "Crimes recorded in the period, and the outcomes they have been given so far. "
+     "Recent periods are still maturing: their rates rise as investigations close."),
+    ("In-period basis", "Outcomes given in the period, whenever the crime was recorded, over the "
+     "crimes recorded in the period. It does not mature, but mixes crimes from different periods."),
+    ("Equal maturity", "Comparing two cohorts at the same age: last year's cohort counted only "
+     "with the outcomes it had the same number of days after its period ended."),
+    ("SPC (statistical process control)", "A chart of a measure over time with its usual range "
+     "(the process limits). A point outside the limits, or a long run on one side, is a signal that "
+     "something changed (special cause); points inside are normal ups and downs (common cause)."),
+    ("Seasonal adjustment", "For measures that rise and fall with the seasons, the limits move with "
+     "the usual pattern of each month, so summer and winter alone do not raise a signal."),
+    ("Significance test and p-value", "A test of whether a change against last year is bigger than "
+     "chance would give. A p-value below 0.05 is read as a real change."),
+    ("Interval (95%)", "The range the true value probably lies in, given the sample or the counts."),
+    ("Effective sample size", "For weighted surveys: the number of unweighted respondents that "
+     "would give the same precision (Kish's formula). It is smaller than the number interviewed."),
+]
+
+
+def settings_table(parameters: Mapping[str, Any]) -> pd.DataFrame:
+    """The run's settings as a readable two-column table (lists joined, no JSON)."""
+    def text(v: Any) -> str:
+        if isinstance(v, Mapping):
+            return "; ".join(f"{k.replace('_', ' ')}: {text(x)}" for k, x in v.items()) or "none"
+        if isinstance(v, list | tuple):
+            return ", ".join(map(str, v)) or "none"
+        return "not set" if v is None else str(v)
+    rows = [{"Setting": k.replace("_", " ").capitalize(), "Value": text(v)}
+            for k, v in sorted(parameters.items()) if not str(k).endswith(("_file", "_dir"))]
+    return pd.DataFrame(rows, columns=["Setting", "Value"])
+
+
+def methods_html(rep: ReportRun) -> str:
+    e = html.escape
+    glossary = "".join(f"<dt>{e(t)}</dt><dd>{e(d)}</dd>" for t, d in GLOSSARY)
+    basis = rep.results.loc[rep.results["headline"].astype(bool)
+                            & rep.results["basis"].isin(["cohort", "in_period"]), "basis"]
+    b = basis.iloc[0].replace("_", "-") if len(basis) else "cohort"
+    parts = [
+        "<p>Every figure comes from the force's records (or the public data named in each section) "
+        "by tested calculations; nothing in this report is typed by hand. Charge and summons rates "
+        f"use the {e(b)} basis as their headline; the other basis is in the spreadsheet.</p>",
+        "<p>Each KPI's verdict combines three things: whether the latest point on its chart is "
+        "outside its usual range (SPC, after allowing for the seasons and for known changes marked "
+        "on the chart), whether the change against the same period last year passes a significance "
+        "test, and, where the KPI has a target, whether the target is met. Outcome rates that are "
+        "still maturing are compared at equal maturity, or called too early to tell. \"Meeting\" or "
+        "\"missing\" a target is said only where a target exists.</p>",
+        f'<h3 id="glossary">Glossary</h3><dl class="glossary">{glossary}</dl>',
+    ]
+    rules = "; ".join(f"{v}" for v in VARIATION_LABELS.values())
+    parts.append("<details><summary>SPC rules in detail</summary><p>XmR chart (NHS England Making "
+                 "Data Count, as NHSRplotthedots): mean and process limits at the mean plus or minus "
+                 "2.66 times the average moving range. Special cause: a point outside the limits; 7 "
+                 "points in a row rising or falling; 2 of 3 points near a limit on the same side; 7 "
+                 "points in a row on one side of the mean. Fewer than 12 points give trial limits. "
+                 f"Variation labels: {e(rules)}. Assurance labels: "
+                 f"{e('; '.join(ASSURANCE_LABELS.values()))}.</p></details>")
+    if METHODS_DOC.exists():
+        parts.append("<details><summary>Full methods</summary>"
+                     f"{render_markdown(METHODS_DOC.read_text(encoding='utf-8'))}</details>")
     defs = pd.DataFrame([{"KPI": k.name, "Definition": k.definition,
                           "Target": "—" if k.target is None else f"{format_value(k.target, k.unit)} ({k.target_source})"}
                          for k in rep.catalogue])
-    _html(frame_html(defs, "KPI definitions (params/kpis.yaml)"))
-    basis = rep.results.loc[rep.results["headline"] & rep.results["basis"].isin(["cohort", "in_period"]), "basis"]
-    b = basis.iloc[0] if len(basis) else "cohort"
-    _md(f"**Outcome basis.** Headline charge/summons rates use the **{b.replace('_', '-')}** basis. "
-        "Cohort: outcomes assigned, as at the extraction date, to offences recorded in the period, "
-        "divided by offences recorded in the period (the Home Office headline; recent periods are "
-        "immature). In-period: outcomes assigned in the period, whenever the offence was recorded, "
-        "divided by offences recorded in the period. Both are in results/kpis.csv.")
-    rules = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in VARIATION_LABELS.items())
-    _md("**SPC rules (NHS England Making Data Count, as NHSRplotthedots).** XmR chart: mean and "
-        "process limits at mean ± 2.66 × average moving range (moving ranges of 3.267 × the "
-        "average or more screened out). Special cause: a point outside the limits; 7 points in a "
-        "row rising or falling; 2 of 3 points beyond 2 sigma on the same side; 7 points in a row on "
-        "one side of the mean. Fewer than 12 points: trial limits. Assurance: target outside the "
-        "limits means consistently passing or failing; inside, hit and miss. Icons use shape and "
-        f"text, not colour alone. Variation labels: {html.escape(rules)}. Assurance labels: "
-        + html.escape("; ".join(ASSURANCE_LABELS.values())) + ".")
+    parts.append("<details><summary>KPI definitions and targets</summary>"
+                 + frame_html(defs, "KPI definitions and targets", scroll=True) + "</details>")
     prov = rep.provenance
-    if prov:
-        inputs = pd.DataFrame(prov.get("inputs", []))
-        if len(inputs):
-            cols = [c for c in ("table", "file", "rows_read", "rows_used", "rows_rejected", "sha256") if c in inputs]
-            _html(frame_html(inputs[cols], "Input files, rows used and rejected, and SHA-256"))
-        _md(f"**Code version:** {html.escape(str(prov.get('code_version', 'unknown')))}. "
-            f"**Parameters:** {html.escape(json.dumps(prov.get('parameters', {}), sort_keys=True, default=str))}")
-    if prov.get("public_data"):
-        _md(f"**Data licence.** {OGL}")
+    if prov.get("parameters"):
+        parts.append("<details><summary>Settings used for this report</summary>"
+                     + frame_html(settings_table(prov["parameters"]), "Settings used for this report", scroll=True)
+                     + "</details>")
+    inputs = pd.DataFrame(prov.get("inputs", []))
+    if len(inputs):
+        t = pd.DataFrame({"Table": inputs.get("table", ""),
+                          "File": inputs["file"].map(lambda f: Path(str(f)).name) if "file" in inputs else "",
+                          "Rows read": inputs.get("rows_read", ""), "Rows used": inputs.get("rows_used", ""),
+                          "Rows rejected": inputs.get("rows_rejected", ""),
+                          "SHA-256 (first 12)": inputs["sha256"].astype(str).str[:12] if "sha256" in inputs else ""})
+        parts.append("<details><summary>Input files and rows used</summary>"
+                     + frame_html(t, "Input files, rows used and rejected", scroll=True) + "</details>")
+    if prov.get("code_version"):
+        parts.append(f"<p><strong>Code version:</strong> {e(str(prov['code_version']))}. The full record "
+                     "of this run (every setting and input file) is in manifest.json beside the report.</p>")
+    if rep.previous is not None:
+        parts.append(f"<p><strong>Compared with:</strong> the report for {e(rep.previous_name)}.</p>")
     pmf = pmf_coverage(rep.catalogue)
-    _md(f"**About the catalogue.** Table 1 marks {pmf.sentence('as already included in force reports')}; "
-        "the paper's text says 14 (64%). See docs/assumptions.md.")
+    parts.append(f"<p><strong>About the KPI list.</strong> Table 1 marks "
+                 f"{e(pmf.sentence('as already included in force reports'))}; the paper's text says 14 "
+                 "(64%). The assumptions and caveats log explains the difference.</p>")
+    return "".join(parts)
+
+
+def show_methods(rep: ReportRun) -> None:
+    """How the figures are made: prose, glossary, and the details collapsed."""
+    _html(methods_html(rep))

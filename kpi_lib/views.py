@@ -1,19 +1,25 @@
-"""What the family notebooks show: the KPI overview, a finding, chart and numbers per KPI,
-breakdowns, sources and peers. Reads a :class:`kpi_lib.notebook.FamilyRun`; computes nothing.
+"""What the family notebooks show: one card per KPI (verdict, finding, chart with its title and
+key, annotations, numbers behind the chart collapsed), then the family's full figures and
+breakdowns collapsed, and where the figures came from. Reads a :class:`kpi_lib.notebook.FamilyRun`
+and the KPI result rows; computes nothing and never restates a verdict.
+
+Builders (``*_html``) are pure and return HTML strings; ``show_*`` display them in the notebook.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
-from . import engine
-from .charts import display_figure, spc_alt_text, spc_figure
+from .charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from .narrative import STATUS_TEXT, finding, format_change, format_value
 from .notebook import FamilyRun, load_peers
 from .spc import VARIATION_LABELS
-from .summary import frame_html
+from .summary import frame_html, kpi_anchor, plain_name
 
 SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
                "police_uk": "data.police.uk street files", "none": "no input"}
@@ -23,8 +29,7 @@ FAMILY_TITLES = {
     "confidence": "Public confidence and police visibility",
     "satisfaction": "Victim satisfaction", "finance": "Finance", "environment": "Environment",
 }
-
-
+BASIS_WORDS = {"cohort": "cohort basis", "in_period": "in-period basis"}
 
 
 def _md(text: str) -> None:
@@ -37,13 +42,102 @@ def _html(text: str) -> None:
     display(HTML(text))
 
 
+def _verdicts() -> Mapping[str, Any]:
+    try:
+        from .verdicts import VERDICTS
+    except ImportError:  # pragma: no cover - before the verdicts module exists
+        return {}
+    return VERDICTS
+
+
+def _annotations(run: FamilyRun) -> list:
+    """The run's annotations (engineer P passes them on the run), else the registry file."""
+    ann = getattr(run, "annotations", None)
+    if ann is not None:
+        return list(ann)
+    try:
+        from .annotations import load_annotations
+        path = run.params.get("annotations_file") if isinstance(run.params, dict) else None
+        return load_annotations(path)
+    except (ImportError, FileNotFoundError):  # pragma: no cover - before annotations exist
+        return []
+
+
+def verdict_html(row: Mapping, verdicts: Mapping[str, Any]) -> str:
+    """The KPI's verdict, symbol plus the words from kpis.csv (never recomputed)."""
+    code = str(row.get("verdict_code") or "")
+    words = str(row.get("verdict") or "")
+    if not code or code == "nan":
+        return ""
+    sym = getattr(verdicts.get(code), "symbol", "")
+    return (f'<p class="verdict-line"><strong>Verdict:</strong> <span class="verdict-symbol" '
+            f'aria-hidden="true">{html.escape(sym)}</span> {html.escape(words)}</p>')
+
+
+def chart_numbers(chart: pd.DataFrame, unit: str, n: int = 13) -> pd.DataFrame:
+    """The latest ``n`` points behind an SPC chart, formatted for reading."""
+    t = chart.tail(n)[["x", "y", "mean", "lpl", "upl", "variation"]].copy()
+    t["x"] = pd.to_datetime(t["x"]).dt.strftime("%b %Y")
+    for c in ("y", "mean", "lpl", "upl"):
+        t[c] = t[c].map(lambda v: format_value(v, unit))
+    t["variation"] = t["variation"].map(lambda v: VARIATION_LABELS.get(v, v))
+    t.columns = ["Period starting", "Value", "Mean", "Lower limit", "Upper limit", "Variation"]
+    return t
+
+
+def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
+              annotations: Iterable = (), verdicts: Mapping[str, Any] | None = None,
+              grain: str = "month") -> str:
+    """One KPI's card: heading (the target of the summary's link), verdict, finding, the chart
+    under a title that states the finding with its key above it, the annotations in words, and
+    the numbers behind the chart collapsed."""
+    e = html.escape
+    verdicts = verdicts if verdicts is not None else _verdicts()
+    name = plain_name(kpi)
+    parts = [f'<article class="kpi-card" aria-labelledby="{kpi_anchor(kpi.id)}">',
+             f'<h3 id="{kpi_anchor(kpi.id)}">{e(name)}</h3>']
+    has_chart = chart is not None and len(chart) >= 2
+    if not has_chart:
+        parts.append(verdict_html(row, verdicts))
+    parts.append(f'<p class="finding">{e(finding(row, period_label))}</p>')
+    note = row.get("note")
+    provisional = str(row.get("provisional", "")).lower() in ("true", "1", "1.0")
+    if isinstance(note, str) and note and row.get("status") == "reported" and not provisional:
+        parts.append(f'<p class="finding"><em>Note:</em> {e(note)}</p>')
+    if has_chart:
+        anns = [a for a in annotations
+                if pd.Timestamp(chart["x"].min()) <= pd.Timestamp(a.date) <= pd.Timestamp(chart["x"].max())
+                + pd.Timedelta(days=31)]
+        title = chart_title(name, row, grain)
+        fig = spc_figure(chart, title=None, unit=kpi.unit, grain=grain, target=kpi.target, annotations=anns)
+        alt = spc_alt_text(chart, name, kpi.unit, grain, kpi.target, annotations=anns)
+        data = base64.b64encode(png_bytes(fig)).decode("ascii")
+        sym = getattr(verdicts.get(str(row.get("verdict_code") or "")), "symbol", "")
+        sym_html = f'<span class="verdict-symbol" aria-hidden="true">{e(sym)}</span> ' if sym else ""
+        parts.append(f'<p class="chart-title">{sym_html}{e(title)}</p><figure>'
+                     f'<img src="data:image/png;base64,{data}" alt="{e(alt)}">')
+        if anns:
+            items = "".join(f"<li>{e(pd.Timestamp(a.date).strftime('%-d %b %Y'))}: {e(a.text)}</li>"
+                            for a in anns)
+            parts.append(f'<figcaption>Marked on the chart (numbered):<ol class="annotations">{items}</ol></figcaption>')
+        parts.append("</figure>")
+        if str(row.get("spc_trial", "")).lower() in ("true", "1", "1.0"):
+            parts.append("<p><em>Caution:</em> fewer than 12 points since the limits were last "
+                         "recalculated, so these are trial limits.</p>")
+        parts.append(f"<details><summary>Numbers behind the chart: {e(name)}</summary>"
+                     + frame_html(chart_numbers(chart, kpi.unit), f"Latest points: {name}", scroll=True)
+                     + "</details>")
+    parts.append("</article>")
+    return "".join(p for p in parts if p)
+
+
 def kpi_overview(run: FamilyRun) -> pd.DataFrame:
     """The family's KPI rows as a readable table (headline and other bases)."""
     rows = []
     for _, r in run.results.iterrows():
-        basis = r["basis"].replace("_", "-") if isinstance(r["basis"], str) else ""
+        basis = BASIS_WORDS.get(r["basis"], "") if isinstance(r["basis"], str) else ""
         rows.append({
-            "KPI": r["name"] + (f" [{basis}]" if basis else ""),
+            "KPI": r["name"] + (f" ({basis})" if basis else ""),
             "Value": format_value(r["value"], r["unit"]) if r["status"] == "reported" else STATUS_TEXT[r["status"]],
             "95% interval": (f"{format_value(r['ci_low'], r['unit'])} to {format_value(r['ci_high'], r['unit'])}"
                              if not pd.isna(r["ci_low"]) else "—"),
@@ -58,90 +152,105 @@ def kpi_overview(run: FamilyRun) -> pd.DataFrame:
 
 
 def show_overview(run: FamilyRun) -> None:
+    """A one-line synthetic note (when synthetic), and every figure of the family collapsed."""
     if run.tables.synthetic:
-        _md("**Synthetic sample data:** every number below is invented, for testing and demonstration only.")
-    _html(frame_html(kpi_overview(run), f"{FAMILY_TITLES[run.family]}: KPIs for {run.period.label}"))
+        _html('<p class="screen-only"><strong>Synthetic sample data:</strong> every number in this '
+              "section is invented, for testing and demonstration only.</p>")
+    title = f"{FAMILY_TITLES[run.family]}: every figure for {run.period.label}"
+    _html(f"<details><summary>{html.escape(title)}</summary>"
+          + frame_html(kpi_overview(run), title, scroll=True) + "</details>")
+
+
+def _chart_for(run: FamilyRun, kpi, row) -> pd.DataFrame | None:
+    """The SPC chart behind a KPI row: the one the engine computed with the row (like for like,
+    annotations applied), or, for an older run object, charted from its measurement rows."""
+    basis = row["basis"] if isinstance(row["basis"], str) else ""
+    charts = getattr(run, "charts", None)
+    if charts is not None:
+        return charts.get((kpi.id, basis))
+    from . import engine
+    mk = run.measurements[run.measurements["kpi_id"] == kpi.id]
+    if basis in ("cohort", "in_period") and "basis" in mk:
+        mk = mk[mk["basis"] == basis]
+    return engine.spc_chart(kpi, mk, run.windows, run.params)
 
 
 def show_kpis(run: FamilyRun) -> None:
-    """For each headline KPI: a finding sentence, the SPC chart with alt text, the numbers."""
+    """One card per headline KPI, two to a row on a wide screen."""
     cat = {k.id: k for k in run.catalogue}
-    for _, r in run.results[run.results["headline"]].iterrows():
+    anns_all = _annotations(run)
+    verdicts = _verdicts()
+    cards = []
+    for _, r in run.results[run.results["headline"].astype(bool)].iterrows():
         kpi = cat[r["kpi_id"]]
-        _md(f"### {html.escape(kpi.name)}\n\n{html.escape(finding(r, run.period.label))}")
-        if isinstance(r["note"], str) and r["note"] and r["status"] == "reported":
-            _md(f"*Note:* {html.escape(r['note'])}")
-        if r["status"] != "reported" or r["spc_grain"] == "none":
-            continue
-        mk = run.measurements[run.measurements["kpi_id"] == kpi.id]
-        if r["basis"] in ("cohort", "in_period"):
-            mk = mk[mk["basis"] == r["basis"]]
-        chart = engine.spc_chart(kpi, mk, run.windows, run.params)
-        if len(chart) < 2:
-            continue
-        grain = r["spc_grain"]
-        title = f"{kpi.name}: {finding_title(r)}"
-        display_figure(spc_figure(chart, title=title, unit=kpi.unit, grain=grain, target=kpi.target),
-                       spc_alt_text(chart, kpi.name, kpi.unit, grain, kpi.target))
-        if bool(r["spc_trial"]):
-            _md("*Caution:* fewer than 12 points since the last rebase: these are trial limits.")
-        table = chart.tail(13)[["x", "y", "mean", "lpl", "upl", "variation"]].copy()
-        table["x"] = pd.to_datetime(table["x"]).dt.strftime("%b %Y")
-        for c in ("y", "mean", "lpl", "upl"):
-            table[c] = table[c].map(lambda v, u=kpi.unit: format_value(v, u))
-        table["variation"] = table["variation"].map(lambda v: VARIATION_LABELS.get(v, v))
-        table.columns = ["Period starting", "Value", "Mean", "Lower limit", "Upper limit", "Variation"]
-        _html(frame_html(table, f"Numbers behind the chart (latest 13 points): {kpi.name}"))
+        chart = None
+        grain = str(r.get("spc_grain", "none"))
+        if r["status"] == "reported" and grain not in ("none", "", "nan"):
+            chart = _chart_for(run, kpi, r)
+        anns = [a for a in anns_all if getattr(a, "applies_to", lambda _k: False)(kpi.id)]
+        cards.append(card_html(r, kpi, run.period.label, chart, anns, verdicts, grain))
+    _html('<div class="kpi-grid">' + "".join(cards) + "</div>")
 
 
-def finding_title(r: pd.Series) -> str:
-    v = str(r["spc_variation"])
-    if v.startswith("improvement"):
-        return "special cause improvement"
-    if v.startswith("concern"):
-        return "special cause concern"
-    if v.startswith("neutral"):
-        return "a real change (neutral polarity)"
-    return "within normal variation"
+def breakdown_wide(bd: pd.DataFrame, names: Mapping[str, str], units: Mapping[str, str],
+                   dimension: str) -> pd.DataFrame:
+    """A breakdown in wide form: one row per category (area, crime type, ...), one column per
+    KPI (and basis, where a KPI has two), never the KPI name repeated on every row."""
+    t = bd[bd["dimension"] == dimension].copy()
+    if t.empty:
+        return pd.DataFrame()
+    basis = t["basis"].fillna("").astype(str) if "basis" in t else pd.Series("", index=t.index)
+    multi = t.assign(_b=basis).groupby("kpi_id")["_b"].nunique()
+    t["column"] = [names.get(k, k) + (f" ({BASIS_WORDS.get(b, b)})" if multi.get(k, 1) > 1 and b else "")
+                   for k, b in zip(t["kpi_id"], basis, strict=True)]
+    t["text"] = [format_value(v, units.get(k, "percent")) for v, k in zip(t["value"], t["kpi_id"], strict=True)]
+    order = list(dict.fromkeys(t["column"]))
+    wide = t.pivot_table(index="category", columns="column", values="text", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=order).fillna("—")
+    if "sample_n" in t and t["sample_n"].notna().any():
+        n = t.groupby("category", sort=False)["sample_n"].max()
+        wide["Respondents"] = n.reindex(wide.index).map(lambda v: "—" if pd.isna(v) else f"{v:,.0f}")
+    wide.index.name = dimension[:1].upper() + dimension[1:]
+    return wide.reset_index()
 
 
 def show_breakdown(run: FamilyRun, dimension: str) -> None:
-    bd = run.breakdowns[run.breakdowns["dimension"] == dimension]
-    if bd.empty:
-        _md(f"No breakdown by {dimension} is available from these inputs.")
-        return
+    """A breakdown, wide and collapsed by default."""
     cat = {k.id: k for k in run.catalogue}
-    names = {**{k: v.name for k, v in cat.items()}, "response_grade1_within_target": "Grade 1 within target",
+    names = {**{k: plain_name(v) for k, v in cat.items()},
+             "response_grade1_within_target": "Grade 1 within target",
              "response_grade2_within_target": "Grade 2 within target"}
-    t = bd.copy()
-    t["KPI"] = t["kpi_id"].map(names).fillna(t["kpi_id"])
-    unit = t["kpi_id"].map(lambda k: cat[k].unit if k in cat else "percent")
-    t["Value"] = [format_value(v, u) for v, u in zip(t["value"], unit, strict=True)]
-    cols = ["KPI", "category", "Value"]
-    if "sample_n" in t and t["sample_n"].notna().any():
-        t["Respondents"] = t["sample_n"].map(lambda v: "—" if pd.isna(v) else f"{v:,.0f}")
-        cols.append("Respondents")
-    if t["basis"].astype(str).str.len().gt(0).any():
-        t["Basis"] = t["basis"].str.replace("_", "-")
-        cols.append("Basis")
-    t = t[cols].rename(columns={"category": dimension.capitalize()})
-    _html(frame_html(t, f"{FAMILY_TITLES[run.family]}: breakdown by {dimension}, {run.period.label}"))
+    units = {k: v.unit for k, v in cat.items()}
+    wide = breakdown_wide(run.breakdowns, names, units, dimension)
+    title = f"{FAMILY_TITLES[run.family]}: by {dimension}, {run.period.label}"
+    if wide.empty:
+        _html(f"<p>No breakdown by {html.escape(dimension)} is available from these inputs.</p>")
+        return
+    _html(f"<details><summary>Breakdown by {html.escape(dimension)}</summary>"
+          + frame_html(wide, title, scroll=True) + "</details>")
+
+
+def sources_html(results: pd.DataFrame, notes: Iterable[str] = (), licence: str | None = None) -> str:
+    """Where the figures came from; what this source cannot give ("not available from this
+    source", which is not "not yet available"); source notes; the licence, only for sources
+    that were used."""
+    e = html.escape
+    used = sorted(set(results["source"].fillna("none")) - {"none", ""})
+    lines = [f"<p><strong>Data source:</strong> {e(', '.join(SOURCE_TEXT.get(u, u) for u in used) or 'no input for this family')}.</p>"]
+    missing = results[results["status"] == "not_available_from_source"].drop_duplicates("kpi_id")
+    if len(missing):
+        lines.append("<p><strong>What this source cannot give:</strong> " + "; ".join(
+            f"{e(str(n))} ({e(str(note))})" if isinstance(note, str) and note else e(str(n))
+            for n, note in missing[["name", "note"]].itertuples(index=False))
+            + ". This is a limit of the source, not a delay: these figures will not arrive later.</p>")
+    lines += [f"<p><em>Source note:</em> {e(n)}</p>" for n in notes]
+    if licence and used and used != ["canonical"]:
+        lines.append(f"<p><em>Licence:</em> {e(licence)}</p>")
+    return "".join(lines)
 
 
 def show_sources(run: FamilyRun) -> None:
-    """Where the figures came from, caveats about the source, and the licence for public data."""
-    used = sorted(set(run.results["source"]) - {"none"})
-    lines = [f"**Data source:** {', '.join(SOURCE_TEXT.get(u, u) for u in used) or 'no input for this family'}."]
-    missing = run.results[run.results["status"] == "not_available_from_source"]
-    if len(missing):
-        lines.append("**Not available from this source:** " + "; ".join(
-            f"{html.escape(n)} ({html.escape(str(note))})" for n, note in
-            missing.drop_duplicates("kpi_id")[["name", "note"]].itertuples(index=False)) + ".")
-    for note in run.tables.notes:
-        lines.append(f"*Source note:* {html.escape(note)}")
-    if run.tables.licence:
-        lines.append(f"*Licence:* {html.escape(run.tables.licence)}")
-    _md("\n\n".join(lines))
+    _html(sources_html(run.results, run.tables.notes, run.tables.licence))
 
 
 def show_peers(run: FamilyRun) -> None:
@@ -163,7 +272,9 @@ def show_peers(run: FamilyRun) -> None:
     for c in ("force", "group", "england_and_wales"):
         table[c] = table[c].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}")
     table.columns = ["Category", "Measure", peers["force"], "Comparison group", "England and Wales"]
-    _md(f"**Peer comparison, {quarters[-1].label}.** Group: {html.escape(peers['group_name'])} "
-        f"({html.escape(', '.join(peers['group']))}); averaging: {peers['averaging']}. "
-        + ("Rates per 1,000 people." if pops else "No population table supplied: counts and shares, not rates."))
-    _html(frame_html(table, f"{peers['force']} against its comparison group and England and Wales"))
+    intro = (f"Peer comparison, {quarters[-1].label}. Group: {peers['group_name']} "
+             f"({', '.join(peers['group'])}); averaging: {peers['averaging']}. "
+             + ("Rates per 1,000 people." if pops else "No population table supplied: counts and shares, not rates."))
+    _html(f"<details><summary>How the force compares with similar forces</summary><p>{html.escape(intro)}</p>"
+          + frame_html(table, f"{peers['force']} against its comparison group and England and Wales", scroll=True)
+          + "</details>")

@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,10 +15,7 @@
 # %% [markdown]
 # <h2 id="family-calls">Call handling</h2>
 #
-# Percentage of 999 calls answered within 10 seconds and of 101 calls answered within 30 seconds (of all calls presented: abandoned calls count against the KPI), with the 101 average wait and abandonment rates.
-#
-# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
-# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+# How quickly 999 and 101 calls were answered. Abandoned calls count against the measure.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -32,17 +30,11 @@ from kpi_lib.views import show_kpis, show_overview, show_sources
 run = start_family("calls", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# ### The KPIs this period
-#
-# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
-# decrease only when a two-proportion test says it is significant.
+# **Reading these figures.** The 999 standard is national (90% answered within 10 seconds); the 101 target is the force's own. The 101 average wait counts answered calls only.
+
+# %%
+show_kpis(run)
 
 # %%
 show_overview(run)
 show_sources(run)
-
-# %% [markdown]
-# **Caveats.** The 999 standard is national (90% within 10 seconds); the 101 target is the force's. Average wait is over answered calls only.
-
-# %%
-show_kpis(run)

@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,10 +15,7 @@
 # %% [markdown]
 # <h2 id="family-confidence">Public confidence and police visibility</h2>
 #
-# Percentage of survey respondents who agree or strongly agree that they have confidence in local policing, and who see a police officer or PCSO at least weekly, overall and by local area.
-#
-# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
-# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+# The share of people surveyed who have confidence in local policing, and who see a police officer or PCSO at least weekly.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -32,20 +30,12 @@ from kpi_lib.views import show_breakdown, show_kpis, show_overview, show_sources
 run = start_family("confidence", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# ### The KPIs this period
-#
-# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
-# decrease only when a two-proportion test says it is significant.
-
-# %%
-show_overview(run)
-show_sources(run)
-
-# %% [markdown]
-# **Caveats.** Survey estimates are weighted; intervals use the Kish effective sample size. Local-area estimates rest on small samples: compare intervals, not points.
+# **Reading these figures.** Survey results are weighted to match the population, and their ranges allow for the weighting. Local-area results rest on small samples: compare ranges, not single figures.
 
 # %%
 show_kpis(run)
 
 # %%
+show_overview(run)
 show_breakdown(run, "local area")
+show_sources(run)

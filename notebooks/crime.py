@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,10 +15,7 @@
 # %% [markdown]
 # <h2 id="family-crime">Crime volumes and charge/summons outcomes</h2>
 #
-# Volumes of total recorded crime (excluding fraud) and of violence with injury, rape, robbery, residential burglary, vehicle crime and domestic abuse, with the percentage given Home Office outcome 1 or 1A (charged or summonsed), and the action-taken outcome rate.
-#
-# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
-# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+# How many crimes were recorded, and what share of them led to a charge or summons (Home Office outcomes 1 and 1A), for total recorded crime and six crime types, plus the wider action-taken rate.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -32,24 +30,14 @@ from kpi_lib.views import show_breakdown, show_kpis, show_overview, show_peers, 
 run = start_family("crime", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# ### The KPIs this period
-#
-# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
-# decrease only when a two-proportion test says it is significant.
-
-# %%
-show_overview(run)
-show_sources(run)
-show_peers(run)
-
-# %% [markdown]
-# **Caveats.** Cohort outcome rates for recent periods are immature: many crimes have not yet been assigned an outcome (the share is given in each note), so recent rates rise as investigations close. Rape and robbery have small numbers: read them with their intervals. Limits for total recorded crime are recalculated from June 2023, when the Home Office principal crime rule changed how stalking and harassment are counted. Monthly crime is seasonal (more in summer): a run of high summer months can show as special cause, so compare with the same period last year too.
+# **Reading these figures.** Charge and summons rates for recent months are still rising as investigations close, so they are compared with last year at the same age, or called too early to tell. Rape and robbery numbers are small: read them with their ranges. Crime is seasonal (more in summer).
 
 # %%
 show_kpis(run)
 
 # %%
+show_overview(run)
 show_breakdown(run, "outcome group")
-
-# %%
 show_breakdown(run, "local area")
+show_peers(run)
+show_sources(run)

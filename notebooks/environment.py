@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,10 +15,7 @@
 # %% [markdown]
 # <h2 id="family-environment">Environment</h2>
 #
-# Carbon footprint of policing in tonnes of CO2 equivalent from buildings energy and fleet fuel, with the conversion factors used.
-#
-# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
-# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+# The carbon footprint of policing, in tonnes of carbon dioxide equivalent, from buildings' energy and fleet fuel.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -32,20 +30,12 @@ from kpi_lib.views import show_breakdown, show_kpis, show_overview, show_sources
 run = start_family("environment", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# ### The KPIs this period
-#
-# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
-# decrease only when a two-proportion test says it is significant.
-
-# %%
-show_overview(run)
-show_sources(run)
-
-# %% [markdown]
-# **Caveats.** Conversion factors come from params/carbon_factors.yaml (year and source stated in the breakdown). The seed paper notes this indicator was still being developed: periods without data are shown as not yet available.
+# **Reading these figures.** Energy and fuel are converted with the government's published conversion factors for each year (listed in the breakdown by source). The Panel's paper notes this measure was still being developed: periods without data are shown as not yet available.
 
 # %%
 show_kpis(run)
 
 # %%
+show_overview(run)
 show_breakdown(run, "source")
+show_sources(run)

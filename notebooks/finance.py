@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,10 +15,7 @@
 # %% [markdown]
 # <h2 id="family-finance">Finance</h2>
 #
-# Financial outturn against the agreed budget, delivery of the savings plan, and the external auditor's value for money conclusion.
-#
-# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
-# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+# Spending against the agreed budget, delivery of the savings plan, and the external auditor's value for money conclusion.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -32,17 +30,11 @@ from kpi_lib.views import show_kpis, show_overview, show_sources
 run = start_family("finance", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# ### The KPIs this period
-#
-# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
-# decrease only when a two-proportion test says it is significant.
+# **Reading these figures.** Outturn and the value for money conclusion are annual measures: during the year the note gives the forecast. The auditor's conclusion often arrives months after the year end.
+
+# %%
+show_kpis(run)
 
 # %%
 show_overview(run)
 show_sources(run)
-
-# %% [markdown]
-# **Caveats.** Outturn and the VFM conclusion are annual KPIs: in-year quarters show the forecast in the note. The VFM conclusion follows the statement of accounts and often arrives months after year end.
-
-# %%
-show_kpis(run)

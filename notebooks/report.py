@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -11,56 +12,51 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# <h2 id="summary">Summary of the budget KPIs</h2>
-#
-# The budget KPIs agreed by the Police and Crime Commissioner and the Chief Constable (Table 1
-# of the Panel's budget metrics paper), for the period below: which are on track, which are
-# getting worse, and which cannot be reported yet and why. This notebook reads the results the
-# family notebooks wrote and recomputes nothing.
+# %%
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # the period the family notebooks were run for
-out_dir = "../outputs/interactive/2024-25-q4"  # folder holding results/<family>.csv
+out_dir = "../outputs/interactive/2024-25-q4"  # the run's folder (results/kpis.csv is read from it)
+previous_dir = None  # an earlier run's output folder, for "what changed since the last report"
+commentary_file = None  # the force's commentary (Markdown, a "## <kpi id>" section per KPI)
 
 # %%
 from kpi_lib.report import (
-                            show_first_screen,
-                            show_methods,
-                            show_summary,
-                            show_supplementary,
-                            show_year,
-                            start_report,
+    show_changes,
+    show_commentary,
+    show_methods,
+    show_table1,
+    show_verdicts,
+    show_year,
+    start_report,
 )
 
-rep = start_report(period, out_dir)
+rep = start_report(period, out_dir, previous_dir, commentary_file)
 
 # %%
-show_first_screen(rep)
+show_verdicts(rep)
+
+# %%
+show_commentary(rep)
+
+# %%
+show_changes(rep)
 
 # %% [markdown]
-# ### All budget KPIs
-#
-# **How to read this table.** *Latest* is the value for the period, with the basis for outcome
-# rates. *Change* compares with the same period a year earlier; for percentages "(not
-# significant)" means a two-proportion test found no real difference. *SPC variation* says
-# whether the latest point is ordinary (● common cause) or a real change (▲ or ▼ special cause);
-# *Assurance* says whether a target is being met reliably.
+# **How to read the next table.** It keeps the layout of Table 1 of the Panel's budget metrics
+# paper: plan priority, improvement area and whether the KPI is already in the force's
+# performance framework. *Change* compares with the same period a year earlier, with the test
+# behind it; *SPC variation* says whether the latest point is ordinary or a real change;
+# *Assurance* says whether a target is met reliably.
 
 # %%
-show_summary(rep)
+show_table1(rep)
 
 # %%
 show_year(rep)
 
-# %% [markdown]
-# ### Supplementary measures
-
-# %%
-show_supplementary(rep)
-
 # %% [markdown] tags=["families-go-here"]
-# <h2 id="methods">Methods and provenance</h2>
+# <h2 id="methods">How the figures are made</h2>
 
 # %%
 show_methods(rep)

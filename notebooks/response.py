@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,10 +15,7 @@
 # %% [markdown]
 # <h2 id="family-response">Emergency response times</h2>
 #
-# Median time from incident creation to arrival for grade 1 (emergency) and grade 2 (priority) incidents, with the percentage attended within target times and the number of unresourced incidents.
-#
-# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
-# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+# How long it took to reach emergency (grade 1) and priority (grade 2) incidents, the share reached within target, and how many incidents were not attended.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -32,23 +30,13 @@ from kpi_lib.views import show_breakdown, show_kpis, show_overview, show_sources
 run = start_family("response", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# ### The KPIs this period
-#
-# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
-# decrease only when a two-proportion test says it is significant.
-
-# %%
-show_overview(run)
-show_sources(run)
-
-# %% [markdown]
-# **Caveats.** Incidents not attended are left out of the median and counted in each note. Times are computed on UTC instants, so incidents spanning a clock change are timed correctly. Medians carry a 95% interval (binomial order statistics).
+# **Reading these figures.** Incidents that were not attended are left out of the typical (median) time and counted in each note. Each median comes with its 95% range.
 
 # %%
 show_kpis(run)
 
 # %%
+show_overview(run)
 show_breakdown(run, "within target")
-
-# %%
 show_breakdown(run, "local area")
+show_sources(run)

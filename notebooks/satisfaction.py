@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,10 +15,7 @@
 # %% [markdown]
 # <h2 id="family-satisfaction">Victim satisfaction</h2>
 #
-# Weighted percentage of surveyed victims satisfied with the whole experience of the service, overall and by crime type.
-#
-# Every figure below comes from `kpi_lib` (tested functions); this notebook only calls it and
-# shows the results. Run it top to bottom in JupyterLab, or through `kpi run` (Papermill).
+# The share of victims surveyed who were satisfied with the whole service they received.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -32,20 +30,12 @@ from kpi_lib.views import show_breakdown, show_kpis, show_overview, show_sources
 run = start_family("satisfaction", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# ### The KPIs this period
-#
-# Value, 95% interval, counts and comparisons. A change in a percentage is called an increase or
-# decrease only when a two-proportion test says it is significant.
-
-# %%
-show_overview(run)
-show_sources(run)
-
-# %% [markdown]
-# **Caveats.** Weighted estimate with a Wilson interval on the Kish effective sample size. Crime-type estimates rest on small samples.
+# **Reading these figures.** A weighted survey result with its 95% range. Results by crime type rest on small samples.
 
 # %%
 show_kpis(run)
 
 # %%
+show_overview(run)
 show_breakdown(run, "crime type")
+show_sources(run)

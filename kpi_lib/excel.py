@@ -1,0 +1,196 @@
+"""kpis.xlsx for analysts: the KPI result table and the Table 1 summary with human column headers,
+real dates, number formats, frozen header rows, filters and sensible widths, plus every SPC point
+(``results/spc.csv``).
+
+Cells are written one by one with openpyxl so that types are exact: dates are dates, numbers are
+numbers with a format for their unit, and text is text. Text that starts with ``= + - @`` (which a
+spreadsheet could take for a formula) is stored as a string with Excel's quote prefix, never as a
+formula.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@")
+HEADERS = {
+    "kpi_id": "KPI id", "name": "KPI", "family": "Family", "period": "Period",
+    "period_start": "Period start", "period_end": "Period end", "value": "Value", "unit": "Unit",
+    "numerator": "Numerator", "denominator": "Denominator", "ci_low": "95% interval, low",
+    "ci_high": "95% interval, high", "sample_n": "Sample size", "status": "Status", "basis": "Basis",
+    "headline": "Headline row", "source": "Source", "note": "Note", "target": "Target",
+    "polarity": "Better when", "supplementary": "Supplementary measure",
+    "pending_share": "Outcomes pending (%)", "provisional": "Provisional",
+    "previous_value": "Previous quarter", "last_year_value": "Same period last year",
+    "rolling12_value": "Rolling 12 months", "previous12_value": "Previous 12 months",
+    "baseline_value": "Baseline year", "change_previous": "Change on previous quarter",
+    "change_last_year": "Change on last year", "change_last_year_pct": "Change on last year (%)",
+    "last_year_significant": "Change on last year significant", "last_year_test": "Test (last year)",
+    "last_year_p_value": "p-value (last year)", "change_12m": "Change, 12 months on previous 12",
+    "change_12m_pct": "Change, 12 months on previous 12 (%)",
+    "change_12m_significant": "12-month change significant", "change_12m_test": "Test (12 months)",
+    "change_12m_p_value": "p-value (12 months)", "change_baseline": "Change on baseline",
+    "change_baseline_pct": "Change on baseline (%)", "comparison_basis": "Comparison basis",
+    "previous_value_mature": "Previous quarter (fully matured)",
+    "last_year_value_mature": "Same period last year (fully matured)",
+    "rolling12_value_mature": "Rolling 12 months (fully matured)",
+    "previous12_value_mature": "Previous 12 months (fully matured)",
+    "baseline_value_mature": "Baseline year (fully matured)",
+    "spc_grain": "SPC grain", "spc_points": "SPC points", "spc_variation": "SPC variation",
+    "spc_assurance": "SPC assurance", "spc_rule": "SPC rule", "spc_trial": "SPC trial limits",
+    "verdict_code": "Verdict code", "verdict": "Verdict", "synthetic_data": "Synthetic data",
+    # SPC points
+    "x": "Period starting", "y": "Value", "mean": "Mean", "lpl": "Lower process limit",
+    "upl": "Upper process limit", "variation": "Variation", "rule": "Rule", "segment": "Segment",
+    "adjustment": "Seasonal factor", "limits_clipped": "Limits clipped to 0-100",
+    # Table 1 summary
+    "plan_priority": "Plan priority", "improvement_area": "Improvement area", "kpi": "KPI",
+    "latest": "Latest (as shown)", "count_or_sample": "Count or sample",
+    "vs_last_year": "Change on last year (as shown)", "vs_12_months": "12 months vs previous 12 (as shown)",
+    "pmf_integration": "Integration into Force PMF",
+}
+DATE_COLUMNS = {"period_start", "period_end", "x"}
+UNIT_FORMATS = {"count": "#,##0", "percent": "0.0", "minutes": "0.0", "seconds": "0.0",
+                "gbp": "£#,##0", "flag": "0", "tco2e": "#,##0"}
+VALUE_COLUMNS = {"value", "numerator", "denominator", "ci_low", "ci_high", "target", "previous_value",
+                 "last_year_value", "rolling12_value", "previous12_value", "baseline_value",
+                 "change_previous", "change_last_year", "change_12m", "change_baseline",
+                 "y", "mean", "lpl", "upl"} | {c for c in HEADERS if c.endswith("_mature")}
+FIXED_FORMATS = {"pending_share": "0.0", "change_last_year_pct": "0.0", "change_12m_pct": "0.0",
+                 "change_baseline_pct": "0.0", "last_year_p_value": "0.0000",
+                 "change_12m_p_value": "0.0000", "adjustment": "0.000", "sample_n": "#,##0",
+                 "spc_points": "0"}
+DATE_FORMAT = "d mmm yyyy"
+
+
+def header(column: str) -> str:
+    """A human header for a column name."""
+    return HEADERS.get(column, column.replace("_", " ").capitalize())
+
+
+def _cell_value(v):
+    """A Python value openpyxl writes with the right type (None for missing)."""
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item") and not isinstance(v, str | bytes):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def _to_date(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
+        return None
+    if isinstance(v, datetime | date):
+        return v
+    ts = pd.to_datetime(v, errors="coerce")
+    return None if pd.isna(ts) else ts.to_pydatetime()
+
+
+def write_sheet(ws, df: pd.DataFrame, *, units: pd.Series | None = None, widths: Mapping[str, int] | None = None) -> None:
+    """One table on a sheet: bold header row (frozen, filtered), typed cells, formats, widths."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    cols = list(df.columns)
+    for j, c in enumerate(cols, start=1):
+        cell = ws.cell(row=1, column=j, value=header(c))
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="12436D")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, (_, row) in enumerate(df.iterrows(), start=2):
+        unit = str(units.iloc[i - 2]) if units is not None else ""
+        for j, c in enumerate(cols, start=1):
+            v = row[c]
+            if c in DATE_COLUMNS:
+                v = _to_date(v)
+                cell = ws.cell(row=i, column=j, value=v)
+                if v is not None:
+                    cell.number_format = DATE_FORMAT
+                continue
+            v = _cell_value(v)
+            cell = ws.cell(row=i, column=j)
+            if isinstance(v, str):
+                cell.value = v
+                cell.data_type = "s"  # never a formula
+                if v.startswith(FORMULA_START):
+                    cell.quotePrefix = True
+                continue
+            cell.value = v
+            if isinstance(v, bool) or v is None:
+                continue
+            if c in VALUE_COLUMNS and unit in UNIT_FORMATS:
+                cell.number_format = UNIT_FORMATS[unit]
+            elif c in FIXED_FORMATS:
+                cell.number_format = FIXED_FORMATS[c]
+    ws.freeze_panes = "B2" if cols and cols[0] in ("kpi_id", "plan_priority") else "A2"
+    if cols:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(ws.max_row, 1)}"
+    for j, c in enumerate(cols, start=1):
+        if widths and c in widths:
+            width = widths[c]
+        else:
+            sample = [len(header(c)) * 0.6] + [len(str(x)) for x in df[c].head(200) if x is not None]
+            width = min(max(10, int(max(sample)) + 2), 50)
+        ws.column_dimensions[get_column_letter(j)].width = width
+
+
+def write_workbook(results: pd.DataFrame, out: Path, *, summary: pd.DataFrame | None = None,
+                   spc: pd.DataFrame | None = None) -> Path:
+    """kpis.xlsx: About, Summary (Table 1 layout), KPI results (the full table) and SPC points."""
+    from openpyxl import Workbook
+
+    synthetic = "synthetic_data" in results and results["synthetic_data"].astype(str).str.lower().eq("true").any()
+    period = str(results["period"].iloc[0]) if len(results) and "period" in results else ""
+    wb = Workbook()
+    about = wb.active
+    about.title = "About"
+    lines = [
+        "Budget KPI metrics report",
+        "SYNTHETIC SAMPLE DATA: every number here is invented, for testing and demonstration only."
+        if synthetic else "Figures computed by kpi_lib from the inputs listed in manifest.json.",
+        f"Period: {period}",
+        "Sheets: Summary (Table 1 layout, headline rows), KPI results (every KPI row), "
+        "SPC points (every point of every SPC chart).",
+        "Values are in the KPI's unit (per cent as 0-100; minutes; counts; pounds).",
+        "Provenance (settings, input files with SHA-256, code version): manifest.json beside this file.",
+    ]
+    for i, text in enumerate(lines, start=1):
+        about.cell(row=i, column=1, value=text).data_type = "s"
+    about.column_dimensions["A"].width = 100
+    if summary is not None and len(summary):
+        cols = [c for c in ("kpi_id", "plan_priority", "improvement_area", "kpi", "value", "latest",
+                            "count_or_sample", "vs_last_year", "last_year_test", "vs_12_months",
+                            "spc_variation", "spc_assurance", "verdict", "status", "pmf_integration", "note")
+                if c in summary]
+        write_sheet(wb.create_sheet("Summary"), summary[cols],
+                    units=summary["unit"] if "unit" in summary else None)
+    write_sheet(wb.create_sheet("KPI results"), results, units=results["unit"] if "unit" in results else None)
+    if spc is not None and len(spc):
+        unit = spc["unit"] if "unit" in spc else None
+        write_sheet(wb.create_sheet("SPC points"), spc, units=unit)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".xlsx")
+    os.close(fd)
+    os.chmod(tmp, 0o644)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return out
