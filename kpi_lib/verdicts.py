@@ -19,10 +19,10 @@ The rule, first match wins (also in docs/methods.md):
 3. **Meeting target / Missing target** (``meeting_target`` / ``missing_target``): only where the
    KPI has a target and a direction (higher or lower is better). Met or missed is read from the
    latest value; the SPC assurance adds whether that is reliable ("consistently passing"),
-   may not last ("hit and miss") or is unusual. A yes/no KPI (unit ``flag``, e.g. "Financial
-   outturn is within the agreed budget") states its own target, the better answer: "Meeting
-   target (yes)" / "Missing target (no)". A yes/no answer has no sampling noise, so "normal ups
-   and downs" would never fit it.
+   may not last ("hit and miss") or is unusual.
+   A yes/no KPI (unit ``flag``, e.g. "Financial outturn is within the agreed budget") without a
+   target has no sampling noise: a switch from last year is a real change ("Worse: no this year,
+   yes last year"), an unchanged answer says so ("No change from last year (no)").
 4. **Better / Worse, and a real change** (``better`` / ``worse``): only when the SPC signal on
    the latest point (special cause) or the test against the same period last year
    (significant at 5%) says the change is real, and the two do not point in opposite directions;
@@ -144,6 +144,22 @@ def _target_verdict(value: float, target: float, higher_better: bool, assurance:
     return "missing_target", "Missing target" + qualifier
 
 
+def _flag_verdict(value: float, last_year: float, polarity: str) -> tuple[str, str]:
+    """A yes/no KPI without a target: a yes/no answer has no sampling noise, so a switch from last
+    year is a real change and an unchanged answer is said as such, never "ups and downs"."""
+    answer = "yes" if value == 1 else "no"
+    if math.isnan(last_year) or last_year == value:
+        return "normal", f"No change from last year ({answer})" if not math.isnan(last_year) else \
+            f"Answer this year: {answer}"
+    direction = 1 if value > last_year else -1
+    if polarity == "neutral":
+        code = "higher" if direction > 0 else "lower"
+    else:
+        code = "better" if (direction > 0) == (polarity == "higher_better") else "worse"
+    before = "yes" if last_year == 1 else "no"
+    return code, f"{code.capitalize()}: {answer} this year, {before} last year"
+
+
 def verdict_for(row: Mapping) -> tuple[str, str]:
     """(verdict_code, verdict words) for one KPI result row (a mapping of kpis.csv columns)."""
     status = str(row.get("status") or "")
@@ -167,13 +183,10 @@ def verdict_for(row: Mapping) -> tuple[str, str]:
 
     polarity = str(row.get("polarity") or "")
     target = _num(row, "target")
-    if str(row.get("unit") or "") == "flag" and math.isnan(target) and polarity in ("higher_better", "lower_better"):
-        # a yes/no KPI states its own target ("outturn is within the agreed budget"): the better answer
-        code, _ = _target_verdict(value, 1.0 if polarity == "higher_better" else 0.0,
-                                  polarity == "higher_better", "")
-        return code, VERDICTS[code].label + (" (yes)" if value == 1 else " (no)")
     if not math.isnan(target) and polarity in ("higher_better", "lower_better"):
         return _target_verdict(value, target, polarity == "higher_better", str(row.get("spc_assurance") or ""))
+    if str(row.get("unit") or "") == "flag":
+        return _flag_verdict(value, _num(row, "last_year_value"), polarity)
 
     spc = _spc_direction(row.get("spc_variation"))
     change = _num(row, "change_last_year")

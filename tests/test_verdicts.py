@@ -133,6 +133,8 @@ def test_symbols_are_distinct_shapes_with_words():
 TARGETLESS = st.fixed_dictionaries({
     "status": st.sampled_from(["reported", "annual", "not_yet_available", "not_available_from_source"]),
     "value": st.floats(0, 1e5), "polarity": st.sampled_from(["higher_better", "lower_better", "neutral"]),
+    "unit": st.sampled_from(["count", "percent", "flag", "minutes"]),
+    "last_year_value": st.one_of(st.just(math.nan), st.sampled_from([0.0, 1.0]), st.floats(0, 1e5)),
     "target": st.just(math.nan), "pending_share": st.one_of(st.just(math.nan), st.floats(0, 100)),
     "provisional": st.booleans(), "comparison_basis": st.sampled_from(["", "not like-for-like: x", "equal maturity"]),
     "change_last_year": st.floats(-1e4, 1e4), "last_year_significant": st.sampled_from([0.0, 1.0, math.nan]),
@@ -161,12 +163,19 @@ def test_chart_points_use_the_same_symbols():
     assert point_symbol("not_applicable") is VERDICTS["not_reported"]
 
 
-@pytest.mark.parametrize("value, polarity, expected", [
-    (1.0, "higher_better", ("meeting_target", "Meeting target (yes)")),
-    (0.0, "higher_better", ("missing_target", "Missing target (no)")),
-    (1.0, "lower_better", ("missing_target", "Missing target (yes)")),
+@pytest.mark.parametrize("value, last_year, polarity, expected", [
+    (0.0, 1.0, "higher_better", ("worse", "Worse: no this year, yes last year")),  # outturn over budget
+    (1.0, 0.0, "higher_better", ("better", "Better: yes this year, no last year")),
+    (0.0, 0.0, "higher_better", ("normal", "No change from last year (no)")),
+    (1.0, math.nan, "higher_better", ("normal", "Answer this year: yes")),
 ])
-def test_a_yes_no_kpi_states_its_own_target(value, polarity, expected):
-    # "Financial outturn is within the agreed budget": no in the sample's 2024/25 -> missing
-    r = row(unit="flag", value=value, polarity=polarity, spc_variation="not_applicable")
+def test_a_yes_no_kpi_without_target(value, last_year, polarity, expected):
+    # a yes/no answer has no sampling noise: a switch is real, no switch is not "ups and downs"
+    r = row(unit="flag", value=value, last_year_value=last_year, polarity=polarity,
+            spc_variation="not_applicable", last_year_significant=math.nan)
     assert verdict_for(r) == expected
+
+
+def test_a_yes_no_kpi_with_a_target_meets_or_misses_it():
+    r = row(unit="flag", value=0.0, last_year_value=1.0, target=1.0, polarity="higher_better")
+    assert verdict_for(r) == ("missing_target", "Missing target")
