@@ -71,6 +71,8 @@ class FamilyRun:
     out_dir: Path
     annotations: list
     tables: InputsInfo
+    peers: pd.DataFrame
+    peer_settings: dict
 
 
 def default_out_dir(period: Period | str, cwd: Path | None = None) -> Path:
@@ -128,7 +130,8 @@ def start_family(family: str, period: str, data_dir: str, out_dir: str | None = 
         write_csv_atomic(engine.year_quarters(p, pnl, params, families=[fam.name]),
                          res / f"{fam.name}_quarters.csv")
     return FamilyRun(fam.name, p, params, pnl, results, done.measurements, done.windows, bd, spc,
-                     done.charts, hist, catalogue, out, annotations, InputsInfo.from_panel(pnl))
+                     done.charts, hist, catalogue, out, annotations, InputsInfo.from_panel(pnl),
+                     pnl.peers_for(p.quarters()[-1]), dict(pnl.info.get("peer_settings", {})))
 
 
 def load_peers(path: str | None = None) -> dict:

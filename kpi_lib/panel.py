@@ -42,7 +42,8 @@ COLUMNS = ["kpi_id", "basis", "breakdown_dim", "breakdown_value", "window_kind",
            "window_end", "value", "numerator", "denominator", "ci_low", "ci_high", "sample_n",
            "test_n", "status", "note", "source", "pending_share", "family"]
 MATURITY_COLUMNS = ["period_start", "category", "outcome_type", "days", "count"]
-FORMAT_VERSION = 1
+PEER_COLUMNS = ["quarter_start", "category", "measure", "force", "group", "england_and_wales"]
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Panel:
     measurements: pd.DataFrame
     maturity: pd.DataFrame
     info: dict = field(default_factory=dict)
+    peers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PEER_COLUMNS))
 
     # ---- convenience views ------------------------------------------------------------------
     @property
@@ -87,7 +89,14 @@ class Panel:
     def for_families(self, names: list[str]) -> Panel:
         """The part of the panel for some families (a family notebook needs only its own)."""
         m = self.measurements[self.measurements["family"].isin(names)].reset_index(drop=True)
-        return Panel(m, self.maturity, {**self.info, "families": list(names)})
+        return Panel(m, self.maturity, {**self.info, "families": list(names)}, self.peers)
+
+    def peers_for(self, quarter: Period) -> pd.DataFrame:
+        """The force against its comparison group and England and Wales in one quarter (Home
+        Office PFA tables only; empty otherwise)."""
+        p = self.peers
+        return p[pd.to_datetime(p["quarter_start"]) == pd.Timestamp(quarter.start)] \
+            .drop(columns="quarter_start").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ windows
@@ -223,7 +232,29 @@ def build_panel(tables, config: Config, families: list[str] | None = None,
     }
     if maturity is None:
         maturity = pd.DataFrame(columns=MATURITY_COLUMNS)
-    return Panel(measurements, maturity.reset_index(drop=True)[MATURITY_COLUMNS], info)
+    info["peer_settings"] = (config.extras.get("peers") or {}).get("settings", {})
+    return Panel(measurements, maturity.reset_index(drop=True)[MATURITY_COLUMNS], info,
+                 peer_tables(tables, config, first, last))
+
+
+def peer_tables(tables, config: Config, first: Period, last: Period) -> pd.DataFrame:
+    """Peer comparison for every quarter the Home Office PFA tables cover (empty without them)."""
+    pfa = tables.extras.get("home_office_pfa")
+    peers = config.extras.get("peers")
+    if pfa is None or not peers:
+        return pd.DataFrame(columns=PEER_COLUMNS)
+    from .sources.homeoffice import peer_comparison
+    s = peers["settings"]
+    starts = set(pd.to_datetime(pfa["quarter_start"]).dt.date)
+    parts = []
+    q = first
+    while q <= last:
+        if q.start in starts:
+            t = peer_comparison(pfa, q.start, s["force"], s["group"], peers.get("populations"),
+                                s.get("averaging", "weighted"))
+            parts.append(t.assign(quarter_start=q.start))
+        q = q.next()
+    return pd.concat(parts, ignore_index=True)[PEER_COLUMNS] if parts else pd.DataFrame(columns=PEER_COLUMNS)
 
 
 # ------------------------------------------------------------------------------ equal maturity
@@ -258,7 +289,7 @@ def _write_atomic(path: Path, write) -> None:
             os.unlink(tmp)
 
 
-PANEL_FILES = ("measurements.parquet", "maturity.parquet", "panel.json")
+PANEL_FILES = ("measurements.parquet", "maturity.parquet", "peers.parquet", "panel.json")
 
 
 def save(panel: Panel, folder: str | Path) -> list[Path]:
@@ -269,10 +300,13 @@ def save(panel: Panel, folder: str | Path) -> list[Path]:
         m[c] = pd.to_datetime(m[c])
     mat = panel.maturity.copy()
     mat["period_start"] = pd.to_datetime(mat["period_start"])
+    peers = panel.peers.copy()
+    peers["quarter_start"] = pd.to_datetime(peers["quarter_start"])
     paths = [folder / name for name in PANEL_FILES]
     _write_atomic(paths[0], lambda t: m.to_parquet(t, index=False))
     _write_atomic(paths[1], lambda t: mat.to_parquet(t, index=False))
-    _write_atomic(paths[2], lambda t: Path(t).write_text(json.dumps(panel.info, indent=1, default=str),
+    _write_atomic(paths[2], lambda t: peers.to_parquet(t, index=False))
+    _write_atomic(paths[3], lambda t: Path(t).write_text(json.dumps(panel.info, indent=1, default=str),
                                                         encoding="utf-8"))
     return paths
 
@@ -283,6 +317,7 @@ def load(folder: str | Path) -> Panel:
     try:
         m = pd.read_parquet(folder / "measurements.parquet")
         mat = pd.read_parquet(folder / "maturity.parquet")
+        peers = pd.read_parquet(folder / "peers.parquet")
         info = json.loads((folder / "panel.json").read_text(encoding="utf-8"))
     except Exception as exc:  # noqa: BLE001 - any failure means the panel cannot be used
         raise KpiError(f"cannot read the measurement panel in {folder}: {type(exc).__name__}: {exc}") from None
@@ -292,4 +327,4 @@ def load(folder: str | Path) -> Panel:
     for c in ("window_start", "window_end"):
         m[c] = pd.to_datetime(m[c]).dt.date
     mat["period_start"] = pd.to_datetime(mat["period_start"])
-    return Panel(m, mat, info)
+    return Panel(m, mat, info, peers)

@@ -8,6 +8,8 @@ and its catalogue rows.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .annotations import load_annotations
 from .catalogue import load_catalogue
 from .categories import load_categories
@@ -55,7 +57,7 @@ def load_config(params: dict) -> Config:
     """Every reference table the families and the engine need, read once: crime categories,
     carbon conversion factors, and the annotations (dated events that rebase SPC limits)."""
     factors = factors_frame(_load_yaml(params_file("carbon_factors.yaml"), "carbon conversion factors"))
-    extras = {"annotations": load_annotations_for(params)}
+    extras = {"annotations": load_annotations_for(params), "peers": load_peer_settings(params)}
     return Config(params=params, categories=load_categories(), carbon_factors=factors, extras=extras)
 
 
@@ -64,3 +66,16 @@ def load_annotations_for(params: dict) -> list:
     KPI ids checked against the catalogue."""
     ids = [k.id for k in load_catalogue()]
     return load_annotations(params.get("annotations_file"), known_kpis=ids)
+
+
+def load_peer_settings(params: dict) -> dict:
+    """Peer comparison settings (``peers_file`` or params/peers.yaml) and, when the settings name
+    one, the population table (force -> population) for rates per 1,000 people."""
+    path = params.get("peers_file")
+    settings = _load_yaml(Path(path) if path else params_file("peers.yaml"), "peer comparison settings")
+    populations = None
+    if settings.get("population_file"):
+        import pandas as pd
+        pop = pd.read_csv(settings["population_file"], comment="#")
+        populations = dict(zip(pop["force"], pop["population"], strict=True))
+    return {"settings": settings, "populations": populations}
