@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpi_lib.narrative import (
     at_a_glance,
@@ -93,3 +95,140 @@ def test_reported_coverage_counts_regular_headline_kpis():
     df.loc[df["kpi_id"] == "carbon_footprint", "status"] = "not_yet_available"
     # 23 regular budget KPIs (25 less outturn and VFM); carbon not reported -> 22 of 23
     assert reported_coverage(df, cat) == (22, 23)
+
+
+# ------------------------------------------------------------------------------ one-page summary
+def _verdicts():
+    from kpi_lib.verdicts import Verdict
+    return {"better": Verdict("⊕", "Better, and a real change", "circled plus"),
+            "worse": Verdict("⊖", "Worse, and a real change", "circled minus"),
+            "normal": Verdict("○", "Normal ups and downs", "open circle"),
+            "too_early": Verdict("◔", "Too early to tell", "quarter-filled circle")}
+
+
+def _kpi_rows():
+    """Headline rows for three budget KPIs, deliberately given in reverse Table 1 order."""
+    return pd.DataFrame([
+        {"kpi_id": "rape_volume", "name": "Volume of rape offences", "headline": True, "status": "reported",
+         "value": 314.0, "unit": "count", "basis": "", "change_last_year": 51.0, "change_last_year_pct": 19.39,
+         "last_year_test": "exact test for two Poisson counts", "last_year_p_value": 0.0301,
+         "last_year_significant": 1.0, "spc_variation": "concern_high",  # the chart alone would say worse
+         "verdict_code": "normal", "verdict": "Normal ups and downs (the chart and the test disagree)"},
+        {"kpi_id": "trc_charge_rate", "name": "TRC - % outcome 1 & 1A", "headline": True, "status": "reported",
+         "value": 8.04, "unit": "percent", "basis": "cohort", "change_last_year": 1.5, "change_last_year_pct": math.nan,
+         "last_year_test": "two-proportion z-test", "last_year_p_value": 0.2, "last_year_significant": 0.0,
+         "verdict_code": "too_early", "verdict": "Too early to tell (43% of outcomes pending)"},
+        {"kpi_id": "trc_charge_rate", "name": "TRC - % outcome 1 & 1A", "headline": False, "status": "reported",
+         "value": 99.0, "unit": "percent", "basis": "in_period", "verdict_code": "better", "verdict": "x"},
+        {"kpi_id": "victim_satisfaction", "name": "% of victims satisfied with service", "headline": True,
+         "status": "not_yet_available", "value": math.nan, "unit": "percent", "basis": "",
+         "change_last_year": math.nan, "change_last_year_pct": math.nan,
+         "verdict_code": "not_reported", "verdict": "Cannot be reported: not yet available for this period"},
+    ])
+
+
+def _history():
+    rows = []
+    for i, v in enumerate([10, 11, 12, math.nan, 9, 8, 7.5, 8.04, 6.0]):  # 9 quarters: first is dropped
+        rows.append({"kpi_id": "trc_charge_rate", "basis": "cohort", "quarter": f"Q{i}",
+                     "period_start": f"2023-{i + 1:02d}-01", "value": v, "unit": "percent",
+                     "status": "not_yet_available" if math.isnan(v) else "reported"})
+        rows.append({"kpi_id": "trc_charge_rate", "basis": "in_period", "quarter": f"Q{i}",
+                     "period_start": f"2023-{i + 1:02d}-01", "value": 50.0, "unit": "percent", "status": "reported"})
+    return pd.DataFrame(rows)
+
+
+def test_plain_names_for_the_one_page_summary():
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.summary import plain_name
+    names = {k.id: plain_name(k) for k in load_catalogue()}
+    assert names["trc_charge_rate"] == "Total recorded crime: % charged or summonsed"
+    assert names["rape_charge_rate"] == "Rape: % charged or summonsed"
+    assert names["confidence_overall"] == "Overall confidence"
+    assert names["trc_volume"] == "Volume of total recorded crime"
+    assert names["finance_vfm_unqualified"].startswith("Unqualified annual value for money conclusion")
+
+
+def test_sparkline_series_last_8_quarters_of_the_headline_basis():
+    from kpi_lib.summary import sparkline_series
+    s = sparkline_series(_history(), "trc_charge_rate", "cohort")
+    assert s["label"].tolist() == [f"Q{i}" for i in range(1, 9)]
+    assert s["value"].tolist()[:2] == [11, 12] and math.isnan(s["value"].iloc[2]) and s["value"].iloc[-1] == 6.0
+    assert sparkline_series(None, "trc_charge_rate", "cohort").empty
+
+
+def test_sparkline_alt_text_and_svg():
+    from kpi_lib.summary import sparkline_alt, sparkline_series, sparkline_svg
+    s = sparkline_series(_history(), "trc_charge_rate", "cohort")
+    alt = sparkline_alt(s, "percent", "TRC charged")
+    assert alt == ("TRC charged, last 8 quarters (Q1 to Q8): from 11.0% to 6.0%; lowest 6.0% (Q8), "
+                   "highest 12.0% (Q2). 1 quarter not reported.")
+    svg = sparkline_svg(s, alt)
+    assert svg.startswith('<svg class="spark" role="img" aria-label="TRC charged, last 8 quarters')
+    assert svg.count("<polyline") == 2  # a gap where the quarter was not reported
+    assert "<title>TRC charged" in svg and svg.count("<circle") == 1
+    assert sparkline_svg(s.iloc[:0], "none").endswith("</svg>")
+
+
+def test_suggested_question_only_for_worse_or_too_early():
+    from kpi_lib.summary import suggested_question
+    assert suggested_question("worse", "lower_better") == "Why the rise, and what will be done?"
+    assert suggested_question("worse", "higher_better") == "Why the fall, and what will be done?"
+    assert suggested_question("too_early", "higher_better") == "When can this be judged?"
+    for code in ("better", "normal", "meeting_target", "missing_target", "not_reported", ""):
+        assert suggested_question(code, "lower_better") == ""
+
+
+def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.summary import verdict_table
+    t = verdict_table(_kpi_rows(), load_catalogue(), _history(), _verdicts())
+    assert t["kpi_id"].tolist() == ["victim_satisfaction", "trc_charge_rate", "rape_volume"]
+    rape = t.set_index("kpi_id").loc["rape_volume"]
+    # shown exactly as kpis.csv says, although the SPC column alone would suggest "worse"
+    assert (rape["verdict_code"], rape["verdict_symbol"], rape["verdict"]) == \
+        ("normal", "○", "Normal ups and downs (the chart and the test disagree)")
+    assert rape["latest"] == "314" and rape["vs_last_year"] == "+51 (+19.4%)"
+    assert rape["last_year_test"] == "exact test for two Poisson counts, p = 0.030: a real change"
+    assert rape["question"] == "" and rape["anchor"] == "kpi-rape_volume"
+    rate = t.set_index("kpi_id").loc["trc_charge_rate"]
+    assert rate["value"] == 8.04 and rate["question"] == "When can this be judged?"
+    assert rate["last_year_test_short"] == "p = 0.200, chance"
+    sat = t.set_index("kpi_id").loc["victim_satisfaction"]
+    assert sat["latest"] == "Not yet available" and math.isnan(sat["value"]) and sat["last_year_test"] == ""
+
+
+def test_verdict_table_html_links_each_kpi_and_escapes_text():
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.summary import verdict_table, verdict_table_html
+    rows = _kpi_rows()
+    rows.loc[0, "verdict"] = "<script>x</script>"
+    html = verdict_table_html(verdict_table(rows, load_catalogue(), _history(), _verdicts()), "Caption")
+    assert '<th scope="row"><a href="#kpi-rape_volume">Volume of rape offences</a></th>' in html
+    assert '<td class="latest" data-value="314.0">314</td>' in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert 'role="region" aria-label="Caption" tabindex="0"' in html
+    assert html.count("<tr data-kpi=") == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["better", "worse", "normal", "too_early", "weird_code", ""]),
+                          st.text(min_size=0, max_size=40)), min_size=3, max_size=3))
+def test_the_summary_never_recomputes_a_verdict(pairs):
+    """Whatever verdict_code and words kpis.csv holds, the summary shows those words (or says
+    there is no verdict), and a symbol only from the one symbol set."""
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.summary import NO_VERDICT, verdict_table
+    rows = _kpi_rows()
+    head = rows.index[rows["headline"]]
+    for i, (code, words) in zip(head, pairs, strict=True):
+        rows.loc[i, "verdict_code"], rows.loc[i, "verdict"] = code, words
+    t = verdict_table(rows, load_catalogue(), None, _verdicts()).set_index("kpi_id")
+    for i, (code, words) in zip(head, pairs, strict=True):
+        r = t.loc[rows.loc[i, "kpi_id"]]
+        if not code:
+            assert r["verdict"] == NO_VERDICT and r["verdict_symbol"] == "–"
+        else:
+            expected = words.strip() or (_verdicts()[code].label if code in _verdicts() else code)
+            assert r["verdict"] == expected
+            assert r["verdict_symbol"] == (_verdicts()[code].symbol if code in _verdicts() else "–")
