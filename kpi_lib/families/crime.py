@@ -20,7 +20,7 @@ from datetime import date
 
 import pandas as pd
 
-from ..aggregates import CrimeCounts
+from ..aggregates import CrimeCounts, crime_aggregates
 from ..categories import CrimeCategories
 from ..windows import Window
 from ._common import (
@@ -69,31 +69,7 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
     if outcomes is not None and outcomes.empty:
         outcomes = None
         notes.append("The outcomes table has no rows: outcome rates are not available.")
-    flags = categories.flags_for_codes(crimes["offence_code"])
-    flags["domestic_abuse"] = crimes["domestic_abuse"].to_numpy()
-    base = pd.DataFrame({"crime_ref": crimes["crime_ref"], "month": _month(crimes["recorded_date"]),
-                         "local_area": crimes["local_area"]})
-    if outcomes is not None:
-        o = outcomes.set_index("crime_ref").reindex(base["crime_ref"])
-        base["outcome_type"] = o["outcome_type"].fillna("0").to_numpy()
-        base["outcome_month"] = _month(pd.to_datetime(o["outcome_date"])).to_numpy()
-        base["outcome_date"] = pd.to_datetime(o["outcome_date"]).to_numpy()
-    long = []
-    for cat in CATEGORY_KPIS:
-        part = base[flags[cat].to_numpy()].copy()
-        part["category"] = cat
-        long.append(part)
-    allc = pd.concat(long, ignore_index=True)
-    offences = allc.groupby(["month", "category", "local_area"], observed=True).size() \
-        .rename("count").reset_index().rename(columns={"month": "period_start"})
-    cohort = in_period = maturity = None
-    if outcomes is not None:
-        cohort = allc.groupby(["month", "category", "outcome_type"]).size().rename("count") \
-            .reset_index().rename(columns={"month": "period_start"})
-        assigned = allc[allc["outcome_type"] != "0"]
-        in_period = assigned.groupby(["outcome_month", "category", "outcome_type"]).size() \
-            .rename("count").reset_index().rename(columns={"outcome_month": "period_start"})
-        maturity = _maturity(assigned)
+    agg = crime_aggregates(crimes, outcomes, code_categories(crimes["offence_code"], categories))
     if len(crimes):
         first = _month(crimes["recorded_date"]).min().date()
         last = crimes["recorded_date"].max().date()
@@ -104,20 +80,20 @@ def counts_from_records(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
             last_exclusive = min(last_exclusive, date(extraction_date.year, extraction_date.month, 1))
     else:
         first = last_exclusive = None
-    return CrimeCounts("month", offences, cohort, in_period, first, last_exclusive, extraction_date,
-                       maturity=maturity, notes=notes)
+    return CrimeCounts("month", agg["offences"], agg["cohort"], agg["in_period"], first, last_exclusive,
+                       extraction_date, maturity=agg["maturity"], notes=notes)
 
 
-def _maturity(assigned: pd.DataFrame) -> pd.DataFrame:
-    """Assigned outcomes by recording month, category, type and days after the recording month's
-    last day (negative: assigned within the month), for counting a cohort at any age."""
-    month_end = assigned["month"] + pd.offsets.MonthEnd(0)
-    days = (assigned["outcome_date"] - month_end).dt.days
-    df = pd.DataFrame({"period_start": assigned["month"], "category": assigned["category"],
-                       "outcome_type": assigned["outcome_type"], "days": days}).dropna(subset=["days"])
-    df["days"] = df["days"].astype("int64")
-    return df.groupby(["period_start", "category", "outcome_type", "days"]).size() \
-        .rename("count").reset_index()
+def code_categories(codes: pd.Series, categories: CrimeCategories) -> pd.DataFrame:
+    """offence_code, category: one row per offence code present and KPI category it counts in
+    (domestic abuse is a flag on the record, not a code, and is added by the aggregation)."""
+    unique = pd.Series(sorted(set(codes)), dtype=object)
+    flags = categories.flags_for_codes(unique)
+    flags.index = unique.to_numpy()
+    long = flags.stack()
+    long = long[long.to_numpy(dtype=bool)]
+    return pd.DataFrame({"offence_code": long.index.get_level_values(0).astype(str),
+                         "category": long.index.get_level_values(1).astype(str)})
 
 
 def _in(df: pd.DataFrame, w: Window) -> pd.DataFrame:
