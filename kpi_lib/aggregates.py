@@ -106,25 +106,3 @@ def crime_aggregates(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
         if t is not None:
             t["count"] = t["count"].astype("int64")
     return out
-
-
-def call_day_counts(calls: pd.DataFrame, threshold_999: float, threshold_101: float,
-                    zone: str = "Europe/London") -> pd.DataFrame:
-    """Calls per local day and line (DuckDB): presented, answered, answered within the line's
-    threshold (seconds), abandoned, and the total wait of answered calls in seconds."""
-    con = _connect()
-    con.register("calls", calls[["line", "received_at", "answered_at"]])
-    df = con.execute(f"""
-        SELECT (received_at AT TIME ZONE '{zone}')::DATE AS day, line::VARCHAR AS line,
-               count(*) AS presented,
-               count(answered_at) AS answered,
-               count(*) FILTER (WHERE answered_at IS NOT NULL AND
-                   epoch(answered_at - received_at) <= CASE WHEN line = '999' THEN ? ELSE ? END) AS within,
-               count(*) FILTER (WHERE answered_at IS NULL) AS abandoned,
-               coalesce(sum(epoch(answered_at - received_at)), 0.0) AS wait_sum
-        FROM calls GROUP BY ALL ORDER BY ALL""", [float(threshold_999), float(threshold_101)]).df()
-    con.close()
-    for c in ("presented", "answered", "within", "abandoned"):
-        df[c] = df[c].astype("int64")
-    df["day"] = pd.to_datetime(df["day"]).dt.date
-    return df

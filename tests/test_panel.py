@@ -215,3 +215,56 @@ def test_matured_counts_never_exceed_today_and_grow_with_age(force, lag, month):
                     for d in (lag, lag + 30))
     today = panel.matured_counts(p, "trc", ["1", "1A"], [(m, pd.Timestamp("2100-01-01").date())])[0]
     assert 0 <= early <= later <= today
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.1, 5.0), st.booleans(), st.integers(0, 5)), min_size=1, max_size=40))
+def test_survey_sums_by_month_give_the_row_level_estimate(rows):
+    """Weighted share, Kish n_eff and interval from monthly sums equal stats.weighted_proportion
+    on the rows themselves (an independent route)."""
+    from kpi_lib.families._survey import from_sums, monthly_sums
+    from kpi_lib.stats import weighted_proportion
+    w = [r[0] for r in rows]
+    df = pd.DataFrame({"interview_date": pd.to_datetime([f"2024-{1 + r[2]:02d}-15" for r in rows]),
+                       "answer": ["Yes" if r[1] else "No" for r in rows], "weight": w})
+    s = monthly_sums(df, ["Yes"])[["n", "sw", "swy", "sw2"]].sum()
+    got = from_sums(s["n"], s["sw"], s["swy"], s["sw2"])
+    ref = weighted_proportion(df["answer"].eq("Yes").to_numpy(), df["weight"].to_numpy())
+    for k in ("value", "ci_low", "ci_high", "n_eff", "weighted_yes", "weighted_total"):
+        assert got[k] == pytest.approx(ref[k], rel=1e-9, abs=1e-9), k
+    assert got["n"] == ref["n"] == len(rows)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["8N", "19C", "34B", "AF", "45"]), st.integers(0, 400),
+                          st.sampled_from(["0", "1", "8", None]), st.integers(-10, 300), st.booleans()),
+                min_size=1, max_size=50))
+def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
+    """Offences and matured outcomes from the DuckDB aggregation against a plain Python count."""
+    from kpi_lib.aggregates import crime_aggregates
+    from kpi_lib.categories import load_categories
+    from kpi_lib.families.crime import code_categories
+    cats = load_categories()
+    day0 = pd.Timestamp("2023-04-01")
+    crimes = pd.DataFrame({"crime_ref": [f"C{i}" for i in range(len(recs))],
+                           "recorded_date": [day0 + pd.Timedelta(days=r[1]) for r in recs],
+                           "offence_code": [r[0] for r in recs], "domestic_abuse": [r[4] for r in recs],
+                           "local_area": "A"})
+    with_outcome = [(i, r) for i, r in enumerate(recs) if r[2] is not None]
+    outcomes = pd.DataFrame({"crime_ref": [f"C{i}" for i, _ in with_outcome],
+                             "outcome_type": [r[2] for _, r in with_outcome],
+                             "outcome_date": [pd.NaT if r[2] == "0" else day0 + pd.Timedelta(days=r[1] + max(r[3], 0))
+                                              for _, r in with_outcome]})
+    outcomes["outcome_date"] = pd.to_datetime(outcomes["outcome_date"])
+    agg = crime_aggregates(crimes, outcomes, code_categories(crimes["offence_code"], cats))
+    trc_codes = {c for c in crimes["offence_code"] if c != "AF"}  # Action Fraud is outside TRC
+    by_hand = sum(1 for r in recs if r[0] in trc_codes)
+    off = agg["offences"]
+    assert off.loc[off["category"] == "trc", "count"].sum() == by_hand
+    assert off.loc[off["category"] == "domestic_abuse", "count"].sum() == sum(r[4] for r in recs)
+    mat = agg["maturity"]
+    charged = sum(1 for r in recs if r[0] in trc_codes and r[2] == "1")
+    assert mat.loc[(mat["category"] == "trc") & (mat["outcome_type"] == "1"), "count"].sum() == charged
+    # days are measured from the last day of the recording month
+    for _, r in mat.iterrows():
+        assert r["days"] >= -31

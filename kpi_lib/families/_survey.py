@@ -8,11 +8,13 @@ n_eff are always reported. Every respondent who answered the question is in the 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
-from ..stats import weighted_proportion
+from ..stats import wilson_interval
 from ..windows import Window
 from ._common import covers, next_month, row, unavailable
 
@@ -27,16 +29,47 @@ def coverage(responses: pd.DataFrame) -> tuple[date | None, date | None]:
     return first, last
 
 
+def monthly_sums(responses: pd.DataFrame, yes: list[str], by: str | None = None) -> pd.DataFrame:
+    """Weighted survey sums per interview month (and per ``by`` group): respondents n, sum of
+    weights, sum of weights answering yes, sum of squared weights. A window's estimate, Kish
+    effective sample size and interval follow from the sums of its months (:func:`from_sums`)."""
+    keys = ["month"] + ([by] if by else [])
+    w = responses["weight"].to_numpy(dtype=float)
+    df = pd.DataFrame({"month": responses["interview_date"].dt.to_period("M").dt.start_time.dt.date,
+                       "n": 1, "sw": w, "swy": np.where(responses["answer"].isin(yes), w, 0.0),
+                       "sw2": w * w})
+    if by:
+        df[by] = responses[by].to_numpy()
+    return df.groupby(keys, as_index=False, sort=True)[["n", "sw", "swy", "sw2"]].sum()
+
+
+def from_sums(n: float, sw: float, swy: float, sw2: float) -> dict:
+    """Weighted share with a Wilson interval on the Kish effective sample size, from sums (the
+    same rule as :func:`kpi_lib.stats.weighted_proportion`, which works from the rows)."""
+    if n <= 0:
+        return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0, "n_eff": 0.0,
+                "weighted_yes": 0.0, "weighted_total": 0.0}
+    p = swy / sw
+    n_eff = sw * sw / sw2
+    lo, hi = wilson_interval(p * n_eff, n_eff)
+    return {"value": 100 * p, "ci_low": 100 * lo, "ci_high": 100 * hi, "n": int(n), "n_eff": n_eff,
+            "weighted_yes": swy, "weighted_total": sw}
+
+
+def _in_window(sums: pd.DataFrame, w: Window) -> pd.DataFrame:
+    return sums[(sums["month"] >= w.start) & (sums["month"] < w.end)]
+
+
 def weighted_rows(responses: pd.DataFrame, kpi_id: str, yes: list[str], windows: list[Window],
                   first: date | None, last: date | None, source: str = "canonical") -> list[dict]:
     rows = []
-    dates = responses["interview_date"].dt.date if len(responses) else pd.Series([], dtype=object)
+    sums = monthly_sums(responses, yes)
     for w in windows:
         if not covers(w, first, last):
             rows.append(unavailable(kpi_id, w, "not_yet_available", "No survey responses cover this period.", source=source))
             continue
-        sel = responses[(dates >= w.start) & (dates < w.end)]
-        res = weighted_proportion(sel["answer"].isin(yes).to_numpy(), sel["weight"].to_numpy())
+        t = _in_window(sums, w)[["n", "sw", "swy", "sw2"]].sum()
+        res = from_sums(t["n"], t["sw"], t["swy"], t["sw2"])
         note = (f"{res['n']:,} respondents (effective sample size {res['n_eff']:.0f} after weighting)."
                 if res["n"] else "No respondents in the period: the percentage is undefined.")
         rows.append(row(kpi_id, w, value=res["value"], ci_low=res["ci_low"], ci_high=res["ci_high"],
@@ -46,12 +79,14 @@ def weighted_rows(responses: pd.DataFrame, kpi_id: str, yes: list[str], windows:
 
 
 def weighted_breakdown(responses: pd.DataFrame, kpi_id: str, yes: list[str], w: Window,
-                       by: str, dimension: str) -> pd.DataFrame:
-    dates = responses["interview_date"].dt.date
-    sel = responses[(dates >= w.start) & (dates < w.end)]
+                       by: str, dimension: str, sums: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The weighted share by ``by`` (e.g. local area) for one window; ``sums`` from
+    :func:`monthly_sums` when the caller has them already (many windows)."""
+    sums = monthly_sums(responses, yes, by) if sums is None else sums
+    t = _in_window(sums, w).groupby(by, sort=True)[["n", "sw", "swy", "sw2"]].sum()
     rows = []
-    for key, d in sel.groupby(by):
-        res = weighted_proportion(d["answer"].isin(yes).to_numpy(), d["weight"].to_numpy())
+    for key, g in t.iterrows():
+        res = from_sums(g["n"], g["sw"], g["swy"], g["sw2"])
         rows.append({"kpi_id": kpi_id, "dimension": dimension, "category": key,
                      "value": res["value"], "numerator": res["weighted_yes"],
                      "denominator": res["weighted_total"], "basis": "",
