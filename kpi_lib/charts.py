@@ -132,7 +132,7 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
 
 def png_bytes(fig: plt.Figure) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.06)
     plt.close(fig)
     return buf.getvalue()
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .catalogue import Kpi, load_catalogue, pmf_coverage
 from .changes import published_values, revisions, verdict_changes
-from .commentary import Commentary, load_commentary, missing_commentary, render_markdown
-from .engine import FAMILY_TABLES, RESULT_COLUMNS
+from .commentary import Commentary, load_commentary, missing_commentary
+from .engine import FAMILY_TABLES
 from .errors import ParameterError
 from .narrative import (
     STATUS_TEXT,
@@ -26,15 +26,15 @@ from .narrative import (
     format_change,
     format_value,
     reported_coverage,
-    significance_words,
 )
-from .notebook import write_csv_atomic
 from .periods import Period
+from .results import combine_run
 from .spc import ASSURANCE_LABELS, VARIATION_LABELS
 from .summary import (
     frame_html,
     kpi_anchor,
     plain_name,
+    short_significance_words,
     summary_html,
     summary_table,
     verdict_key_html,
@@ -45,7 +45,6 @@ from .views import _html
 
 TEXT_COLUMNS = ("basis", "note", "source", "spc_rule", "verdict", "verdict_code", "comparison_basis",
                 "last_year_test", "change_12m_test")
-METHODS_DOC = Path(__file__).resolve().parent.parent / "docs" / "methods.md"
 
 
 def _verdicts() -> Mapping[str, Any]:
@@ -57,23 +56,13 @@ def _verdicts() -> Mapping[str, Any]:
 
 
 def read_results_csv(path: Path) -> pd.DataFrame:
-    """A results CSV with its text columns as text (empty, not NaN)."""
+    """A results CSV (kpis.csv, year_kpis.csv, history.csv, ...) with its text columns as text
+    (empty, not NaN)."""
     df = pd.read_csv(path, keep_default_na=True, dtype={c: str for c in TEXT_COLUMNS})
     for c in TEXT_COLUMNS:
         if c in df:
             df[c] = df[c].fillna("")
     return df
-
-
-def combine_results(frames: list[pd.DataFrame], catalogue: list[Kpi]) -> pd.DataFrame:
-    """Family result tables to one table in catalogue order (headline row first per KPI); used
-    only when the run has not already combined them into results/kpis.csv."""
-    order = {k.id: i for i, k in enumerate(catalogue)}
-    df = pd.concat(frames, ignore_index=True)
-    df["_o"] = df["kpi_id"].map(order)
-    df = df.sort_values(["_o", "headline"], ascending=[True, False], kind="stable").drop(columns="_o")
-    cols = [c for c in RESULT_COLUMNS if c in df] + [c for c in df if c not in RESULT_COLUMNS]
-    return df[cols].reset_index(drop=True)
 
 
 @dataclass
@@ -100,26 +89,17 @@ def _optional_csv(path: Path) -> pd.DataFrame | None:
 
 def start_report(period: str, out_dir: str, previous_dir: str | None = None,
                  commentary_file: str | None = None) -> ReportRun:
-    """Read this run's results (``results/kpis.csv``, or the family CSVs when the run has not
-    combined them), the quarterly history and the year table when present, the earlier run to
-    compare with (``previous_dir``) and the force commentary (``commentary_file``)."""
+    """Read this run's results (``results/kpis.csv``; combined from the family results first when
+    the notebooks were run by hand), the quarterly history and the year table when present, the
+    earlier run to compare with (``previous_dir``) and the force commentary (``commentary_file``)."""
     p = Period.parse(period)
     out = Path(out_dir)
     res_dir = out / "results"
     cat = load_catalogue()
-    if (res_dir / "kpis.csv").exists():
-        results = read_results_csv(res_dir / "kpis.csv")
-    else:
-        missing = [f for f in FAMILY_TABLES if not (res_dir / f"{f}.csv").exists()]
-        if missing:
-            raise ParameterError(f"no results for {', '.join(missing)} in this run's results folder: "
-                                 "run those family notebooks first (or `kpi run`)")
-        results = combine_results([read_results_csv(res_dir / f"{f}.csv") for f in FAMILY_TABLES], cat)
-        results["period"] = p.label
-        write_csv_atomic(results, res_dir / "kpis.csv")
-    bds = [read_results_csv(res_dir / f"{f}_breakdown.csv") for f in FAMILY_TABLES
-           if (res_dir / f"{f}_breakdown.csv").exists()]
-    bd = pd.concat(bds, ignore_index=True) if bds else pd.DataFrame()
+    if not (res_dir / "kpis.csv").exists():
+        combine_run(out)  # run in JupyterLab after the family notebooks: combine them here
+    results = read_results_csv(res_dir / "kpis.csv")
+    bd = _optional_csv(res_dir / "breakdowns.csv")
     quarters = None
     if p.is_year:
         qs = [read_results_csv(res_dir / f"{f}_quarters.csv") for f in FAMILY_TABLES
@@ -138,7 +118,7 @@ def start_report(period: str, out_dir: str, previous_dir: str | None = None,
         prev_history = _optional_csv(prev / "results" / "history.csv")
         prev_name = str(previous["period"].iloc[0]) if len(previous) else prev.name
     commentary = load_commentary(commentary_file, p.label, [k.id for k in cat])
-    return ReportRun(p, out, results, bd, quarters, cat, provenance,
+    return ReportRun(p, out, results, bd if bd is not None else pd.DataFrame(), quarters, cat, provenance,
                      history=_optional_csv(res_dir / "history.csv"),
                      year_results=_optional_csv(res_dir / "year_kpis.csv"),
                      previous=previous, previous_history=prev_history, previous_name=prev_name,
@@ -248,6 +228,10 @@ def show_table1(rep: ReportRun) -> None:
     head = rep.results[rep.results["headline"].astype(bool) & ~rep.results["supplementary"].astype(bool)]
     cannot = head[head["status"] != "reported"]
     parts = ['<h2 id="table1">The budget KPIs in the Table 1 layout</h2>',
+             "<p><strong>How to read this table.</strong> It keeps the layout of Table 1 of the Panel's "
+             "budget metrics paper: plan priority, improvement area and whether the KPI is already in "
+             "the force's performance framework. <em>Change</em> compares with the same period a year "
+             "earlier, with the test behind it.</p>",
              f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts)))}</p>",
              f"<p><strong>Coverage:</strong> {reported} of {regular} regularly reportable KPIs reported "
              f"this {'year' if rep.period.is_year else 'quarter'}"
@@ -301,8 +285,8 @@ def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
             "The year": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
             "Previous year": format_value(r.get("last_year_value"), k.unit),
             "Change": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit),
-            "Test": significance_words(r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant"))
-            if reported else "",
+            "Test of the change": short_significance_words(r.get("last_year_test"), r.get("last_year_p_value"),
+                                                           r.get("last_year_significant")) if reported else "",
             "Verdict": str(r.get("verdict", "")),
         })
     return pd.DataFrame(rows)
@@ -315,9 +299,10 @@ def show_year(rep: ReportRun) -> None:
         fy = rep.year_results["period"].iloc[0] if "period" in rep.year_results else rep.period.label
         t = year_table(rep.year_results, rep.catalogue)
         _html(f'<h2 id="year">The year {html.escape(str(fy))} against the previous year</h2>'
-              "<p>For the annual assurance and accountability meeting: each budget KPI for the whole "
+              "<p>For the annual assurance and accountability meeting: each KPI for the whole "
               "financial year against the year before, with the test of the change and the verdict.</p>"
-              + frame_html(t, f"Budget KPIs, financial year {fy}, against the previous year", scroll=True))
+              '<div class="year-table">'
+              + frame_html(t, f"KPIs, financial year {fy}, against the previous year", scroll=True) + "</div>")
         return
     if not rep.period.is_year or rep.quarters is None:
         return
@@ -398,9 +383,6 @@ def methods_html(rep: ReportRun) -> str:
                  "points in a row on one side of the mean. Fewer than 12 points give trial limits. "
                  f"Variation labels: {e(rules)}. Assurance labels: "
                  f"{e('; '.join(ASSURANCE_LABELS.values()))}.</p></details>")
-    if METHODS_DOC.exists():
-        parts.append("<details><summary>Full methods</summary>"
-                     f"{render_markdown(METHODS_DOC.read_text(encoding='utf-8'))}</details>")
     defs = pd.DataFrame([{"KPI": k.name, "Definition": k.definition,
                           "Target": "—" if k.target is None else f"{format_value(k.target, k.unit)} ({k.target_source})"}
                          for k in rep.catalogue])

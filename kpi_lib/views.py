@@ -17,7 +17,7 @@ import pandas as pd
 
 from .charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from .narrative import STATUS_TEXT, finding, format_change, format_value
-from .notebook import FamilyRun, load_peers
+from .notebook import FamilyRun
 from .spc import VARIATION_LABELS
 from .summary import frame_html, kpi_anchor, plain_name
 
@@ -253,28 +253,38 @@ def show_sources(run: FamilyRun) -> None:
     _html(sources_html(run.results, run.tables.notes, run.tables.licence))
 
 
+PEER_NAMES = {"trc": "Total recorded crime", "vwi": "Violence with injury", "rape": "Rape",
+              "robbery": "Robbery", "burglary_residential": "Residential burglary",
+              "vehicle_crime": "Vehicle crime"}
+
+
+def peers_html(table: pd.DataFrame, settings: Mapping[str, Any], quarter_label: str) -> str:
+    """The force against its comparison group and England and Wales (Home Office PFA tables),
+    collapsed; empty when there is no comparison."""
+    if table is None or table.empty:
+        return ""
+    t = table.copy()
+    t["category"] = t["category"].map(PEER_NAMES).fillna(t["category"])
+    for c in ("force", "group", "england_and_wales"):
+        t[c] = t[c].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}")
+    force = str(settings.get("force", "This force"))
+    t = t[["category", "measure", "force", "group", "england_and_wales"]]
+    t.columns = ["Category", "Measure", force, "Comparison group", "England and Wales"]
+    per_people = t["Measure"].astype(str).str.contains("per 1,000").any()
+    group = settings.get("group") or []
+    intro = (f"{quarter_label}. Comparison group: {settings.get('group_name', 'similar forces')}"
+             + (f" ({', '.join(group)})" if group else "") + f"; averaging: {settings.get('averaging', 'weighted')}. "
+             + ("Rates per 1,000 people." if per_people else "No population table was supplied, so these are "
+                "counts and shares, not rates."))
+    return (f"<details><summary>How the force compares with similar forces</summary><p>{html.escape(intro)}</p>"
+            + frame_html(t, f"{force} against its comparison group and England and Wales", scroll=True)
+            + "</details>")
+
+
 def show_peers(run: FamilyRun) -> None:
     """Force against its comparison group and England and Wales (Home Office PFA tables only)."""
-    pfa = run.tables.extras.get("home_office_pfa")
-    if pfa is None:
-        return
-    from .sources.homeoffice import peer_comparison
-    peers = load_peers(run.params.get("peers_file"))
-    pops = None
-    if peers.get("population_file"):
-        pop = pd.read_csv(peers["population_file"], comment="#")
-        pops = dict(zip(pop["force"], pop["population"], strict=True))
-    quarters = run.period.quarters()
-    table = peer_comparison(pfa, quarters[-1].start, peers["force"], peers["group"], pops, peers["averaging"])
-    names = {"trc": "Total recorded crime", "vwi": "Violence with injury", "rape": "Rape",
-             "robbery": "Robbery", "burglary_residential": "Residential burglary", "vehicle_crime": "Vehicle crime"}
-    table["category"] = table["category"].map(names)
-    for c in ("force", "group", "england_and_wales"):
-        table[c] = table[c].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}")
-    table.columns = ["Category", "Measure", peers["force"], "Comparison group", "England and Wales"]
-    intro = (f"Peer comparison, {quarters[-1].label}. Group: {peers['group_name']} "
-             f"({', '.join(peers['group'])}); averaging: {peers['averaging']}. "
-             + ("Rates per 1,000 people." if pops else "No population table supplied: counts and shares, not rates."))
-    _html(f"<details><summary>How the force compares with similar forces</summary><p>{html.escape(intro)}</p>"
-          + frame_html(table, f"{peers['force']} against its comparison group and England and Wales", scroll=True)
-          + "</details>")
+    table = getattr(run, "peers", None)
+    settings = getattr(run, "peer_settings", None) or {}
+    text = peers_html(table, settings, run.period.quarters()[-1].label) if table is not None else ""
+    if text:
+        _html(text)

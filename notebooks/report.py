@@ -42,13 +42,6 @@ show_commentary(rep)
 # %%
 show_changes(rep)
 
-# %% [markdown]
-# **How to read the next table.** It keeps the layout of Table 1 of the Panel's budget metrics
-# paper: plan priority, improvement area and whether the KPI is already in the force's
-# performance framework. *Change* compares with the same period a year earlier, with the test
-# behind it; *SPC variation* says whether the latest point is ordinary or a real change;
-# *Assurance* says whether a target is met reliably.
-
 # %%
 show_table1(rep)
 
