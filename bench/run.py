@@ -1,12 +1,18 @@
-"""Benchmarks (run on demand: `make bench`, or `python bench/run.py [--backfill]`).
+"""Benchmarks (run on demand: `make bench`, or `python bench/run.py [options]`). Never run by tests.
 
-Reports, for the sample data in data/sample:
-- reading and validating the inputs;
-- the KPI computation alone (kpi_lib.compute) for one quarter and for all 24 sample quarters;
-- the floor for a notebook: a trivial notebook through Papermill (kernel start and teardown);
-- one quarter end to end (`kpi run`: 7 family notebooks in parallel, the summary, HTML, Excel, PDF);
-- with --backfill, the 24-quarter backfill end to end.
-Prints seconds and ratios, and writes bench/results/latest.json. Never run by the test suite.
+Everything is measured side by side in one process, so ratios compare like with like:
+
+- panel: reading and validating every input (kpi_lib readers), building the measurement panel
+  from the validated tables, and the DuckDB reference (bench/duckdb_reference.py) doing the same
+  aggregations straight from the files; the cache (build, then hit);
+- compute: one quarter, and all 24 sample quarters, from the panel;
+- --end-to-end: one quarter through the runner (no PDF) against the same runner executing the
+  same number of trivial notebooks with the same jobs, plus rendering; then a rerun (cache hit);
+- --backfill: the 24-quarter backfill (no PDF) against 24 single-quarter runs with a warm cache;
+- --scale N: `kpi sample --scale N` into a temporary folder and `kpi run 2024/25-Q4` on it under
+  /usr/bin/time -v (peak memory), with the panel and the DuckDB reference at that scale.
+
+Prints seconds and ratios and writes bench/results/latest.json (not committed).
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import argparse
 import json
 import os
 import platform
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +31,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+PERIOD = "2024/25 Q4"
 
 
 def timed(fn, *a, **kw):
@@ -30,66 +42,146 @@ def timed(fn, *a, **kw):
     return time.perf_counter() - t, out
 
 
-def trivial_notebook(tmp: Path) -> Path:
+def trivial_notebooks(folder: Path, reference_results: Path, families: list[str]) -> Path:
+    """Notebooks with the real notebooks' parameters that only copy a reference run's results
+    (so combine and render have their inputs) and a trivial report notebook."""
     import nbformat
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("y = x + 1")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp / "trivial.ipynb"
-    nbformat.write(nb, path)
-    return path
+    folder.mkdir(parents=True, exist_ok=True)
+    params = 'period = ""\ndata_dir = ""\nout_dir = ""\nparams_file = None\nprevious_dir = None\ncommentary_file = None'
+    for name in [*families, "report"]:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        copy = ("import shutil, pathlib\n"
+                f"src = pathlib.Path({str(reference_results)!r})\n"
+                "dst = pathlib.Path(out_dir) / 'results'\n"
+                f"for f in src.glob({(name + '*.csv')!r}):\n    shutil.copy(f, dst / f.name)")
+        nb.cells = [nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+                    nbformat.v4.new_markdown_cell(f'<h2 id="family-{name}">{name}</h2>'),
+                    nbformat.v4.new_code_cell(copy if name != "report" else "x = 1")]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def bench_panel(data: Path, res: dict, tmp: Path) -> None:
+    from duckdb_reference import reference
+
+    from kpi_lib import registry
+    from kpi_lib.cache import get_panel
+    from kpi_lib.panel import build_panel
+    from kpi_lib.params import load_params
+    from kpi_lib.sources.detect import read_any
+
+    params = load_params()
+    res["duckdb_reference_s"], res["duckdb_rows"] = timed(reference, data)
+    res["read_validate_s"], tables = timed(read_any, data)
+    res["rows"] = {e.table: e.rows_read for e in tables.ledger}
+    res["panel_build_s"], pnl = timed(build_panel, tables, registry.load_config(params))
+    res["panel_rows"] = len(pnl.measurements)
+    res["duckdb_reference_again_s"], _ = timed(reference, data)
+    ref = min(res["duckdb_reference_s"], res["duckdb_reference_again_s"])
+    res["cache_build_s"], (_, rep) = timed(get_panel, data, params, root=tmp / "cache", tables=tables)
+    res["cache_hit_s"], (_, rep2) = timed(get_panel, data, params, root=tmp / "cache")
+    res["cache_hit"] = rep2.hit
+    res["ratios"]["panel build (validated tables) / duckdb reference"] = res["panel_build_s"] / ref
+    res["ratios"]["read+validate+panel / duckdb reference"] = (res["read_validate_s"] + res["panel_build_s"]) / ref
+    return pnl, params
+
+
+def bench_compute(pnl, params, res: dict) -> None:
+    from kpi_lib import engine
+    from kpi_lib.periods import quarter_range
+    res["compute_one_quarter_s"], _ = timed(engine.compute, PERIOD, pnl, params)
+    quarters = quarter_range("2019/20 Q1", "2024/25 Q4")
+    res["compute_24_quarters_s"], _ = timed(lambda: [engine.compute(q, pnl, params) for q in quarters])
+
+
+def bench_end_to_end(data: Path, res: dict, tmp: Path, jobs: int) -> None:
+    from kpi_lib import registry, runner
+    os.environ["KPI_CACHE_DIR"] = str(tmp / "cache-e2e")
+    res["one_quarter_end_to_end_s"], run = timed(runner.run_period, PERIOD, data, tmp / "q", quiet=True,
+                                                 pdf=False, jobs=jobs)
+    res["one_quarter_steps_s"] = run.manifest.get("seconds_by_step")
+    res["first_run_panel_cache"] = run.manifest.get("panel_cache")
+    res["rerun_s"], rerun = timed(runner.run_period, PERIOD, data, tmp / "q", quiet=True, pdf=False, jobs=jobs)
+    res["rerun_panel_cache"] = rerun.manifest.get("panel_cache")
+    real = runner.NOTEBOOKS
+    try:
+        runner.NOTEBOOKS = trivial_notebooks(tmp / "trivial", run.out / "results", list(registry.NAMES))
+        res["trivial_notebooks_end_to_end_s"], _ = timed(runner.run_period, PERIOD, data, tmp / "t",
+                                                         quiet=True, pdf=False, jobs=jobs)
+    finally:
+        runner.NOTEBOOKS = real
+    res["ratios"]["one quarter / same runner with trivial notebooks"] = \
+        res["rerun_s"] / res["trivial_notebooks_end_to_end_s"]
+
+
+def bench_backfill(data: Path, res: dict, tmp: Path, jobs: int) -> None:
+    from kpi_lib import runner
+    from kpi_lib.periods import quarter_range
+    os.environ["KPI_CACHE_DIR"] = str(tmp / "cache-bf")
+    quarters = quarter_range("2019/20 Q1", "2024/25 Q4")
+    runner.run_period(quarters[0], data, tmp / "warm", quiet=True, pdf=False, jobs=jobs)  # warm the cache
+    res["single_runs_24_s"], _ = timed(lambda: [runner.run_period(q, data, tmp / "single" / q.slug, quiet=True,
+                                                                  pdf=False, jobs=jobs) for q in quarters])
+    res["backfill_24_quarters_s"], _ = timed(runner.run_many, "2019/20 Q1", "2024/25 Q4", data, tmp / "bf",
+                                             quiet=True, pdf=False, jobs=jobs)
+    res["ratios"]["backfill / 24 warm single runs"] = res["backfill_24_quarters_s"] / res["single_runs_24_s"]
+
+
+def bench_scale(scale: float, res: dict, tmp: Path) -> None:
+    from duckdb_reference import reference
+    kpi = str(Path(sys.executable).parent / "kpi")
+    data = tmp / f"sample-x{scale:g}"
+    res["scale"] = scale
+    res["scale_sample_s"], _ = timed(subprocess.run, [kpi, "sample", "--out", str(data), "--scale", str(scale)],
+                                     check=True, capture_output=True)
+    res["scale_duckdb_reference_s"], _ = timed(reference, data)
+    env = {**os.environ, "KPI_CACHE_DIR": str(tmp / "cache-scale")}
+    t = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-v", kpi, "run", "2024/25-Q4", "--data", str(data), "--out",
+                        str(tmp / "scale-run"), "--no-pdf", "--quiet"], capture_output=True, text=True, env=env)
+    res["scale_run_s"] = time.perf_counter() - t
+    res["scale_run_ok"] = r.returncode == 0
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
+    res["scale_peak_memory_gb"] = int(peak.group(1)) / 1024 / 1024 if peak else None
+    if r.returncode != 0:
+        res["scale_run_error"] = r.stderr[-2000:]
+    man = tmp / "scale-run" / "manifest.json"
+    if man.exists():
+        m = json.loads(man.read_text())
+        res["scale_steps_s"] = m.get("seconds_by_step")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(REPO / "data" / "sample"))
-    ap.add_argument("--backfill", action="store_true", help="also time the 24-quarter backfill")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--end-to-end", action="store_true", help="one quarter, rerun, and trivial notebooks")
+    ap.add_argument("--backfill", action="store_true", help="24-quarter backfill against 24 warm runs")
+    ap.add_argument("--scale", type=float, default=None, help="also run a sample of this scale (e.g. 10)")
     args = ap.parse_args()
-    import papermill as pm
-
-    from kpi_lib import compute, read_tables
-    from kpi_lib.periods import quarter_range
-    from kpi_lib.runner import run_many, run_period
-
     data = Path(args.data)
-    sizes = {p.name: p.stat().st_size for p in sorted(data.iterdir()) if p.is_file()}
     res: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                              "python": platform.python_version()},
-                 "data": str(data), "input_bytes": sum(sizes.values())}
-    res["read_s"], tables = timed(read_tables, data)
-    res["rows"] = {e.table: e.rows_read for e in tables.ledger}
-    res["compute_one_quarter_s"], _ = timed(compute, "2024/25 Q4", tables)
-    quarters = quarter_range("2019/20 Q1", "2024/25 Q4")
-    res["compute_24_quarters_s"], _ = timed(lambda: [compute(q, tables) for q in quarters])
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        nb = trivial_notebook(tmp)
-        pm.execute_notebook(str(nb), str(tmp / "warm.ipynb"), progress_bar=False)  # warm caches
-        res["trivial_notebook_s"], _ = timed(pm.execute_notebook, str(nb), str(tmp / "out.ipynb"), progress_bar=False)
-        res["one_quarter_end_to_end_s"], run = timed(run_period, "2024/25 Q4", data, tmp / "q", quiet=True)
-        res["one_quarter_steps_s"] = run.manifest["seconds_by_step"]
-        res["report_html_bytes"] = (run.out / "report.html").stat().st_size
-        res["report_pdf_bytes"] = (run.out / "report.pdf").stat().st_size
+                 "data": str(data), "input_bytes": sum(p.stat().st_size for p in data.iterdir() if p.is_file()),
+                 "ratios": {}}
+    tmp = Path(tempfile.mkdtemp(prefix="kpi-bench-"))
+    try:
+        pnl, params = bench_panel(data, res, tmp)
+        bench_compute(pnl, params, res)
+        if args.end_to_end or args.backfill:
+            bench_end_to_end(data, res, tmp, args.jobs)
         if args.backfill:
-            res["backfill_24_quarters_s"], _ = timed(run_many, "2019/20 Q1", "2024/25 Q4", data, tmp / "bf",
-                                                     quiet=True, pdf=False)
-    nb_total = sum(v for k, v in res["one_quarter_steps_s"].items() if k != "render")
-    kernel_share = 8 * res["trivial_notebook_s"] / (nb_total or 1)
-    res["ratios"] = {
-        "end_to_end / compute_alone (one quarter)": res["one_quarter_end_to_end_s"] / res["compute_one_quarter_s"],
-        "end_to_end / read_inputs": res["one_quarter_end_to_end_s"] / res["read_s"],
-        "compute_one_quarter / read_inputs": res["compute_one_quarter_s"] / res["read_s"],
-        "24 quarters / 1 quarter (compute)": res["compute_24_quarters_s"] / res["compute_one_quarter_s"],
-        "kernel start+stop share of notebook time (8 notebooks)": kernel_share,
-    }
-    if "backfill_24_quarters_s" in res:
-        res["ratios"]["backfill / one quarter (end to end)"] = res["backfill_24_quarters_s"] / res["one_quarter_end_to_end_s"]
+            bench_backfill(data, res, tmp, args.jobs)
+        if args.scale:
+            bench_scale(args.scale, res, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(res, indent=2))
+    (out / "latest.json").write_text(json.dumps(res, indent=2, default=str))
     for k, v in res.items():
-        print(f"{k}: {json.dumps(v) if isinstance(v, dict) else v}")
+        print(f"{k}: {json.dumps(v, default=str) if isinstance(v, dict) else v}")
 
 
 if __name__ == "__main__":

@@ -262,17 +262,39 @@ def matured_counts(panel: Panel, category: str, types: list[str],
                    months_and_cutoffs: list[tuple[date, date]]) -> np.ndarray:
     """Assigned outcomes of the given types for crimes recorded in each month, counting only
     outcomes dated on or before that month's cutoff date. One count per (month, cutoff)."""
-    mat = panel.maturity
-    sel = mat[(mat["category"] == category) & mat["outcome_type"].isin(types)]
-    by_month = {pd.Timestamp(k).date(): g for k, g in sel.groupby("period_start")}
+    index = _maturity_index(panel, category, tuple(sorted(types)))
     out = np.zeros(len(months_and_cutoffs))
     for i, (month, cutoff) in enumerate(months_and_cutoffs):
-        g = by_month.get(month)
-        if g is None:
+        found = index.get(month)
+        if found is None:
             continue
-        month_end = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
-        out[i] = float(g.loc[g["days"] <= (cutoff - month_end).days, "count"].sum())
+        days, cum = found
+        month_end = date(month.year + (month.month == 12), month.month % 12 + 1, 1) - timedelta(days=1)
+        k = int(np.searchsorted(days, (cutoff - month_end).days, side="right"))
+        out[i] = float(cum[k - 1]) if k else 0.0
     return out
+
+
+def _maturity_index(panel: Panel, category: str, types: tuple[str, ...]) -> dict:
+    """month -> (sorted days, cumulative counts) for one category and set of outcome types,
+    built once per panel and reused (every comparison and SPC point asks for it)."""
+    cache = panel.__dict__.setdefault("_maturity_cache", {})
+    key = (category, types)
+    if key not in cache:
+        mat = panel.maturity
+        sel = mat[(mat["category"] == category) & mat["outcome_type"].isin(types)]
+        g = sel.groupby(["period_start", "days"])["count"].sum()
+        months = pd.to_datetime(g.index.get_level_values(0)).date
+        days = g.index.get_level_values(1).to_numpy(dtype="int64")
+        counts = g.to_numpy(dtype=float)
+        index = {}
+        if len(g):
+            starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
+            ends = np.r_[starts[1:], len(g)]
+            for a, b in zip(starts, ends, strict=True):
+                index[months[a]] = (days[a:b], np.cumsum(counts[a:b]))
+        cache[key] = index
+    return cache[key]
 
 
 # ------------------------------------------------------------------------------ files
