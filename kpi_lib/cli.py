@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from .errors import KpiError
+from .errors import Interrupted, KpiError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Budget KPI metrics report for a Police and Crime Panel.")
@@ -104,17 +104,25 @@ def sample(out: Path = typer.Option(Path("data/sample"), help="Folder to write."
 def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a financial year (2024/25)."),
         to: str | None = typer.Option(None, "--to", help="Last quarter of a backfill range."),
         data: Path = typer.Option(Path("data/sample"), "--data", help="Folder of input files."),
-        out: Path | None = typer.Option(None, "--out", help="Output folder (default outputs/<period>; with --to, the parent folder)."),
+        out: Path | None = typer.Option(None, "--out", help="Output folder (default outputs/<period>; with --to, the parent folder). "
+                                        "It must not exist yet, or be an earlier run's output folder."),
         params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml."),
         jobs: int | None = typer.Option(None, "--jobs", help="Notebooks run in parallel (default: cores)."),
         quiet: bool = typer.Option(False, "--quiet", help="Plain log lines instead of a progress bar."),
-        pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print report.pdf with Chromium.")) -> None:
+        pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print report.pdf with Chromium."),
+        previous: Path | None = typer.Option(None, "--previous", help="An earlier run's output folder to compare with "
+                                             "(default: the previous quarter's folder beside --out, if it is one)."),
+        commentary: Path | None = typer.Option(None, "--commentary", help="Force commentary (Markdown) for the report "
+                                               "(default: commentary.md in the data folder, if present).")) -> None:
     """Run the quarter (or year, or range): notebooks through Papermill, then the report."""
     from .runner import run_many
+    kw = {"params_file": params, "jobs": jobs, "quiet": quiet, "pdf": pdf, "previous_dir": previous,
+          "commentary_file": commentary}
     try:
-        results = run_many(period, to, data, out_root=out if to else None, params_file=params,
-                           jobs=jobs, quiet=quiet, pdf=pdf) if to else \
-            run_many(period, None, data, out_root=out, params_file=params, jobs=jobs, quiet=quiet, pdf=pdf)
+        results = run_many(period, to, data, out_root=out, **kw)
+    except Interrupted as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.exit_code) from None
     except KpiError as exc:
         _fail(exc)
     for r in results:

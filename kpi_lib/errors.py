@@ -65,3 +65,15 @@ class NotebookError(KpiError):
 class OutputFolderError(ParameterError):
     """An output folder may not be used: it holds files this suite did not write, it is (or holds)
     the data or the suite's own folders, or another run is writing to it."""
+
+
+class Interrupted(KpiError):
+    """The run was stopped by SIGINT (Ctrl-C) or SIGTERM. Its children were stopped and its build
+    folder removed; ``published`` is True only when the signal came while the new report was
+    being moved into place, which was then finished first."""
+
+    def __init__(self, signum: int, published: bool = False) -> None:
+        self.signum, self.published = signum, published
+        self.exit_code = 128 + int(signum)
+        super().__init__("interrupted; the new report had already been published" if published
+                         else "interrupted; the last good report is unchanged")

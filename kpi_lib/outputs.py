@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,6 +129,38 @@ def check_output_folder(out: str | Path, *, data: str | Path | None, cwd: str | 
     return Path(os.path.abspath(out)).resolve()
 
 
+def _stale_name(out: Path, name: str) -> int | None:
+    """The pid in ``.<out>.building-<pid>`` or ``.<out>.old-<pid>``, else None."""
+    for kind in ("building", "old"):
+        prefix = f".{out.name}.{kind}-"
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            return int(name[len(prefix):])
+    return None
+
+
+def clean_stale_builds(out: Path) -> list[Path]:
+    """Remove the build folders (``.<name>.building-<pid>``) and set-aside old outputs
+    (``.<name>.old-<pid>``) that earlier runs to ``out`` left behind when they died.
+
+    Call it only while holding ``out``'s lock: then no other run can be building there, so every
+    such folder of another pid is stale. Only folders carrying the suite's marker, or empty ones,
+    are removed; anything else is left alone. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = _stale_name(out, entry.name)
+        if pid is None or pid == os.getpid() or entry.is_symlink() or not entry.is_dir():
+            continue
+        empty = not any(p.is_file() or p.is_symlink() for p in entry.rglob("*"))
+        if carries_marker(entry) or empty:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def lock_path(out: Path) -> Path:
     """The lock file of an output folder: ``.<name>.lock`` beside it (the folder itself is swapped)."""
     return out.with_name(f".{out.name}.lock")
@@ -188,5 +221,5 @@ def output_lock(out: Path) -> Iterator[Path]:
         os.close(fd)
 
 
-__all__ = ["SUITE", "carries_marker", "check_output_folder", "failed_folder", "lock_path",
+__all__ = ["SUITE", "carries_marker", "check_output_folder", "clean_stale_builds", "failed_folder", "lock_path",
            "output_lock", "output_problem", "protected_folders"]

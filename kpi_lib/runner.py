@@ -1,10 +1,16 @@
-"""Run a quarter (or a year, or a range of quarters): validate everything first, execute the
-family notebooks with Papermill in parallel, then the summary notebook, then render the report.
+"""Run a quarter (or a year, or a range of quarters) in seven small steps:
 
-A run builds in a temporary folder beside the output and moves into place only when every step
-succeeded, so a failed run never leaves a half-written report or overwrites the last good one.
-A failing notebook stops the run with one message (notebook, cell, error) and is kept for
-inspection in ``<out>.failed/``.
+plan (arguments, settings, output folder) -> validate (every input) -> measure (the panel, cached)
+-> execute (family notebooks, in parallel) -> combine (results/kpis.csv) -> render (the report
+notebook, HTML, Excel, PDF) -> publish (manifest, then move into place).
+
+Nothing is written before plan and validate have passed. The output folder must be new or an
+earlier run's (see :mod:`kpi_lib.outputs`) and is locked for the run. A run builds in a folder
+beside the output and moves into place only when every step succeeded, so a failed run never
+leaves a half-written report or overwrites the last good one: a failing notebook stops the run
+with one message (notebook, cell, error) and is kept in ``<out>.failed/``. SIGINT and SIGTERM stop
+the workers and kernels, remove the build folder and leave the last good report unchanged (see
+:mod:`kpi_lib.processes`).
 """
 
 from __future__ import annotations
@@ -19,19 +25,37 @@ from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
-from .engine import FAMILY_TABLES
-from .errors import InputError, KpiError, NotebookError, OutputFolderError, ParameterError
-from .outputs import SUITE, carries_marker, check_output_folder, failed_folder, output_lock
+from . import registry
+from .errors import (
+    InputError,
+    Interrupted,
+    KpiError,
+    NotebookError,
+    OutputFolderError,
+    ParameterError,
+)
+from .outputs import (
+    SUITE,
+    carries_marker,
+    check_output_folder,
+    clean_stale_builds,
+    failed_folder,
+    output_lock,
+)
 from .params import load_params
+from .paths import notebooks_dir
 from .periods import Period
+from .processes import interruptible, run_tempdir, signals_held, stop_children, worker_init
 from .provenance import code_version, library_versions
+from .sources.canonical import Tables
 from .sources.detect import detect_kinds, read_any
 from .sources.homeoffice import LICENCE
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-FAMILIES = list(FAMILY_TABLES)
+NOTEBOOKS = notebooks_dir()
+FAMILIES = list(registry.NAMES)
 KIND_NAMES = {"canonical": "force records", "home_office": "Home Office open data tables",
               "police_uk": "data.police.uk street files"}
+COMMENTARY_MAX_BYTES = 1_000_000
 KERNEL_RETRIES = 3
 KERNEL_START_ERRORS = ("Kernel died before replying", "Address already in use", "kernel_info",
                        "Kernel didn't respond", "DeadKernelError")
@@ -144,14 +168,72 @@ def _swap_into_place(build: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
-               params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
-               timeout: int = 1200, pdf: bool = True) -> RunResult:
-    """Run one period end to end; returns where the report is. Raises KpiError on failure.
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run will do, decided and checked before any work: the period, folders,
+    validated settings, how many notebooks run at once, and the earlier run and commentary the
+    report compares with."""
 
-    The output folder is checked (owned by the suite, or new) and locked before any work."""
-    started = datetime.now(timezone.utc)
-    t0 = time.monotonic()
+    period: Period
+    data: Path
+    out: Path
+    given_out: Path
+    params: dict
+    params_file: Path | None
+    jobs: int
+    jobs_requested: int | None
+    quiet: bool
+    timeout: int
+    pdf: bool
+    previous_dir: Path | None
+    commentary_file: Path | None
+    started: datetime
+    t0: float
+
+    @property
+    def build(self) -> Path:
+        """Where this run builds its outputs (beside ``out``, moved into place at the end)."""
+        return self.out.with_name(f".{self.out.name}.building-{os.getpid()}")
+
+
+def _previous_run(p: Period, out: Path, given: str | Path | None) -> Path | None:
+    """The earlier run to compare with ("what changed"): ``--previous`` (which must be a run
+    folder), else the previous quarter's (or year's) sibling folder when it is one, else None."""
+    if given is not None:
+        folder = Path(given).resolve()
+        if not carries_marker(folder):
+            raise ParameterError(f"--previous {given}: not a folder written by kpi run (no manifest.json "
+                                 "from this suite); give an earlier run's output folder")
+        return folder
+    sibling = out.with_name(p.previous().slug)
+    return sibling if carries_marker(sibling) and (sibling / "manifest.json").exists() else None
+
+
+def _commentary(data: Path, given: str | Path | None) -> Path | None:
+    """Force commentary (Markdown): ``--commentary FILE``, else ``commentary.md`` in the data
+    folder when present, else None. Must be a UTF-8 file of at most 1 MB."""
+    path = Path(given).resolve() if given is not None else data / "commentary.md"
+    if given is None and not path.exists():
+        return None
+    if not path.is_file():
+        raise ParameterError(f"--commentary {given}: not found or not a file; expected a Markdown file")
+    if path.stat().st_size > COMMENTARY_MAX_BYTES:
+        raise ParameterError(f"commentary file {path} is {path.stat().st_size:,} bytes; the limit is "
+                             f"{COMMENTARY_MAX_BYTES:,}")
+    try:
+        path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"commentary file {path}: not UTF-8 text (byte {exc.start})") from None
+    return path
+
+
+def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
+         params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
+         timeout: int = 1200, pdf: bool = True, previous_dir: str | Path | None = None,
+         commentary_file: str | Path | None = None) -> Plan:
+    """Step 1: parse and check every argument and setting, and the output folder (it must be new
+    or an earlier run's), before any input is read. Raises KpiError with one clear message."""
+    started, t0 = datetime.now(timezone.utc), time.monotonic()
     p = Period.parse(period)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"--jobs must be a whole number of at least 1, got {jobs!r}")
@@ -161,106 +243,216 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
         raise ParameterError(f"data folder not found: {data_dir}")
     given = Path(out_dir) if out_dir else Path.cwd() / "outputs" / p.slug
     out = check_output_folder(given, data=data)
-    with output_lock(out):
-        out = check_output_folder(given, data=data)  # again, now that no other run can change it
-        return _run_locked(p, params, params_file, data, out, jobs, quiet, timeout, pdf, started, t0)
+    return Plan(p, data, out, given, params, Path(params_file).resolve() if params_file else None,
+                jobs_used(jobs), jobs, quiet, timeout, pdf, _previous_run(p, out, previous_dir),
+                _commentary(data, commentary_file), started, t0)
 
 
-def _run_locked(p: Period, params: dict, params_file: str | Path | None, data: Path, out: Path,
-                jobs: int | None, quiet: bool, timeout: int, pdf: bool, started: datetime,
-                t0: float) -> RunResult:
-    """The run itself, once the output folder is checked and locked."""
-    # validate every input before anything starts
-    tables = read_any(data, timezone=params.get("timezone"), survey_scales=params["survey_scales"])
-    kinds = detect_kinds(data)
-    public = any(k in kinds for k in ("home_office", "police_uk"))
-    jobs = jobs_used(jobs)
+def validate(pl: Plan) -> Tables:
+    """Step 2: read and check every input (the clear errors of the readers), before any notebook."""
+    return read_any(pl.data, timezone=pl.params.get("timezone"), survey_scales=pl.params["survey_scales"])
 
-    build = out.with_name(f".{out.name}.building-{os.getpid()}")
-    failed_dir = failed_folder(out)
-    shutil.rmtree(build, ignore_errors=True)
-    (build / "notebooks").mkdir(parents=True)
-    (build / "logs").mkdir()
-    inputs = {
-        "suite": SUITE, "period": p.label, "data_folder": str(data), "input_kinds": kinds, "synthetic": tables.synthetic,
-        "public_data": public, "extraction_date": tables.extraction_date.isoformat() if tables.extraction_date else None,
-        "parameters": params, "params_file": str(params_file) if params_file else None,
+
+def _inputs_record(pl: Plan, tables: Tables) -> dict:
+    kinds = detect_kinds(pl.data)
+    return {
+        "suite": SUITE, "period": pl.period.label, "data_folder": str(pl.data), "input_kinds": kinds,
+        "synthetic": tables.synthetic, "public_data": any(k in kinds for k in ("home_office", "police_uk")),
+        "extraction_date": tables.extraction_date.isoformat() if tables.extraction_date else None,
+        "parameters": pl.params, "params_file": str(pl.params_file) if pl.params_file else None,
+        "previous_run": str(pl.previous_dir) if pl.previous_dir else None,
+        "commentary_file": str(pl.commentary_file) if pl.commentary_file else None,
         "inputs": [e.as_dict() for e in tables.ledger], "code_version": code_version(),
     }
-    (build / "inputs.json").write_text(json.dumps(inputs, indent=2, default=str, sort_keys=True), encoding="utf-8")
-    common = {"period": p.label, "out_dir": str(build)}
-    fam_params = {**common, "data_dir": str(data), "params_file": str(Path(params_file).resolve()) if params_file else None}
-    durations: dict[str, float] = {}
-    progress = _Progress(len(FAMILIES) + 1, p.label, quiet)
-    try:
-        ctx = get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            pending = {}
-            queue = list(FAMILIES)
-            while queue or pending:
-                while queue and len(pending) < jobs:
-                    name = queue.pop(0)
-                    fut = pool.submit(_execute, name, str(NOTEBOOKS / f"{name}.ipynb"),
-                                      str(build / "notebooks" / f"{name}.ipynb"), fam_params, timeout,
-                                      str(build / "logs" / f"{name}.log"))
-                    pending[fut] = name
-                    time.sleep(0.3)  # stagger kernel starts
-                progress.running(sorted(pending.values()))
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    name = pending.pop(fut)
-                    res = fut.result()
-                    if not res["ok"]:
-                        for f in pending:
-                            f.cancel()
-                        raise NotebookError(_fail_message(res))
-                    durations[name] = round(res["seconds"], 2)
-                    progress.advance(name, res["seconds"])
-        progress.running(["report"])
-        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            res = pool.submit(_execute, "report", str(NOTEBOOKS / "report.ipynb"),
-                              str(build / "notebooks" / "report.ipynb"), common, timeout,
-                              str(build / "logs" / "report.log")).result()
-        if not res["ok"]:
-            raise NotebookError(_fail_message(res))
-        durations["report"] = round(res["seconds"], 2)
-        progress.advance("report", res["seconds"])
-        progress.running(["rendering the report"])
-    except KpiError as exc:
-        progress.close()
-        shutil.rmtree(failed_dir, ignore_errors=True)
-        os.replace(build, failed_dir)
-        raise NotebookError(str(exc).replace(str(build), str(failed_dir))) from None
-    finally:
-        progress.close()
 
-    t_render = time.monotonic()
-    meta = report_meta(p, inputs, started, params)
+
+def start_build(pl: Plan, inputs: dict) -> Path:
+    """Create the build folder, marker (inputs.json) first, so that a later run can recognise
+    and remove it if this run dies."""
+    build = pl.build
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    (build / "inputs.json").write_text(json.dumps(inputs, indent=2, default=str, sort_keys=True), encoding="utf-8")
+    (build / "notebooks").mkdir()
+    (build / "logs").mkdir()
+    return build
+
+
+def measure(pl: Plan, build: Path, tables: Tables) -> dict:
+    """Step 3: the measurement panel (from the cache when inputs, settings and code are unchanged)
+    written into ``<build>/results/`` for the family notebooks. Returns the cache record."""
+    from .cache import measure_run
+    return measure_run(pl.data, pl.params, build, tables=tables).as_dict()
+
+
+def _notebook_pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                               initializer=worker_init, initargs=(os.getpid(),))
+
+
+def _run_notebooks(names: list[str], build: Path, parameters: dict, pl: Plan, jobs: int,
+                   progress: _Progress) -> dict[str, float]:
+    """Execute notebooks (at most ``jobs`` at once) into ``build/notebooks``; NotebookError for
+    the first that fails. On any failure or interruption the workers and their kernels are
+    stopped at once (not waited for)."""
+    durations: dict[str, float] = {}
+    pool = _notebook_pool(jobs)
+    ok = False
     try:
-        pdf_note = _render_outputs(build, meta, pdf)
-    except Exception as exc:  # noqa: BLE001 - keep the build for inspection, leave the last report
-        shutil.rmtree(failed_dir, ignore_errors=True)
-        os.replace(build, failed_dir)
-        raise KpiError(f"rendering the report failed: {type(exc).__name__}: {exc} "
-                       f"(notebooks kept in {failed_dir})") from None
-    durations["render"] = round(time.monotonic() - t_render, 2)
-    manifest = {
+        pending = {}
+        queue = list(names)
+        while queue or pending:
+            while queue and len(pending) < jobs:
+                name = queue.pop(0)
+                fut = pool.submit(_execute, name, str(NOTEBOOKS / f"{name}.ipynb"),
+                                  str(build / "notebooks" / f"{name}.ipynb"), parameters, pl.timeout,
+                                  str(build / "logs" / f"{name}.log"))
+                pending[fut] = name
+                if queue:
+                    time.sleep(0.3)  # stagger kernel starts
+            progress.running(sorted(pending.values()))
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                name = pending.pop(fut)
+                res = fut.result()
+                if not res["ok"]:
+                    raise NotebookError(_fail_message(res))
+                durations[name] = round(res["seconds"], 2)
+                progress.advance(name, res["seconds"])
+        ok = True
+    finally:
+        if not ok:
+            stop_children()
+        pool.shutdown(wait=ok, cancel_futures=True)
+    return durations
+
+
+def execute(pl: Plan, build: Path, progress: _Progress) -> dict[str, float]:
+    """Step 4: the family notebooks, in parallel, each loading the panel and writing
+    ``results/<family>.csv``."""
+    parameters = {"period": pl.period.label, "out_dir": str(build), "data_dir": str(pl.data),
+                  "params_file": str(pl.params_file) if pl.params_file else None}
+    return _run_notebooks(FAMILIES, build, parameters, pl, pl.jobs, progress)
+
+
+def combine(build: Path) -> None:
+    """Step 5: the family results combined into ``results/kpis.csv`` (and spc.csv, history.csv)."""
+    from .results import combine_run
+    combine_run(build)
+
+
+def render(pl: Plan, build: Path, inputs: dict, progress: _Progress) -> tuple[dict[str, float], str | None]:
+    """Step 6: the report notebook (it only presents kpis.csv), then report.html, kpis.xlsx and
+    (optionally) report.pdf. Returns timings and a note when the PDF could not be printed."""
+    parameters = {"period": pl.period.label, "out_dir": str(build),
+                  "previous_dir": str(pl.previous_dir) if pl.previous_dir else None,
+                  "commentary_file": str(pl.commentary_file) if pl.commentary_file else None}
+    durations = _run_notebooks(["report"], build, parameters, pl, 1, progress)
+    progress.running(["rendering the report"])
+    t = time.monotonic()
+    try:
+        pdf_note = _render_outputs(build, report_meta(pl.period, inputs, pl.started, pl.params), pl.pdf)
+    except (KpiError, Interrupted):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one readable message; the build is kept
+        raise KpiError(f"rendering the report failed: {type(exc).__name__}: {exc}") from None
+    durations["render"] = round(time.monotonic() - t, 2)
+    return durations, pdf_note
+
+
+def publish(pl: Plan, build: Path, manifest: dict) -> None:
+    """Step 7: write the manifest and move the build into place, replacing the previous run
+    (signals are held meanwhile, so the move is never left half done)."""
+    with signals_held():
+        (build / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        _swap_into_place(build, pl.out)
+        failed = failed_folder(pl.out)
+        if carries_marker(failed):
+            shutil.rmtree(failed, ignore_errors=True)
+
+
+def _manifest(pl: Plan, build: Path, inputs: dict, durations: dict, cache: dict, cleaned: list,
+              pdf_note: str | None) -> dict:
+    return {
         **{k: v for k, v in inputs.items() if k != "inputs"},
         "inputs": inputs["inputs"],
         "row_ledger": {e["table"]: {"read": e["rows_read"], "used": e["rows_used"],
                                     "rejected": e["rows_rejected"], "reasons": e["rejected_reasons"]}
                        for e in inputs["inputs"]},
         "library_versions": library_versions(),
-        "started": started.isoformat(timespec="seconds"),
+        "started": pl.started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seconds_total": round(time.monotonic() - t0, 2), "seconds_by_step": durations,
-        "jobs": jobs, "pdf": "report.pdf" if pdf and pdf_note is None else pdf_note,
+        "seconds_total": round(time.monotonic() - pl.t0, 2), "seconds_by_step": durations,
+        "jobs": pl.jobs, "jobs_requested": pl.jobs_requested, **cache,
+        "cleaned_up": [str(c) for c in cleaned],
+        "pdf": "report.pdf" if pl.pdf and pdf_note is None else pdf_note,
         "outputs": sorted(str(x.relative_to(build)) for x in build.rglob("*") if x.is_file()),
     }
-    (build / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    _swap_into_place(build, out)
-    shutil.rmtree(failed_dir, ignore_errors=True)
-    return RunResult(p, out, out / "report.html", manifest)
+
+
+def _keep_failed(pl: Plan, build: Path, message: str) -> KpiError:
+    """Move a failed build to ``<out>.failed`` for inspection; the error names where it is."""
+    failed = failed_folder(pl.out)
+    if carries_marker(failed):
+        shutil.rmtree(failed, ignore_errors=True)
+    if failed.exists():  # not ours (checked at the start): leave both alone
+        return NotebookError(f"{message} (notebooks kept in {build})")
+    os.replace(build, failed)
+    return NotebookError(message.replace(str(build), str(failed)))
+
+
+def _run_locked(pl: Plan) -> RunResult:
+    """Steps 2 to 7, once the output folder is locked: validate, measure, execute, combine,
+    render, publish. A failure keeps the build in ``<out>.failed``; an interruption removes it;
+    either way the last good report is left as it was."""
+    cleaned = clean_stale_builds(pl.out)
+    tables = validate(pl)
+    inputs = _inputs_record(pl, tables)
+    build = start_build(pl, inputs)
+    progress = _Progress(len(FAMILIES) + 1, pl.period.label, pl.quiet)
+    try:
+        t = time.monotonic()
+        cache = measure(pl, build, tables)
+        durations = {"measure": round(time.monotonic() - t, 2)}
+        durations.update(execute(pl, build, progress))
+        t = time.monotonic()
+        combine(build)
+        durations["combine"] = round(time.monotonic() - t, 2)
+        progress.running(["report"])
+        more, pdf_note = render(pl, build, inputs, progress)
+        durations.update(more)
+        progress.close()
+        manifest = _manifest(pl, build, inputs, durations, cache, cleaned, pdf_note)
+        publish(pl, build, manifest)
+    except Interrupted as exc:
+        progress.close()
+        if not exc.published:
+            stop_children()
+            shutil.rmtree(build, ignore_errors=True)
+        raise
+    except KpiError as exc:
+        progress.close()
+        stop_children()
+        raise _keep_failed(pl, build, str(exc)) from None
+    finally:
+        progress.close()
+    return RunResult(pl.period, pl.out, pl.out / "report.html", manifest)
+
+
+def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
+               params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
+               timeout: int = 1200, pdf: bool = True, previous_dir: str | Path | None = None,
+               commentary_file: str | Path | None = None) -> RunResult:
+    """Run one period end to end: plan, then (holding the output folder's lock) validate,
+    measure, execute, combine, render and publish. Returns where the report is; raises KpiError
+    on failure, Interrupted on SIGINT/SIGTERM (the last good report is then unchanged)."""
+    with interruptible():
+        pl = plan(period, data_dir, out_dir, params_file, jobs, quiet, timeout, pdf, previous_dir,
+                  commentary_file)
+        with output_lock(pl.out):
+            check_output_folder(pl.given_out, data=pl.data)  # again, now that no other run can change it
+            with run_tempdir():
+                return _run_locked(pl)
 
 
 def report_meta(p: Period, inputs: dict, started: datetime, params: dict) -> dict:
@@ -322,13 +514,16 @@ def rerender(out: str | Path, pdf: bool = True) -> Path:
 
 
 def run_many(first: str, last: str | None, data_dir, out_root=None, **kw) -> list[RunResult]:
-    """A single period, or every quarter from ``first`` to ``last`` (a backfill), in order."""
+    """A single period, or every quarter from ``first`` to ``last`` (a backfill, each quarter in
+    ``out_root/<slug>``), in order. Every output folder is checked before the first period runs."""
     from .periods import quarter_range
     periods = [Period.parse(first)] if last is None else quarter_range(first, last)
     outs = [Path(out_root) / p.slug if out_root and last is not None else out_root for p in periods]
-    for p, out in zip(periods, outs, strict=True):  # refuse before the first period runs
-        check_output_folder(out if out else Path.cwd() / "outputs" / p.slug, data=data_dir)
-    return [run_period(p, data_dir, out, **kw) for p, out in zip(periods, outs, strict=True)]
+    with interruptible():
+        for p, out in zip(periods, outs, strict=True):
+            check_output_folder(out if out else Path.cwd() / "outputs" / p.slug, data=data_dir)
+        return [run_period(p, data_dir, out, **kw) for p, out in zip(periods, outs, strict=True)]
 
 
-__all__ = ["InputError", "RunResult", "run_many", "run_period"]
+__all__ = ["InputError", "Plan", "RunResult", "combine", "execute", "measure", "plan", "publish",
+           "render", "run_many", "run_period", "validate"]

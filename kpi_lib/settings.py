@@ -23,13 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ParameterError
-
-try:
-    from .paths import params_file
-except ImportError:  # pragma: no cover - before kpi_lib.paths (engineer P) is in the tree
-    def params_file(name: str) -> Path:
-        """A file in the checkout's params/ folder."""
-        return Path(__file__).resolve().parent.parent / "params" / name
+from .paths import params_file
 from .periods import Period
 from .safe_yaml import load_yaml
 

@@ -94,16 +94,36 @@ def test_bad_input_stops_before_anything_runs_and_keeps_the_last_report(quarter_
     assert sha(out / "report.html") == before
 
 
-def test_failing_notebook_names_notebook_and_cell_and_keeps_it(quarter_run, small_sample, tmp_path):
-    # a valid carbon file whose source has no conversion factor: the environment notebook fails
+def test_a_carbon_unit_without_a_factor_stops_before_any_notebook(quarter_run, small_sample, tmp_path):
     out, before, bad = _published_and_broken(quarter_run, small_sample, tmp_path, "carbon",
-                                             ["2024-01-01,hydrogen,5,kg"])
+                                             ["2024-01-01,electricity,5,MWh"])
+    r = _cli("run", "2024/25-Q4", "--data", str(bad), "--out", str(out), "--quiet", "--no-pdf")
+    assert r.returncode == 1 and "Traceback" not in r.stderr + r.stdout
+    assert ("carbon.csv, row 1 (line 2), column 'unit': no carbon conversion factor for electricity in "
+            "this unit; found 'MWh'; expected one of kWh") in r.stderr
+    assert not (tmp_path / "published.failed").exists(), "no notebook ran"
+    assert sha(out / "report.html") == before
+
+
+def test_failing_notebook_names_notebook_and_cell_and_keeps_it(quarter_run, small_sample, tmp_path, monkeypatch):
+    # a copy of the notebooks whose environment notebook raises in its last cell
+    import kpi_lib.runner as runner
+    nbs = tmp_path / "notebooks"
+    shutil.copytree(runner.NOTEBOOKS, nbs, ignore=shutil.ignore_patterns("*.py", ".ipynb_checkpoints"))
+    nb = nbformat.read(nbs / "environment.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise RuntimeError("no conversion factor: a test failure")'))
+    nbformat.write(nb, nbs / "environment.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOKS", nbs)
+    out, before, _ = _published_and_broken(quarter_run, small_sample, tmp_path, "finance",
+                                           ["2024/25,4,1,1,1,1"])
     with pytest.raises(NotebookError) as e:
-        run_period("2024/25 Q4", bad, out, jobs=2, quiet=True, pdf=False)
+        run_period("2024/25 Q4", small_sample, out, jobs=2, quiet=True, pdf=False)
     msg = str(e.value)
-    assert "notebook environment.ipynb failed at cell" in msg and "no conversion factor" in msg
+    assert "notebook environment.ipynb failed at cell" in msg and "RuntimeError: no conversion factor" in msg
+    assert str(tmp_path / "published.failed" / "notebooks" / "environment.ipynb") in msg
     assert (tmp_path / "published.failed" / "notebooks" / "environment.ipynb").exists()
     assert sha(out / "report.html") == before
+    assert not list(tmp_path.glob(".published.*")), "no build folder or lock left behind"
 
 
 def test_cli_rejects_a_bad_period():

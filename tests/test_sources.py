@@ -153,3 +153,18 @@ def test_validate_checks_survey_answers_with_the_run_settings(tmp_path, small_sa
                       "Never, Quite satisfied]\n")
     r = _cli("validate", str(bad), "--params", str(params))
     assert r.returncode == 0 and r.stdout.strip().endswith("valid"), r.stderr
+
+
+# ---- carbon rows against the conversion factors (issue 12 item 5) --------------------------------
+
+@pytest.mark.parametrize("row, column, value, words", [
+    ("2024-01-01,hydrogen,5,kg", "source", "hydrogen", "no carbon conversion factor for this source; found 'hydrogen'; expected one of diesel, electricity, natural_gas, petrol"),
+    ("2024-01-01,electricity,5,MWh", "unit", "MWh", "no carbon conversion factor for electricity in this unit; found 'MWh'; expected one of kWh"),
+    ("2019-01-01,diesel,5,litres", "period_start", "2019-01-01", "no carbon conversion factor for this source, unit and year"),
+])
+def test_a_carbon_row_without_a_factor_is_an_input_error(tmp_path, row, column, value, words):
+    write_table(tmp_path, "carbon", ["2024-01-01,electricity,100,kWh", row])
+    with pytest.raises(InputError) as e:
+        read_tables(tmp_path)
+    msg = str(e.value)
+    assert f"carbon.csv, row 2 (line 3), column '{column}'" in msg and words in msg, msg

@@ -294,13 +294,54 @@ def read_vfm(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     return out
 
 
-def read_carbon(raw: pd.DataFrame, file: str) -> pd.DataFrame:
-    return pd.DataFrame({
+def read_carbon(raw: pd.DataFrame, file: str, factors: list[dict] | None = None) -> pd.DataFrame:
+    """Carbon rows; each (source, unit, calendar year) must have a conversion factor in
+    ``factors`` (params/carbon_factors.yaml when None), so a run cannot fail on it later."""
+    out = pd.DataFrame({
         "period_start": P.parse_date(file, raw["period_start"], "period_start"),
         "source": P.parse_text(file, raw["source"], "source"),
         "quantity": P.parse_number(file, raw["quantity"], "quantity", minimum=0),
         "unit": P.parse_text(file, raw["unit"], "unit"),
     })
+    _check_factors(file, out, raw, load_carbon_factors() if factors is None else factors)
+    return out
+
+
+def load_carbon_factors() -> list[dict]:
+    """The rows of params/carbon_factors.yaml (year, source, unit, kg_co2e_per_unit)."""
+    from ..errors import ParameterError
+    from ..paths import params_file
+    from ..safe_yaml import load_yaml
+    path = params_file("carbon_factors.yaml")
+    doc = load_yaml(path, what="carbon conversion factors")
+    rows = doc.get("factors") if isinstance(doc, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and {"year", "source", "unit"} <= set(r)
+                                             for r in rows):
+        raise ParameterError(f"{path}: expected 'factors:' as a list of {{year, source, unit, kg_co2e_per_unit}}")
+    return rows
+
+
+def _check_factors(file: str, out: pd.DataFrame, raw: pd.DataFrame, factors: list[dict]) -> None:
+    """Name the first carbon row with no factor: an unknown source, a unit the source has no
+    factor for, or a year with no factors for that source and unit."""
+    sources = {str(f["source"]) for f in factors}
+    units = {(str(f["source"]), str(f["unit"])) for f in factors}
+    years = {(str(f["source"]), str(f["unit"]), int(f["year"])) for f in factors}
+    P.fail_rows(file, ~out["source"].isin(sources), raw["source"], "source",
+                "no carbon conversion factor for this source", "one of " + ", ".join(sorted(sources)))
+    pair = pd.Series([(s, u) in units for s, u in zip(out["source"], out["unit"], strict=True)], index=out.index)
+    if not pair.all():
+        source = out.loc[~pair, "source"].iloc[0]
+        P.fail_rows(file, ~pair, raw["unit"], "unit", f"no carbon conversion factor for {source} in this unit",
+                    "one of " + ", ".join(sorted(u for s, u in units if s == source)))
+    year = out["period_start"].dt.year
+    known = pd.Series([(s, u, int(y)) in years for s, u, y in zip(out["source"], out["unit"], year, strict=True)],
+                      index=out.index)
+    if not known.all():
+        covered = sorted({int(f["year"]) for f in factors})
+        P.fail_rows(file, ~known, raw["period_start"], "period_start",
+                    "no carbon conversion factor for this source, unit and year",
+                    f"a date in a year params/carbon_factors.yaml covers ({covered[0]} to {covered[-1]})")
 
 
 def _check_years(file: str, raw: pd.DataFrame, out: pd.DataFrame) -> None:
