@@ -9,6 +9,7 @@ n_eff are always reported. Every respondent who answered the question is in the 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -27,6 +28,22 @@ def coverage(responses: pd.DataFrame) -> tuple[date | None, date | None]:
     last_day = d.max().date()
     last = next_month(last_day)
     return first, last
+
+
+@dataclass
+class SurveyData:
+    """Survey responses with their monthly sums, computed once per question, answer set and
+    grouping and reused for every window (the panel measures many windows)."""
+
+    responses: pd.DataFrame
+    memo: dict = field(default_factory=dict)
+
+    def sums(self, key: str, subset, yes: list[str], by: str | None = None) -> pd.DataFrame:
+        """Monthly sums of ``subset()`` (a callable giving the responses concerned), memoised."""
+        k = (key, tuple(yes), by)
+        if k not in self.memo:
+            self.memo[k] = monthly_sums(subset(), yes, by)
+        return self.memo[k]
 
 
 def monthly_sums(responses: pd.DataFrame, yes: list[str], by: str | None = None) -> pd.DataFrame:
@@ -78,7 +95,7 @@ def weighted_rows(responses: pd.DataFrame, kpi_id: str, yes: list[str], windows:
     return rows
 
 
-def weighted_breakdown(responses: pd.DataFrame, kpi_id: str, yes: list[str], w: Window,
+def weighted_breakdown(responses: pd.DataFrame | None, kpi_id: str, yes: list[str], w: Window,
                        by: str, dimension: str, sums: pd.DataFrame | None = None) -> pd.DataFrame:
     """The weighted share by ``by`` (e.g. local area) for one window; ``sums`` from
     :func:`monthly_sums` when the caller has them already (many windows)."""

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..windows import Window
 from ._common import Config, Family, breakdown_frame, frame
-from ._survey import coverage, weighted_breakdown, weighted_rows
+from ._survey import SurveyData, coverage, weighted_breakdown, weighted_rows
 
 KPI_IDS = ["confidence_overall", "visibility_weekly"]
 QUESTIONS = {  # KPI -> (question, setting naming the answers that count)
@@ -24,7 +24,8 @@ def _questions(p: dict) -> list[tuple[str, str, list[str]]]:
     return [(kpi, q, p[key]) for kpi, (q, key) in QUESTIONS.items()]
 
 
-def measure(survey: pd.DataFrame, windows: list[Window], params: dict) -> pd.DataFrame:
+def measure(data: SurveyData, windows: list[Window], params: dict) -> pd.DataFrame:
+    survey = data.responses
     conf = survey[survey["survey"] == "confidence"]
     first, last = coverage(conf)
     rows = []
@@ -33,15 +34,19 @@ def measure(survey: pd.DataFrame, windows: list[Window], params: dict) -> pd.Dat
     return frame(rows)
 
 
-def breakdown(survey: pd.DataFrame, w: Window, params: dict) -> pd.DataFrame:
-    conf = survey[survey["survey"] == "confidence"]
-    return breakdown_frame(pd.concat(
-        [weighted_breakdown(conf[conf["question"] == q], kpi, yes, w, "local_area", "local area")
-         for kpi, q, yes in _questions(params)], ignore_index=True))
+def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
+    survey = data.responses
+    parts = []
+    for kpi, q, yes in _questions(params):
+        sub = lambda q=q: survey[(survey["survey"] == "confidence") & (survey["question"] == q)]  # noqa: E731
+        parts.append(weighted_breakdown(None, kpi, yes, w, "local_area", "local area",
+                                        sums=data.sums(kpi, sub, yes, "local_area")))
+    return breakdown_frame(pd.concat(parts, ignore_index=True))
 
 
-def prepare(tables, config: Config) -> pd.DataFrame | None:
-    return tables.get("survey_responses")
+def prepare(tables, config: Config) -> SurveyData | None:
+    survey = tables.get("survey_responses")
+    return None if survey is None else SurveyData(survey)
 
 
 FAMILY = Family(

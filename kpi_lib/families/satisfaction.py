@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..windows import Window
 from ._common import Config, Family, breakdown_frame, frame
-from ._survey import coverage, weighted_breakdown, weighted_rows
+from ._survey import SurveyData, coverage, weighted_breakdown, weighted_rows
 
 KPI_IDS = ["victim_satisfaction"]
 QUESTION = "overall_satisfaction"
@@ -20,19 +20,22 @@ def _responses(survey: pd.DataFrame) -> pd.DataFrame:
     return survey[(survey["survey"] == "victim") & (survey["question"] == QUESTION)]
 
 
-def measure(survey: pd.DataFrame, windows: list[Window], params: dict) -> pd.DataFrame:
-    r = _responses(survey)
+def measure(data: SurveyData, windows: list[Window], params: dict) -> pd.DataFrame:
+    r = _responses(data.responses)
     first, last = coverage(r)
     return frame(weighted_rows(r, "victim_satisfaction", params["satisfied_answers"], windows, first, last))
 
 
-def breakdown(survey: pd.DataFrame, w: Window, params: dict) -> pd.DataFrame:
-    return breakdown_frame(weighted_breakdown(_responses(survey), "victim_satisfaction",
-                                              params["satisfied_answers"], w, "crime_type", "crime type"))
+def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
+    yes = params["satisfied_answers"]
+    sums = data.sums("victim_satisfaction", lambda: _responses(data.responses), yes, "crime_type")
+    return breakdown_frame(weighted_breakdown(None, "victim_satisfaction", yes, w, "crime_type",
+                                              "crime type", sums=sums))
 
 
-def prepare(tables, config: Config) -> pd.DataFrame | None:
-    return tables.get("survey_responses")
+def prepare(tables, config: Config) -> SurveyData | None:
+    survey = tables.get("survey_responses")
+    return None if survey is None else SurveyData(survey)
 
 
 FAMILY = Family(
