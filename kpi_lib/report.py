@@ -340,7 +340,7 @@ GLOSSARY = [
      "chance would give. A p-value below 0.05 is read as a real change."),
     ("Interval (95%)", "The range the true value probably lies in, given the sample or the counts."),
     ("Effective sample size", "For weighted surveys: the number of unweighted respondents that "
-     "would give the same precision (Kish's formula). It is smaller than the number interviewed."),
+     "would give the same precision. It is smaller than the number interviewed."),
 ]
 
 
