@@ -1,0 +1,99 @@
+"""The notebooks as kept in git: every .ipynb paired with its percent-format .py by Jupytext and in
+step with it, no volatile header fields, no outputs, a tagged parameters cell, thin code cells, and
+words written for the Panel rather than for the notebook user."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+NAMES = [p.stem for p in NOTEBOOKS]
+
+
+def test_every_notebook_has_a_py_twin_and_jupytext_toml_pairs_them():
+    assert NAMES, "no notebooks found"
+    for nb in NOTEBOOKS:
+        assert nb.with_suffix(".py").exists(), nb.name
+    config = (REPO / "jupytext.toml").read_text(encoding="utf-8")
+    assert 'formats = "ipynb,py:percent"' in config
+    assert "jupytext_version" in config  # filtered out of the .py header
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ipynb_and_py_hold_the_same_cells(name: str):
+    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    py = jupytext.read(REPO / "notebooks" / f"{name}.py")
+    left = [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+    right = [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in py.cells]
+    assert left == right
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_outputs_and_no_volatile_metadata(name: str):
+    text = (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8")
+    header = text.split("# ---", 2)[1]
+    assert not re.search(r"^#\s+(jupytext_version|format_version):", header, flags=re.M), name
+    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, name
+    assert set(nb.metadata) <= {"jupytext", "kernelspec", "language_info"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameters_cell_and_thin_code(name: str):
+    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for c in nb.cells:
+        if c.cell_type == "code" and c is not tagged[0]:
+            for line in c.source.splitlines():
+                # calls into kpi_lib only: imports, one assignment from a kpi_lib call, show_* calls
+                assert re.match(r"^(from kpi_lib\.[\w.]+ import|\s+\w+,?$|\)$|\w+ = (start_family|start_report)\(|"
+                                r"show_\w+\(|$)", line), (name, line)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_words_are_for_the_panel_not_the_notebook_user(name: str):
+    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for bad in ("top to bottom", "JupyterLab", "kpi_lib", "UTC instants", "params/", ".yaml", "Kish"):
+        assert bad not in text, (name, bad)
+
+
+def test_family_sections_start_with_a_heading_the_contents_can_link_to():
+    for name in NAMES:
+        if name == "report":
+            continue
+        nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+        first = nb.cells[0]
+        assert first.cell_type == "markdown"
+        assert first.source.startswith(f'<h2 id="family-{name}">'), name
+
+
+def test_the_report_notebook_takes_the_contract_parameters():
+    nb = nbformat.read(REPO / "notebooks" / "report.ipynb", as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = re.findall(r"^(\w+) =", params.source, flags=re.M)
+    assert names == ["period", "out_dir", "previous_dir", "commentary_file"]
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert "families-go-here" in tags
+
+
+def test_saving_through_jupytext_leaves_the_files_unchanged(tmp_path: Path):
+    """What JupyterLab's Jupytext does on save: write both files from the notebook. The bytes match
+    the committed files, so opening and saving leaves git status clean."""
+    for name in NAMES:
+        src = REPO / "notebooks" / f"{name}.ipynb"
+        nb = jupytext.read(src)
+        out = tmp_path / f"{name}.py"
+        jupytext.write(nb, out, fmt="py:percent", config=jupytext.config.load_jupytext_configuration_file(
+            str(REPO / "jupytext.toml")))
+        assert out.read_text(encoding="utf-8") == (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8"), name
