@@ -214,6 +214,30 @@ def breakdown_wide(bd: pd.DataFrame, names: Mapping[str, str], units: Mapping[st
     return wide.reset_index()
 
 
+NO_LOCATION = ("No location", "Unknown", "")
+
+
+def outside_areas(bd: pd.DataFrame, own_areas: Iterable[str] | None = None) -> tuple[pd.DataFrame, str]:
+    """Local-area rows split into the force's own areas and the rest: "No location" (and, when the
+    force's own areas are known, areas outside the force) go to a note with their counts, so the
+    table lists only the force's areas. Returns (rows to show, note or "")."""
+    own = set(own_areas) if own_areas else None
+    cat = bd["category"].fillna("").astype(str)
+    away = cat.isin(NO_LOCATION) | (~cat.isin(own) if own is not None else False)
+    if not away.any():
+        return bd, ""
+    gone = bd[away]
+    counts = gone[gone["kpi_id"].str.endswith("_volume")] if "kpi_id" in gone else gone
+    counts = counts[counts["kpi_id"] == counts["kpi_id"].iloc[0]] if len(counts) else counts
+    parts = []
+    for name in dict.fromkeys(gone["category"].fillna("").astype(str)):
+        label = name or "No location"
+        n = counts.loc[counts["category"].fillna("").astype(str) == name, "value"]
+        parts.append(f"{label} ({n.iloc[0]:,.0f} crimes)" if len(n) and not pd.isna(n.iloc[0]) else label)
+    return bd[~away], ("Not in the table, because they are not among the force's own areas: "
+                       + "; ".join(parts) + ".")
+
+
 def show_breakdown(run: FamilyRun, dimension: str) -> None:
     """A breakdown, wide and collapsed by default."""
     cat = {k.id: k for k in run.catalogue}
@@ -221,13 +245,19 @@ def show_breakdown(run: FamilyRun, dimension: str) -> None:
              "response_grade1_within_target": "Grade 1 within target",
              "response_grade2_within_target": "Grade 2 within target"}
     units = {k: v.unit for k, v in cat.items()}
-    wide = breakdown_wide(run.breakdowns, names, units, dimension)
+    bd, note = run.breakdowns, ""
+    if dimension == "local area" and len(bd):
+        own = (run.params or {}).get("local_areas") if isinstance(run.params, dict) else None
+        part, note = outside_areas(bd[bd["dimension"] == dimension], own)
+        bd = pd.concat([bd[bd["dimension"] != dimension], part])
+    wide = breakdown_wide(bd, names, units, dimension)
     title = f"{FAMILY_TITLES[run.family]}: by {dimension}, {run.period.label}"
     if wide.empty:
         _html(f"<p>No breakdown by {html.escape(dimension)} is available from these inputs.</p>")
         return
     _html(f"<details><summary>Breakdown by {html.escape(dimension)}</summary>"
-          + frame_html(wide, title, scroll=True) + "</details>")
+          + frame_html(wide, title, scroll=True)
+          + (f"<p>{html.escape(note)}</p>" if note else "") + "</details>")
 
 
 def sources_html(results: pd.DataFrame, notes: Iterable[str] = (), licence: str | None = None) -> str:
