@@ -397,13 +397,16 @@ def ws_current(period: Period) -> Window:
 def measurements(period: Period | str, source, params: dict | None = None,
                  families: list[str] | None = None) -> tuple[pd.DataFrame, WindowSet]:
     """Measurement rows (whole force, every window the panel holds) and the period's windows."""
+    period, params, m = _whole_force(period, source, params, families)
+    return m.reset_index(drop=True), window_set(period, params)
+
+
+def _whole_force(period, source, params, families) -> tuple[Period, dict, pd.DataFrame]:
+    """The parsed period, the settings as a dict, and the panel's whole-force rows of the families."""
     period = Period.parse(period)
     params = _settings_dict(params)
-    panel = _as_panel(source, params, families, period)
-    m = panel.whole_force()
-    if families:
-        m = m[m["family"].isin(families)]
-    return m.reset_index(drop=True), window_set(period, params)
+    m = _as_panel(source, params, families, period).whole_force()
+    return period, params, (m[m["family"].isin(families)] if families else m)
 
 
 def history(period: Period | str, panel: Panel, params: dict | None = None,
@@ -441,12 +444,7 @@ def history(period: Period | str, panel: Panel, params: dict | None = None,
 def year_quarters(period: Period | str, source, params: dict | None = None,
                   families: list[str] | None = None) -> pd.DataFrame:
     """For an end-of-year report: each quarter's headline value side by side (kpi_id x Q1..Q4)."""
-    period = Period.parse(period)
-    params = _settings_dict(params)
-    panel = _as_panel(source, params, families, period)
-    m = panel.whole_force()
-    if families:
-        m = m[m["family"].isin(families)]
+    period, params, m = _whole_force(period, source, params, families)
     m = m[m["window_kind"] == "quarter"]
     cols = {}
     for q in period.year().quarters():

@@ -105,3 +105,44 @@ def test_a_violation_would_be_caught(tmp_path):
     f.write_text("from ..engine import compute\n")
     deps = _imports("families.bad", f)
     assert deps == {"engine"} and _layer("engine") > _layer("families.bad")
+
+
+TRIVIAL = {")", "]", "}", "),", "])", "else:", "try:", '"""', "return out", "continue"}
+BLOCK = 6
+
+
+def _code_lines(path: Path) -> list[tuple[int, str]]:
+    """Meaningful lines of a module: no blanks, comments, imports or lone brackets."""
+    text = path.read_text(encoding="utf-8")
+    skip = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            skip |= set(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    out = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if i not in skip and s and not s.startswith("#") and s not in TRIVIAL:
+            out.append((i, s))
+    return out
+
+
+def duplicated_blocks(paths: dict[str, Path], size: int = BLOCK) -> list[list[tuple[str, int]]]:
+    """Blocks of ``size`` consecutive meaningful lines that occur in more than one place."""
+    seen: dict[tuple, list[tuple[str, int]]] = {}
+    for module, path in paths.items():
+        lines = _code_lines(path)
+        for k in range(len(lines) - size + 1):
+            seen.setdefault(tuple(s for _, s in lines[k:k + size]), []).append((module, lines[k][0]))
+    return [places for places in seen.values() if len(places) > 1]
+
+
+def test_no_block_of_six_lines_is_duplicated_in_kpi_lib():
+    dups = duplicated_blocks(MODULES)
+    assert not dups, f"duplicated blocks of {BLOCK}+ lines (module, first line): {dups[:5]}"
+
+
+def test_a_duplicate_would_be_caught(tmp_path):
+    body = "".join(f"x{i} = {i} * 2\n" for i in range(BLOCK))
+    (tmp_path / "a.py").write_text(body)
+    (tmp_path / "b.py").write_text("y = 1\n" + body)
+    assert duplicated_blocks({"a": tmp_path / "a.py", "b": tmp_path / "b.py"}) == [[("a", 1), ("b", 2)]]
