@@ -21,7 +21,7 @@ import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -56,6 +56,7 @@ FAMILIES = list(registry.NAMES)
 KIND_NAMES = {"canonical": "force records", "home_office": "Home Office open data tables",
               "police_uk": "data.police.uk street files"}
 COMMENTARY_MAX_BYTES = 1_000_000
+FIRST_YEAR, LAST_YEAR = 1990, 2099  # financial years a run accepts (9999/00 is a typing error)
 KERNEL_RETRIES = 3
 KERNEL_START_ERRORS = ("Kernel died before replying", "Address already in use", "kernel_info",
                        "Kernel didn't respond", "DeadKernelError")
@@ -235,6 +236,9 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
     or an earlier run's), before any input is read. Raises KpiError with one clear message."""
     started, t0 = datetime.now(timezone.utc), time.monotonic()
     p = Period.parse(period)
+    if not FIRST_YEAR <= p.fy <= LAST_YEAR:
+        raise ParameterError(f"period {p.label} is out of range: financial years {FIRST_YEAR}/"
+                             f"{(FIRST_YEAR + 1) % 100:02d} to {LAST_YEAR}/{(LAST_YEAR + 1) % 100:02d} are accepted")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"--jobs must be a whole number of at least 1, got {jobs!r}")
     params = load_params(params_file)
@@ -248,9 +252,25 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
                 _commentary(data, commentary_file), started, t0)
 
 
+def check_coverage(p: Period, first: date | None, last: date | None, folder: Path) -> None:
+    """A period with no input at all is an error naming what the data cover (a report of
+    nothing but "not yet available" would hide the mistake). Partial overlap is fine."""
+    if first is None or last is None:
+        raise ParameterError(f"{folder} holds no dated records, so no period can be reported")
+    if p.end < first or p.start > last:
+        raise ParameterError(
+            f"{p.label} ({p.start:%-d %B %Y} to {p.end:%-d %B %Y}) is outside the data in {folder}, which "
+            f"cover {first:%-d %B %Y} to {last:%-d %B %Y} ({Period.containing(first).label} to "
+            f"{Period.containing(last).label}); choose a period within them")
+
+
 def validate(pl: Plan) -> Tables:
-    """Step 2: read and check every input (the clear errors of the readers), before any notebook."""
-    return read_any(pl.data, timezone=pl.params.get("timezone"), survey_scales=pl.params["survey_scales"])
+    """Step 2: read and check every input (the clear errors of the readers), and that the data
+    cover the period, before any notebook."""
+    from .panel import data_span
+    tables = read_any(pl.data, timezone=pl.params.get("timezone"), survey_scales=pl.params["survey_scales"])
+    check_coverage(pl.period, *data_span(tables), pl.data)
+    return tables
 
 
 def _inputs_record(pl: Plan, tables: Tables) -> dict:

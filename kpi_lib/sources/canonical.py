@@ -13,15 +13,20 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import pandera.pandas as pa
-import yaml
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
 
 from ..categories import CrimeCategories, load_categories
-from ..errors import InputError
+from ..errors import InputError, ParameterError
+from ..safe_yaml import load_yaml
 from ..settings import OUTCOME_TYPES, load_settings
 from . import parsing as P
+
+TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+MIN_YEAR, MAX_YEAR = 1990, 2100  # dates outside these years are typing errors, not data
 
 # table -> columns, in the order documented in the README and data/README
 TABLES: dict[str, list[str]] = {
@@ -89,24 +94,27 @@ def _published_layout(path: Path) -> bool:
     """A CSV in the Home Office published layout (it has a 'Force Name' header), not canonical."""
     if path.suffix != ".csv":
         return False
-    with open(path, encoding="utf-8-sig", errors="replace") as fh:
-        head = fh.readline().lower()
-    return "force name" in head
+    return "force name" in P.first_line(path).lower()
 
 
 def find_table_file(folder: Path, table: str) -> Path | None:
-    for ext in (".parquet", ".csv", ".csv.gz"):
-        p = folder / f"{table}{ext}"
-        if p.exists() and not _published_layout(p):
-            return p
-    return None
+    """The one file holding ``table`` (``.parquet``, ``.csv`` or ``.csv.gz``), or None. Two files
+    for one table is an error naming both: which one is meant must not be guessed."""
+    found = [p for p in (folder / f"{table}{ext}" for ext in TABLE_SUFFIXES)
+             if p.exists() and not _published_layout(p)]
+    if len(found) > 1:
+        raise InputError(" and ".join(p.name for p in found), f"{len(found)} files for the table '{table}'",
+                         expected="one file per table: move or delete all but one")
+    return found[0] if found else None
 
 
 def _read_raw(path: Path) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        return P.read_csv_text(path)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
         raise InputError(path.name, f"cannot be read as a table ({type(exc).__name__}: {exc})") from exc
 
@@ -358,17 +366,65 @@ def _check_years(file: str, raw: pd.DataFrame, out: pd.DataFrame) -> None:
 
 
 # ----------------------------------------------------------------------------------- reading
+class Metadata(BaseModel):
+    """``metadata.yaml`` in a data folder: every key typed; an unknown key is an error (a
+    misspelt ``extraction_date`` must not be ignored silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force: str = ""
+    extraction_date: date | None = None
+    synthetic: StrictBool = False
+    timezone: str | None = None
+    description: str = ""
+    source: str = ""
+    contact: str = ""
+    generator_seed: int | None = None
+    scale: float | None = None
+
+    @field_validator("extraction_date")
+    @classmethod
+    def _sane_date(cls, v: date | None) -> date | None:
+        if v is not None and not (MIN_YEAR <= v.year <= MAX_YEAR):
+            raise ValueError(f"a date between {MIN_YEAR} and {MAX_YEAR} is expected")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("not a time zone in the tz database, e.g. Europe/London") from None
+        return v
+
+
 def read_metadata(folder: Path) -> dict:
+    """``metadata.yaml`` (optional), read with the bounded YAML loader (no aliases, at most
+    1 MB) and validated: one InputError naming the key, the value and what was expected."""
     path = folder / "metadata.yaml"
     if not path.exists():
         return {}
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(path.name, f"not valid YAML ({exc})") from exc
+        doc = load_yaml(path, what="metadata.yaml")
+    except ParameterError as exc:
+        raise InputError(path.name, str(exc).removeprefix(f"metadata.yaml {path}").lstrip(": ,")) from None
+    if doc is None:
+        return {}
     if not isinstance(doc, dict):
-        raise InputError(path.name, "expected a mapping of keys to values")
-    return doc
+        raise InputError(path.name, "expected a mapping of keys to values", value=type(doc).__name__)
+    try:
+        return Metadata.model_validate(doc).model_dump()
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(x) for x in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise InputError(path.name, f"unknown key {key!r}", value=None,
+                             expected="keys " + ", ".join(Metadata.model_fields)) from None
+        value = err.get("input")
+        raise InputError(path.name, f"key {key!r}: {err['msg'].removeprefix('Value error, ')}",
+                         value=value.isoformat() if isinstance(value, date) else value) from None
 
 
 def read_tables(folder: str | Path, *, timezone: str | None = None,
@@ -392,6 +448,7 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
         wanted = [*wanted, "crimes"]
     frames: dict[str, pd.DataFrame] = {}
     ledger: list[LedgerEntry] = []
+    notes: list[str] = []
     for table in TABLES:
         if table not in wanted:
             continue
@@ -402,6 +459,11 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
         raw = raw.rename(columns=lambda c: str(c).strip())
         P.require_columns(path.name, raw, TABLES[table])
         name = path.name
+        if table == "outcomes" and raw.empty:
+            notes.append(f"{name} has no rows: outcome rates are not available (an empty outcomes "
+                         "table is treated as no outcomes table, never as 0%).")
+            ledger.append(LedgerEntry(table, name, sha256_of(path), 0, 0))
+            continue
         if table == "crimes":
             frame = read_crimes(raw, name, categories)
         elif table == "outcomes":
@@ -430,9 +492,7 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
         P.fail_rows(out_file, ~known, frames["outcomes"]["crime_ref"], "crime_ref",
                     "outcome for a crime that is not in the crimes table",
                     "a crime_ref present in crimes")
-    extraction = meta.get("extraction_date")
-    if isinstance(extraction, str):
-        extraction = date.fromisoformat(extraction)
     return Tables(frames=frames, ledger=ledger, folder=str(folder),
                   synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
-                  extraction_date=extraction, sources={t: "canonical" for t in frames})
+                  extraction_date=meta.get("extraction_date"), sources={t: "canonical" for t in frames},
+                  notes=notes)

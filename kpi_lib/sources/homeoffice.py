@@ -62,7 +62,9 @@ def _read(path: Path) -> pd.DataFrame:
             return pd.read_excel(path, dtype=str)
         if path.suffix.lower() == ".ods":
             return pd.read_excel(path, dtype=str, engine="odf")
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        return P.read_csv_text(path)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise InputError(path.name, f"cannot be read as a table ({type(exc).__name__}: {exc})") from exc
 
@@ -71,7 +73,7 @@ def _kind(path: Path) -> str | None:
     """'pfa', 'outcomes' or None, from the header line only."""
     try:
         if path.suffix.lower() == ".csv":
-            head = path.open(encoding="utf-8-sig", errors="replace").readline()
+            head = P.first_line(path)
             cols = {_norm(c) for c in head.split(",")}
         elif path.suffix.lower() in (".xlsx", ".ods"):
             cols = {_norm(c) for c in _read(path).columns}
@@ -140,6 +142,9 @@ def _forces(file: str, df: pd.DataFrame) -> pd.Series:
 
 def _categorise(file: str, df: pd.DataFrame, cats: CrimeCategories) -> pd.DataFrame:
     """Category flags by offence code, falling back to the subgroup label."""
+    for column, name in (("group", "Offence Group"), ("subgroup", "Offence Subgroup")):
+        if column in df:
+            P.refuse_formulas(file, df[column], name)
     code = df["code"].astype("string").str.strip()
     by_code = code.isin(cats.codes.index)
     sub = df["subgroup"].map(cats.normalise_subgroup)

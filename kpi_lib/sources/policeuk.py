@@ -58,7 +58,7 @@ def read_outcomes(path: Path) -> tuple[pd.DataFrame, LedgerEntry, str]:
     """A police.uk outcomes file: read and counted, but not turned into Home Office outcome
     rates (its "Outcome type" is police.uk's own wording). Returns a note with the counts."""
     file = path.name
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    raw = P.read_csv_text(path)
     raw.columns = [str(c).strip() for c in raw.columns]
     unknown = [c for c in raw.columns if c not in OUTCOME_COLUMNS]
     if unknown:
@@ -76,7 +76,9 @@ def read_outcomes(path: Path) -> tuple[pd.DataFrame, LedgerEntry, str]:
 def read_street(path: Path) -> tuple[pd.DataFrame, LedgerEntry]:
     file = path.name
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        raw = P.read_csv_text(path)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise InputError(file, f"cannot be read as a table ({type(exc).__name__}: {exc})") from exc
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -85,6 +87,8 @@ def read_street(path: Path) -> tuple[pd.DataFrame, LedgerEntry]:
         raise InputError(file, f"unknown header {unknown[0]!r}", column=unknown[0],
                          expected="the police.uk street columns: " + ", ".join(COLUMNS))
     P.require_columns(file, raw, ["Month", "Falls within", "LSOA name", "Crime type", "Last outcome category"])
+    for column in ("Falls within", "LSOA name", "Last outcome category"):
+        P.refuse_formulas(file, raw[column], column)
     month = pd.to_datetime(raw["Month"].astype("string").str.strip(), format="%Y-%m", errors="coerce")
     P.fail_rows(file, month.isna(), raw["Month"], "Month", "not a month", "YYYY-MM")
     ctype = raw["Crime type"].astype("string").str.strip()
