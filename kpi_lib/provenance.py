@@ -9,9 +9,12 @@ from pathlib import Path
 
 from . import __version__
 
+# the checkout this module runs from, if any (an installed wheel has no .git beside it): used
+# only to name the git commit, never to find the suite's own files (kpi_lib.paths does that)
 REPO = Path(__file__).resolve().parent.parent
-LIBRARIES = ("pandas", "numpy", "pyarrow", "matplotlib", "seaborn", "afcharts", "papermill",
-             "nbconvert", "nbformat", "pandera", "ipykernel", "jupytext", "openpyxl")
+LIBRARIES = ("pandas", "numpy", "pyarrow", "duckdb", "scipy", "statsmodels", "pydantic", "matplotlib",
+             "seaborn", "afcharts", "papermill", "nbconvert", "nbformat", "pandera", "ipykernel",
+             "jupytext", "openpyxl", "markdown-it-py")
 
 
 def code_version() -> str:
