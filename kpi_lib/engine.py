@@ -103,6 +103,8 @@ def maturity_for(panel: Panel, current: Window) -> Maturity:
     if extraction is None:
         return Maturity(None, "not like-for-like: the extraction date is not known", True)
     lag = (extraction - _end_incl(current)).days
+    if lag < 0:
+        return Maturity(None, "not like-for-like: the period ends after the extraction date", True)
     return Maturity(lag, f"equal maturity: outcomes up to {lag} days after each period end", True)
 
 

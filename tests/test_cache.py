@@ -73,3 +73,53 @@ def test_measure_run_writes_the_panel_for_the_notebooks(data, tmp_path):
     loaded = panel.load(out / "results")
     assert not rep.hit and len(loaded.whole_force()) and loaded.synthetic
     assert cache.measure_run(data, PARAMS, out, root=tmp_path / "cache").hit
+
+
+# ------------------------------------------------------------------ family results and combine
+def test_family_results_combine_into_the_run_tables(data, tmp_path, monkeypatch):
+    """start_family for every registered family, then combine_run: kpis.csv (schema-checked, one
+    row per KPI and basis), spc.csv, history.csv (8 quarters) and, at Q4, year_kpis.csv."""
+    from kpi_lib import registry
+    from kpi_lib.notebook import start_family
+    from kpi_lib.results import combine_run, read_results
+    monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    for name in registry.NAMES:
+        run = start_family(name, "2024/25 Q4", str(data), str(out))
+        assert set(run.results["family"]) == {name}
+    combine_run(out)
+    res = out / "results"
+    kpis = read_results(res / "kpis.csv")
+    assert not kpis.duplicated(["kpi_id", "basis"]).any() and kpis["verdict"].str.len().gt(0).all()
+    spc = pd.read_csv(res / "spc.csv")
+    assert list(spc.columns[:12]) == ["kpi_id", "basis", "x", "y", "mean", "lpl", "upl", "variation", "rule",
+                                      "segment", "adjustment", "limits_clipped"]
+    charted = kpis[kpis["spc_points"] > 0]
+    assert set(charted["kpi_id"]) == set(spc["kpi_id"])
+    # each chart has as many points as the table says
+    counts = spc.dropna(subset=["y"]).groupby(["kpi_id", spc["basis"].fillna("")]).size()
+    for _, r in charted.iterrows():
+        assert counts[(r["kpi_id"], r["basis"])] == r["spc_points"]
+    hist = pd.read_csv(res / "history.csv")
+    assert (hist.groupby("kpi_id").size() == 8).all() and hist["quarter"].iloc[-1] == "2024/25 Q4"
+    q4 = kpis.set_index(["kpi_id", "basis"]).loc[("trc_volume", "")]
+    assert hist[(hist["kpi_id"] == "trc_volume")]["value"].iloc[-1] == q4["value"]
+    year = read_results(res / "year_kpis.csv")
+    assert set(year["period"]) == {"2024/25"}
+    # the year's volume is the sum of its four quarters, from the history table
+    assert year.set_index(["kpi_id", "basis"]).loc[("trc_volume", ""), "value"] == \
+        hist[(hist["kpi_id"] == "trc_volume") & hist["quarter"].str.startswith("2024/25")]["value"].sum()
+
+
+def test_a_bad_result_table_is_refused_with_row_and_column(data, tmp_path):
+    from kpi_lib import engine
+    from kpi_lib.errors import KpiError
+    from kpi_lib.results import write_results
+    table = engine.compute("2024/25 Q4", cache.get_panel(data, PARAMS, root=tmp_path / "c")[0], PARAMS)
+    bad = table.copy()
+    bad.loc[3, "status"] = "nearly"
+    with pytest.raises(KpiError, match=r"row 5 .*column status: value 'nearly'"):
+        write_results(bad, tmp_path / "kpis.csv")
+    assert not (tmp_path / "kpis.csv").exists()
+    with pytest.raises(KpiError, match="missing"):
+        write_results(table.drop(columns="verdict"), tmp_path / "kpis.csv")
