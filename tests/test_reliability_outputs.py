@@ -267,3 +267,49 @@ def test_concurrent_runs_refuse_and_an_earlier_runs_folder_is_replaced(tmp_path,
     assert not (out / "stale.txt").exists(), "the earlier run's folder was replaced"
     assert not lock_path(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024-25-q4"]
+
+
+# ---- the plan step: previous run and commentary (contract 8), jobs actually used ------------------
+
+def _run_folder(path: Path, period: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "manifest.json").write_text(json.dumps({"suite": SUITE, "period": period}))
+    return path
+
+
+def test_the_plan_finds_the_previous_quarters_run_and_the_commentary(tmp_path, data_copy):
+    from kpi_lib.runner import plan
+    runs = tmp_path / "outputs"
+    q3 = _run_folder(runs / "2024-25-q3", "2024/25 Q3")
+    pl = plan("2024/25 Q4", data_copy, runs / "2024-25-q4", jobs=1000)
+    assert pl.previous_dir == q3 and pl.commentary_file is None
+    assert pl.jobs == 7 and pl.jobs_requested == 1000  # never more than the family notebooks
+    (q3 / "manifest.json").unlink()  # not a run folder any more: no comparison
+    assert plan("2024/25 Q4", data_copy, runs / "2024-25-q4").previous_dir is None
+    other = _run_folder(tmp_path / "elsewhere" / "q2", "2024/25 Q2")
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Commentary\n\nThe force's words.\n", encoding="utf-8")
+    pl = plan("2024/25 Q4", data_copy, runs / "2024-25-q4", previous_dir=other, commentary_file=notes)
+    assert pl.previous_dir == other and pl.commentary_file == notes
+
+
+def test_a_previous_folder_or_commentary_that_is_not_usable_is_refused(tmp_path, data_copy):
+    from kpi_lib.errors import ParameterError
+    from kpi_lib.runner import plan
+    with pytest.raises(ParameterError, match="--previous .* not a folder written by kpi run"):
+        plan("2024/25 Q4", data_copy, tmp_path / "q4", previous_dir=user_folder(tmp_path))
+    with pytest.raises(ParameterError, match="--commentary .* not found or not a file"):
+        plan("2024/25 Q4", data_copy, tmp_path / "q4", commentary_file=tmp_path / "absent.md")
+    (tmp_path / "latin1.md").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(ParameterError, match="not UTF-8"):
+        plan("2024/25 Q4", data_copy, tmp_path / "q4", commentary_file=tmp_path / "latin1.md")
+    with pytest.raises(ParameterError, match="--jobs must be a whole number of at least 1"):
+        plan("2024/25 Q4", data_copy, tmp_path / "q4", jobs=0)
+    assert not (tmp_path / "q4").exists()
+
+
+def test_commentary_md_in_the_data_folder_is_used_when_no_file_is_given(tmp_path):
+    from kpi_lib.runner import _commentary
+    assert _commentary(tmp_path, None) is None
+    (tmp_path / "commentary.md").write_text("Force commentary.\n", encoding="utf-8")
+    assert _commentary(tmp_path, None) == tmp_path / "commentary.md"
