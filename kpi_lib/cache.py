@@ -139,6 +139,15 @@ def store_entry(panel: Panel, folder: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def cached_panel(data_dir: str | Path, params: dict, *, root: str | Path | None = None,
+                 families: list[str] | None = None) -> Panel | None:
+    """The stored panel for these inputs, settings and code, or None (nothing is read but the
+    files' hashes). A sound entry means the very same bytes were validated when it was built,
+    so a runner may skip re-validating them; the row ledger is in ``panel.info["ledger"]``."""
+    key = cache_key(data_dir, params, families)
+    return load_entry(Path(root or default_root()) / "panels" / key)
+
+
 def get_panel(data_dir: str | Path, params: dict, *, tables=None, root: str | Path | None = None,
               families: list[str] | None = None) -> tuple[Panel, CacheReport]:
     """The panel for these inputs and settings: from the cache when a sound entry exists (nothing

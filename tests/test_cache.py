@@ -123,3 +123,13 @@ def test_a_bad_result_table_is_refused_with_row_and_column(data, tmp_path):
     assert not (tmp_path / "kpis.csv").exists()
     with pytest.raises(KpiError, match="missing"):
         write_results(table.drop(columns="verdict"), tmp_path / "kpis.csv")
+
+
+def test_cached_panel_reads_nothing_but_hashes(data, tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    assert cache.cached_panel(data, PARAMS, root=root) is None
+    built, _ = cache.get_panel(data, PARAMS, root=root)
+    monkeypatch.setattr("kpi_lib.sources.detect.read_any", _no_build)
+    found = cache.cached_panel(data, PARAMS, root=root)
+    assert found is not None and found.info["ledger"] == built.info["ledger"]
+    assert {e["table"] for e in found.info["ledger"]} >= {"crimes", "calls", "incidents"}
