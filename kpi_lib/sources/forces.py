@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
+from ..errors import ParameterError
+from ..paths import params_file
+from ..safe_yaml import load_yaml
 
-PATH = Path(__file__).resolve().parents[2] / "params" / "forces.yaml"
+PATH = params_file("forces.yaml")
 _SUFFIX = re.compile(r"\s+(police service|police|constabulary)$", re.I)
 
 
 @lru_cache(maxsize=1)
 def _doc() -> dict:
-    return yaml.safe_load(PATH.read_text(encoding="utf-8"))
+    doc = load_yaml(PATH, what="force names")
+    if not isinstance(doc, dict) or not {"fraud_bodies", "aliases", "not_territorial"} <= set(doc):
+        raise ParameterError(f"{PATH}: expected the keys fraud_bodies, aliases and not_territorial")
+    return doc
 
 
 def fraud_bodies() -> set[str]:
