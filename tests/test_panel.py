@@ -268,3 +268,22 @@ def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
     # days are measured from the last day of the recording month
     for _, r in mat.iterrows():
         assert r["days"] >= -31
+
+
+def test_the_sample_quarter_reads_as_issue_10_expects(default_sample, tmp_path):
+    """The full sample's 2024/25 Q4 (issue 10, "Done when"): last year's TRC and rape cohorts at
+    equal maturity (TRC about 6.5%, against 8.7% fully matured), rape volume's change tested and
+    significant (314 against 263), total recorded crime's not, and no target words without one."""
+    from kpi_lib.cache import get_panel
+    pnl, _ = get_panel(default_sample, PARAMS, root=tmp_path / "cache")
+    r = engine.compute("2024/25 Q4", pnl, PARAMS).set_index(["kpi_id", "basis"])
+    trc, rape = r.loc[("trc_charge_rate", "cohort")], r.loc[("rape_charge_rate", "cohort")]
+    assert trc["comparison_basis"].startswith("equal maturity: outcomes up to 45 days")
+    assert 6.0 < trc["last_year_value"] < 7.0 < 8.0 < trc["last_year_value_mature"] < 9.5
+    assert rape["last_year_value"] < rape["last_year_value_mature"]
+    assert trc["change_last_year"] > 0  # a rise like for like (the matured figure showed a fall)
+    vol = r.loc[("rape_volume", "")]
+    assert (vol["value"], vol["last_year_value"], vol["last_year_significant"]) == (314, 263, 1.0)
+    assert r.loc[("trc_volume", ""), "last_year_significant"] == 0.0
+    no_target = r[r["target"].isna()]
+    assert not no_target["verdict"].str.contains("track|target", case=False).any()
