@@ -292,35 +292,46 @@ def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def show_year(rep: ReportRun) -> None:
-    """End-of-year view (at Q4 and for a year run): the year against the previous year, for the
-    annual Assurance and Accountability meeting."""
-    if rep.year_results is not None and len(rep.year_results):
-        fy = rep.year_results["period"].iloc[0] if "period" in rep.year_results else rep.period.label
-        t = year_table(rep.year_results, rep.catalogue)
-        _html(f'<h2 id="year">The year {html.escape(str(fy))} against the previous year</h2>'
-              "<p>For the annual assurance and accountability meeting: each KPI for the whole "
-              "financial year against the year before, with the test of the change and the verdict.</p>"
-              '<div class="year-table">'
-              + frame_html(t, f"KPIs, financial year {fy}, against the previous year", scroll=True) + "</div>")
-        return
-    if not rep.period.is_year or rep.quarters is None:
-        return
+def quarters_table(rep: ReportRun) -> pd.DataFrame:
+    """For a year run: each quarter's headline value side by side, the year, the previous year
+    and the baseline year."""
     cat = {k.id: k for k in rep.catalogue}
     q = rep.quarters[rep.quarters["kpi_id"].isin(cat)].copy()
     q["KPI"] = q["kpi_id"].map(lambda k: plain_name(cat[k]))
     for c in ("Q1", "Q2", "Q3", "Q4"):
         q[c] = [format_value(v, cat[k].unit) for v, k in zip(q[c], q["kpi_id"], strict=True)]
     head = rep.results[rep.results["headline"].astype(bool)].drop_duplicates("kpi_id").set_index("kpi_id")
+    q = q[q["kpi_id"].isin(head.index)]
     q["Year"] = [format_value(head.loc[k, "value"], cat[k].unit) if head.loc[k, "status"] == "reported"
                  else STATUS_TEXT[head.loc[k, "status"]] for k in q["kpi_id"]]
     q["Previous year"] = [format_value(head.loc[k, "last_year_value"], cat[k].unit) for k in q["kpi_id"]]
-    q["Verdict"] = [str(head.loc[k].get("verdict", "")) for k in q["kpi_id"]]
+    q["Baseline year"] = [format_value(head.loc[k, "baseline_value"], cat[k].unit) for k in q["kpi_id"]]
     order = {k.id: i for i, k in enumerate(rep.catalogue)}
     q = q.sort_values("kpi_id", key=lambda s: s.map(order))
-    _html(f'<h2 id="year">The year {html.escape(rep.period.label)} against the previous year</h2>'
-          + frame_html(q[["KPI", "Q1", "Q2", "Q3", "Q4", "Year", "Previous year", "Verdict"]],
-                       f"Budget KPIs by quarter, {rep.period.label}", scroll=True))
+    return q[["KPI", "Q1", "Q2", "Q3", "Q4", "Year", "Previous year", "Baseline year"]]
+
+
+def show_year(rep: ReportRun) -> None:
+    """End-of-year view (at Q4 and for a year run), for the annual assurance and accountability
+    meeting: the whole year against the previous year with the test and the verdict and, for a
+    year run, each quarter of the year."""
+    has_year = rep.year_results is not None and len(rep.year_results)
+    has_quarters = rep.period.is_year and rep.quarters is not None and len(rep.quarters)
+    if not has_year and not has_quarters:
+        return
+    fy = str(rep.year_results["period"].iloc[0]) if has_year and "period" in rep.year_results else rep.period.label
+    parts = [f'<h2 id="year">The year {html.escape(fy)} against the previous year</h2>']
+    if has_year:
+        t = year_table(rep.year_results, rep.catalogue)
+        parts.append("<p>For the annual assurance and accountability meeting: each KPI for the whole "
+                     "financial year against the year before, with the test of the change and the verdict.</p>"
+                     '<div class="year-table">'
+                     + frame_html(t, f"KPIs, financial year {fy}, against the previous year", scroll=True) + "</div>")
+    if has_quarters:
+        parts.append("<details><summary>Each quarter of the year</summary>"
+                     + frame_html(quarters_table(rep), f"Budget KPIs by quarter, {rep.period.label}", scroll=True)
+                     + "</details>")
+    _html("".join(parts))
 
 
 # ------------------------------------------------------------------------------ methods

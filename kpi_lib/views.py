@@ -207,6 +207,7 @@ def breakdown_wide(bd: pd.DataFrame, names: Mapping[str, str], units: Mapping[st
     order = list(dict.fromkeys(t["column"]))
     wide = t.pivot_table(index="category", columns="column", values="text", aggfunc="first", sort=False)
     wide = wide.reindex(columns=order).fillna("—")
+    wide.columns.name = None
     if "sample_n" in t and t["sample_n"].notna().any():
         n = t.groupby("category", sort=False)["sample_n"].max()
         wide["Respondents"] = n.reindex(wide.index).map(lambda v: "—" if pd.isna(v) else f"{v:,.0f}")

@@ -104,9 +104,10 @@ def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, tmp
     html = (q4.out / "report.html").read_text(encoding="utf-8")
     from bs4 import BeautifulSoup
     soup = BeautifulSoup(html, "html.parser")
-    section = soup.find(id="changes")
-    assert section is not None
-    table = section.find_next("table")
+    assert soup.find(id="changes") is not None
+    caption = soup.find("caption", string="Figures revised since they were published")
+    assert caption is not None, soup.find(id="changes").find_next("p")
+    table = caption.find_parent("table")
     rows = [[c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"])] for tr in table.find_all("tr")]
     trc = [r for r in rows if r and r[0] == "Volume of total recorded crime" and r[1] == "2024/25 Q3"]
     assert trc, rows

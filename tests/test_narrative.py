@@ -232,3 +232,43 @@ def test_the_summary_never_recomputes_a_verdict(pairs):
             expected = words.strip() or (_verdicts()[code].label if code in _verdicts() else code)
             assert r["verdict"] == expected
             assert r["verdict_symbol"] == (_verdicts()[code].symbol if code in _verdicts() else "–")
+
+
+# ------------------------------------------------------------------------------ report sections
+def test_year_table_lists_every_kpi_with_a_verdict_against_the_previous_year():
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.report import year_table
+    year = pd.DataFrame([
+        {"kpi_id": "rape_volume", "period": "2024/25", "headline": True, "status": "reported", "value": 1250.0,
+         "last_year_value": 1100.0, "change_last_year": 150.0, "change_last_year_pct": 13.64,
+         "last_year_test": "exact test for two Poisson counts", "last_year_p_value": 0.004,
+         "last_year_significant": 1.0, "verdict_code": "worse", "verdict": "Worse, and a real change"},
+        {"kpi_id": "trc_volume", "period": "2024/25", "headline": True, "status": "reported", "value": 80000.0,
+         "last_year_value": 80000.0, "change_last_year": 0.0, "change_last_year_pct": 0.0,
+         "last_year_test": "exact test for two Poisson counts", "last_year_p_value": 1.0,
+         "last_year_significant": 0.0, "verdict_code": "", "verdict": ""},  # no verdict: not listed
+    ])
+    t = year_table(year, load_catalogue())
+    assert t.to_dict("records") == [{"KPI": "Volume of rape offences", "The year": "1,250", "Previous year": "1,100",
+                                     "Change": "+150 (+13.6%)", "Test of the change": "p = 0.004, real",
+                                     "Verdict": "Worse, and a real change"}]
+
+
+def test_settings_are_a_readable_table_without_paths():
+    from kpi_lib.report import settings_table
+    t = settings_table({"headline_basis": "cohort", "charge_outcome_types": ["1", "1A"], "timezone": None,
+                        "spc_grain": {"crime": "month"}, "peers_file": "/home/x/peers.yaml"})
+    assert t.to_dict("records") == [
+        {"Setting": "Charge outcome types", "Value": "1, 1A"},
+        {"Setting": "Headline basis", "Value": "cohort"},
+        {"Setting": "Spc grain", "Value": "crime: month"},
+        {"Setting": "Timezone", "Value": "not set"}]
+
+
+def test_what_changed_says_so_when_there_is_nothing_to_compare(tmp_path):
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.periods import Period
+    from kpi_lib.report import ReportRun, changes_html
+    rep = ReportRun(Period.parse("2024/25 Q4"), tmp_path, pd.DataFrame(), pd.DataFrame(), None, load_catalogue(), {})
+    assert changes_html(rep) == ('<h2 id="changes">What changed since the last report</h2><p>No earlier report was '
+                                 "given to compare with, so changes since the last report are not listed.</p>")
