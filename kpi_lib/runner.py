@@ -21,9 +21,11 @@ import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from multiprocessing import get_context
 from pathlib import Path
+
+import pandas as pd
 
 from . import registry
 from .errors import (
@@ -264,25 +266,55 @@ def check_coverage(p: Period, first: date | None, last: date | None, folder: Pat
             f"{Period.containing(last).label}); choose a period within them")
 
 
-def validate(pl: Plan) -> Tables:
-    """Step 2: read and check every input (the clear errors of the readers), and that the data
-    cover the period, before any notebook."""
+@dataclass(frozen=True)
+class Validated:
+    """What the validate step established about the inputs: the row ledger and provenance, and
+    the tables themselves when they had to be read (None when a cached panel vouches for them)."""
+
+    tables: Tables | None
+    ledger: list[dict]
+    synthetic: bool
+    extraction_date: str | None
+    how: str  # "read" or "cache"
+
+
+def _reported_span(panel) -> tuple[date | None, date | None]:
+    """First and last dates with a reported whole-force measurement in a cached panel."""
+    m = panel.whole_force()
+    m = m[m["status"] == "reported"]
+    if m.empty:
+        return None, None
+    return (pd.Timestamp(m["window_start"].min()).date(),
+            pd.Timestamp(m["window_end"].max()).date() - timedelta(days=1))
+
+
+def validate(pl: Plan) -> Validated:
+    """Step 2: check every input (the clear errors of the readers) and that the data cover the
+    period, before any notebook. When the panel cache holds an entry for these very bytes,
+    settings and code, the inputs were validated when it was built: they are not read again."""
+    from .cache import cached_panel
     from .panel import data_span
+    panel = cached_panel(pl.data, pl.params)
+    if panel is not None:
+        check_coverage(pl.period, *_reported_span(panel), pl.data)
+        return Validated(None, list(panel.info.get("ledger", [])), panel.synthetic,
+                         panel.info.get("extraction_date"), "cache")
     tables = read_any(pl.data, timezone=pl.params.get("timezone"), survey_scales=pl.params["survey_scales"])
     check_coverage(pl.period, *data_span(tables), pl.data)
-    return tables
+    return Validated(tables, [e.as_dict() for e in tables.ledger], tables.synthetic,
+                     tables.extraction_date.isoformat() if tables.extraction_date else None, "read")
 
 
-def _inputs_record(pl: Plan, tables: Tables) -> dict:
+def _inputs_record(pl: Plan, inputs: Validated) -> dict:
     kinds = detect_kinds(pl.data)
     return {
         "suite": SUITE, "period": pl.period.label, "data_folder": str(pl.data), "input_kinds": kinds,
-        "synthetic": tables.synthetic, "public_data": any(k in kinds for k in ("home_office", "police_uk")),
-        "extraction_date": tables.extraction_date.isoformat() if tables.extraction_date else None,
+        "synthetic": inputs.synthetic, "public_data": any(k in kinds for k in ("home_office", "police_uk")),
+        "extraction_date": inputs.extraction_date, "inputs_validated": inputs.how,
         "parameters": pl.params, "params_file": str(pl.params_file) if pl.params_file else None,
         "previous_run": str(pl.previous_dir) if pl.previous_dir else None,
         "commentary_file": str(pl.commentary_file) if pl.commentary_file else None,
-        "inputs": [e.as_dict() for e in tables.ledger], "code_version": code_version(),
+        "inputs": inputs.ledger, "code_version": code_version(),
     }
 
 
@@ -298,11 +330,11 @@ def start_build(pl: Plan, inputs: dict) -> Path:
     return build
 
 
-def measure(pl: Plan, build: Path, tables: Tables) -> dict:
+def measure(pl: Plan, build: Path, inputs: Validated) -> dict:
     """Step 3: the measurement panel (from the cache when inputs, settings and code are unchanged)
     written into ``<build>/results/`` for the family notebooks. Returns the cache record."""
     from .cache import measure_run
-    return measure_run(pl.data, pl.params, build, tables=tables).as_dict()
+    return measure_run(pl.data, pl.params, build, tables=inputs.tables).as_dict()
 
 
 def _notebook_pool(jobs: int) -> ProcessPoolExecutor:
@@ -426,13 +458,13 @@ def _run_locked(pl: Plan) -> RunResult:
     render, publish. A failure keeps the build in ``<out>.failed``; an interruption removes it;
     either way the last good report is left as it was."""
     cleaned = clean_stale_builds(pl.out)
-    tables = validate(pl)
-    inputs = _inputs_record(pl, tables)
+    validated = validate(pl)
+    inputs = _inputs_record(pl, validated)
     build = start_build(pl, inputs)
     progress = _Progress(len(FAMILIES) + 1, pl.period.label, pl.quiet)
     try:
         t = time.monotonic()
-        cache = measure(pl, build, tables)
+        cache = measure(pl, build, validated)
         durations = {"measure": round(time.monotonic() - t, 2)}
         durations.update(execute(pl, build, progress))
         t = time.monotonic()

@@ -220,3 +220,24 @@ def test_kpi_run_refuses_a_period_outside_the_data_before_any_work(period, words
     r = kpi("run", period, "--data", str(small_sample), "--out", str(tmp_path / "out"), "--quiet", "--no-pdf")
     assert r.returncode == 1 and "Traceback" not in r.stderr and words in r.stderr, r.stderr
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_validation_is_skipped_only_when_a_cached_panel_vouches_for_the_same_bytes(tmp_path, small_sample, monkeypatch):
+    from kpi_lib.cache import get_panel
+    from kpi_lib.runner import plan, validate
+    monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    shutil.copytree(small_sample, data)
+    pl = plan("2024/25 Q4", data, tmp_path / "out")
+    first = validate(pl)
+    assert first.how == "read" and first.tables is not None
+    get_panel(data, pl.params, tables=first.tables)  # what the measure step stores
+    again = validate(pl)
+    assert again.how == "cache" and again.tables is None
+    assert again.ledger == first.ledger and again.synthetic and again.extraction_date == first.extraction_date
+    with pytest.raises(ParameterError, match="which cover 1 April 2019 to 31 March 2025"):
+        validate(plan("2099/00 Q1", data, tmp_path / "out"))
+    write_table(data, "finance", ["2024/25,4,lots,1,1,1"])  # new bytes: read and refused again
+    (data / "finance.parquet").unlink(missing_ok=True)
+    with pytest.raises(InputError, match="finance.csv, row 1 .*'lots'"):
+        validate(pl)
