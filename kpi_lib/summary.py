@@ -73,12 +73,13 @@ def _str(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x) else str(x)
 
 
-def suggested_question(verdict_code: str, polarity: str = "") -> str:
+def suggested_question(verdict_code: str) -> str:
     """One question for the accountability meeting, only where the verdict is "worse" or "too
     early to tell"; otherwise the empty string. The row names the KPI, so the question is short."""
     if verdict_code == "worse":
-        what = {"lower_better": "the rise", "higher_better": "the fall"}.get(polarity, "the change")
-        return f"Why {what}, and what will be done?"
+        # neutral on direction: the verdict may rest on the latest months (the chart) while the
+        # quarter against last year moved the other way
+        return "What is behind this, and what will be done?"
     if verdict_code == "too_early":
         return "When can this be judged?"
     return ""
@@ -204,7 +205,7 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
                                          r.get("last_year_significant")) if reported else "",
             "last_year_test_short": short_significance_words(r.get("last_year_test"), r.get("last_year_p_value"),
                                                      r.get("last_year_significant")) if reported else "",
-            "question": suggested_question(code, k.polarity),
+            "question": suggested_question(code),
         })
     return pd.DataFrame(rows)
 

@@ -172,11 +172,10 @@ def test_sparkline_alt_text_and_svg():
 
 def test_suggested_question_only_for_worse_or_too_early():
     from kpi_lib.summary import suggested_question
-    assert suggested_question("worse", "lower_better") == "Why the rise, and what will be done?"
-    assert suggested_question("worse", "higher_better") == "Why the fall, and what will be done?"
-    assert suggested_question("too_early", "higher_better") == "When can this be judged?"
-    for code in ("better", "normal", "meeting_target", "missing_target", "not_reported", ""):
-        assert suggested_question(code, "lower_better") == ""
+    assert suggested_question("worse") == "What is behind this, and what will be done?"
+    assert suggested_question("too_early") == "When can this be judged?"
+    for code in ("better", "normal", "higher", "lower", "meeting_target", "missing_target", "not_reported", ""):
+        assert suggested_question(code) == ""
 
 
 def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
