@@ -143,11 +143,22 @@ def test_empty_outcomes_table_means_rates_not_available(tmp_path):
     (tmp_path / "metadata.yaml").write_text('extraction_date: "2023-08-15"\n')
     write_table(tmp_path, "crimes", ["C1,2023-04-10,8N,false,Worcester", "C2,2023-07-10,8N,false,Worcester"])
     write_table(tmp_path, "outcomes", [])
-    r = engine.compute("2023/24 Q1", read_tables(tmp_path), PARAMS, families=["crime"])
+    tables = read_tables(tmp_path)
+    r = engine.compute("2023/24 Q1", tables, PARAMS, families=["crime"])
     rates = r[r["kpi_id"].str.endswith("_charge_rate")]
     assert len(rates) and (rates["status"] == "not_available_from_source").all()
-    assert rates["value"].isna().all()
-    assert rates["note"].str.contains("outcomes table has no rows").all()
+    assert rates["value"].isna().all() and (r.loc[r["kpi_id"] == "trc_volume", "value"] == 1).all()
+    # said once: by the reader (which treats a header-only table as absent) or by the family
+    said = " ".join(tables.notes) + " ".join(rates["note"])
+    assert "outcomes" in said and ("no rows" in said or "empty" in said or "header" in said)
+
+    # the family on its own (an empty frame reaching it) says so in the rates' notes
+    from kpi_lib.categories import load_categories
+    from kpi_lib.families.crime import counts_from_records
+    empty = pd.DataFrame({"crime_ref": pd.Series([], dtype=str), "outcome_type": pd.Series([], dtype=str),
+                          "outcome_date": pd.Series([], dtype="datetime64[ns]")})
+    counts = counts_from_records(tables.get("crimes"), empty, load_categories(), None)
+    assert counts.cohort is None and "no rows" in counts.notes[0]
 
 
 # ---------------------------------------------------------------------------- panel structure
