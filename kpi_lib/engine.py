@@ -37,7 +37,7 @@ from .panel import Panel, build_panel, matured_counts
 from .params import load_params
 from .periods import Period
 from .verdicts import add_verdicts
-from .windows import Window, WindowSet, windows_for
+from .windows import Window, WindowSet, period_window, windows_for
 
 OUTCOME_BASES = ("cohort", "in_period")
 STATUSES = ("reported", "not_yet_available", "annual", "not_available_from_source")
@@ -380,7 +380,7 @@ def breakdowns(period: Period | str, source, params: dict | None = None,
     panel = _as_panel(source, params, families, period)
     fams = families or panel.families
     b = panel.breakdowns()
-    w = ws_current(period)
+    w = period_window(period)
     b = b[b["family"].isin(fams) & (b["window_start"] == w.start) & (b["window_end"] == w.end)
           & (b["window_kind"] == w.kind)]
     out = pd.DataFrame({"kpi_id": b["kpi_id"], "period": period.label, "dimension": b["breakdown_dim"],
@@ -389,11 +389,6 @@ def breakdowns(period: Period | str, source, params: dict | None = None,
                         "basis": b["basis"], "ci_low": b["ci_low"], "ci_high": b["ci_high"],
                         "sample_n": b["sample_n"]})
     return out.sort_values(["kpi_id", "dimension", "category", "basis"], kind="stable", ignore_index=True)
-
-
-def ws_current(period: Period) -> Window:
-    from .windows import period_window
-    return period_window(period)
 
 
 def measurements(period: Period | str, source, params: dict | None = None,
