@@ -123,9 +123,26 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     os.replace(tmp, path)
 
 
+OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
+PUBLIC_SOURCES = {"home_office": "Home Office, police recorded crime and outcomes open data tables",
+                  "police_uk": "data.police.uk street-level crime files"}
+
+
+def licence_text(kinds: list[str]) -> str:
+    """The licence line, naming only the public sources this run used ("" when none)."""
+    used = [PUBLIC_SOURCES[k] for k in PUBLIC_SOURCES if k in kinds]
+    return f"{OGL} Source: {'; '.join(used)}." if used else ""
+
+
 def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
-    """Render with the ``panel`` template: no code, no prompts, alt text kept, nothing remote."""
+    """Render with the ``panel`` template: no code, no prompts, alt text kept, nothing remote.
+    The licence line names only the public sources the run used (from its inputs.json)."""
     meta = dict(meta)
+    record = Path(out).parent / "inputs.json"
+    if meta.get("public_data") and record.exists():
+        import json
+        kinds = json.loads(record.read_text(encoding="utf-8")).get("input_kinds", [])
+        meta["licence"] = licence_text(list(kinds))
     meta["print_header_css"] = css_string(f"{meta.get('title', 'Budget KPI metrics report')}: {meta.get('period', '')}")
     meta["print_marking_css"] = css_string("SYNTHETIC SAMPLE DATA" if meta.get("synthetic") else "")
     nb.metadata["kpi_report"] = meta

@@ -203,3 +203,12 @@ def test_card_never_restates_the_verdict_differently(code):
                      _verdicts(), "month")
     others = {"Better, and a real change", "Meeting target", "Missing target", "On track", "Stable"} - {words}
     assert words in html and not any(o in html for o in others)
+
+
+def test_licence_line_names_only_the_sources_used():
+    from kpi_lib.render import licence_text
+    assert licence_text(["police_uk"]) == ("Contains public sector information licensed under the Open Government "
+                                           "Licence v3.0. Source: data.police.uk street-level crime files.")
+    both = licence_text(["home_office", "police_uk", "canonical"])
+    assert "Home Office" in both and "data.police.uk" in both
+    assert licence_text(["canonical"]) == ""
