@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .catalogue import Kpi, load_catalogue, pmf_coverage
-from .changes import published_values, revisions, verdict_changes
+from .changes import WHY_COHORT, published_values, revisions, verdict_changes
 from .commentary import Commentary, load_commentary, missing_commentary
 from .engine import FAMILY_TABLES
 from .errors import ParameterError
@@ -206,13 +206,25 @@ def changes_html(rep: ReportRun) -> str:
         out.append("<p>Revised back-figures cannot be checked: this run has no quarterly history table.</p>")
         return "".join(out)
     rv = revisions(published_values(rep.previous, rep.previous_history), rep.history, names)
-    if len(rv):
-        t = pd.DataFrame({"KPI": rv["name"] + rv["basis"].map(lambda b: f" ({b.replace('_', '-')} basis)" if b else ""),
-                          "Quarter": rv["quarter"], "Published": rv["published"], "Now": rv["now"],
-                          "Change": rv["change"], "Why": rv["why"]})
-        out.append(frame_html(t, "Figures revised since they were published", scroll=True))
-    else:
+    if rv.empty:
         out.append("<p>No published figure has been revised.</p>")
+        return "".join(out)
+
+    def table(df: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"KPI": df["name"] + df["basis"].map(lambda b: f" ({b.replace('_', '-')} basis)" if b else ""),
+                             "Quarter": df["quarter"], "Published": df["published"], "Now": df["now"],
+                             "Change": df["change"], "Why": df["why"]})
+    maturing = rv[rv["why"] == WHY_COHORT]
+    other = rv[rv["why"] != WHY_COHORT]
+    if len(other):
+        out.append(frame_html(table(other), "Figures revised since they were published", scroll=True))
+    else:
+        out.append("<p>No figure was revised apart from outcome rates that rose as outcomes were recorded.</p>")
+    if len(maturing):
+        out.append(f"<details><summary>Outcome rates revised as outcomes were recorded (expected): "
+                   f"{len(maturing)} figure{'' if len(maturing) == 1 else 's'}</summary>"
+                   + frame_html(table(maturing), "Outcome rates revised as their cohorts matured", scroll=True)
+                   + "</details>")
     return "".join(out)
 
 

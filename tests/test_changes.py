@@ -112,3 +112,24 @@ def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, tmp
     trc = [r for r in rows if r and r[0] == "Volume of total recorded crime" and r[1] == "2024/25 Q3"]
     assert trc, rows
     assert trc[0][2] == f"{before:,.0f}" and trc[0][3] == f"{before - 1:,.0f}"
+
+
+def test_report_section_shows_surprising_revisions_and_collapses_maturing_ones(tmp_path):
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.periods import Period
+    from kpi_lib.report import ReportRun, changes_html
+    prev = _kpis("2024/25 Q3", [("trc_charge_rate", "cohort", 6.5, "percent", "too_early", "Too early to tell"),
+                                ("trc_volume", "", 20000, "count", "normal", "Normal ups and downs")])
+    cur = _kpis("2024/25 Q4", [("trc_charge_rate", "cohort", 8.0, "percent", "too_early", "Too early to tell"),
+                               ("trc_volume", "", 19847, "count", "worse", "Worse, and a real change")])
+    now = _history([("trc_charge_rate", "cohort", "2024/25 Q3", "2024-10-01", 7.84, "percent"),
+                    ("trc_volume", "", "2024/25 Q3", "2024-10-01", 20013, "count")])
+    rep = ReportRun(Period.parse("2024/25 Q4"), tmp_path, cur, pd.DataFrame(), None, load_catalogue(), {},
+                    history=now, previous=prev, previous_name="2024/25 Q3")
+    page = changes_html(rep)
+    assert "<p>Compared with the report for 2024/25 Q3.</p>" in page
+    assert "<td>Volume of total recorded crime</td>\n      <td>Normal ups and downs</td>\n      <td>Worse, and a real change</td>" in page
+    visible, collapsed = page.split("<details>")
+    assert "<td>20,000</td>" in visible and "<td>20,013</td>" in visible and "+13 (+0.1%)" in visible
+    assert "6.5%" not in visible
+    assert "expected): 1 figure</summary>" in collapsed and "<td>6.5%</td>" in collapsed and "<td>7.8%</td>" in collapsed
