@@ -1,11 +1,11 @@
-"""Charts in the UK Government Analysis Function style (afcharts), each with a title that states
-the finding, labelled axes with units, a target line where there is one, and alt text that
-describes the finding. Charts are shown as PNG outputs carrying their alt text in the output
-metadata; the project's nbconvert template writes it into the ``alt`` attribute."""
+"""Charts in the UK Government Analysis Function style (afcharts): an XmR chart with its key above
+the plot, an axis that says the grain ("per month"), at most about seven date labels, a target line
+where there is one, numbered markers for annotated events, and alt text that states the finding.
+The title that states the finding (the KPI's verdict words) is set beside the chart as text by
+:mod:`kpi_lib.views`, which embeds the PNG in the KPI's card with its alt text."""
 
 from __future__ import annotations
 
-import base64
 import io
 
 import matplotlib
@@ -135,10 +135,3 @@ def png_bytes(fig: plt.Figure) -> bytes:
     fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.06)
     plt.close(fig)
     return buf.getvalue()
-
-
-def display_figure(fig: plt.Figure, alt: str) -> None:
-    """Show a figure in a notebook as PNG with alt text in the output metadata (and as text)."""
-    from IPython.display import display
-    data = base64.b64encode(png_bytes(fig)).decode("ascii")
-    display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})

@@ -143,11 +143,6 @@ def show_verdicts(rep: ReportRun) -> None:
           + "</section>")
 
 
-def show_first_screen(rep: ReportRun) -> None:
-    """The one-page summary (kept under its earlier name for notebooks that call it)."""
-    show_verdicts(rep)
-
-
 # ------------------------------------------------------------------------------ commentary
 def commentary_html(rep: ReportRun) -> str:
     """What the force says, per KPI, beside that KPI's latest figure and verdict; "worse" KPIs
@@ -257,11 +252,6 @@ def show_table1(rep: ReportRun) -> None:
     parts.append(summary_html(table, f"Budget KPIs, {rep.period.label}, in the layout of Table 1"))
     _html("".join(parts))
     show_supplementary(rep)
-
-
-def show_summary(rep: ReportRun) -> None:
-    """The Table 1 layout (kept under its earlier name)."""
-    show_table1(rep)
 
 
 def show_supplementary(rep: ReportRun) -> None:

@@ -32,11 +32,6 @@ FAMILY_TITLES = {
 BASIS_WORDS = {"cohort": "cohort basis", "in_period": "in-period basis"}
 
 
-def _md(text: str) -> None:
-    from IPython.display import Markdown, display
-    display(Markdown(text))
-
-
 def _html(text: str) -> None:
     from IPython.display import HTML, display
     display(HTML(text))
