@@ -6,7 +6,7 @@ the settings and the code, so that a rerun or a backfill measures the inputs onc
   and the SHA-256 of every ``kpi_lib`` source file). Any change to an input, a setting, a
   reference table or the code makes a new key.
 - Entries live in ``<root>/panels/<key>/`` where root is ``$KPI_CACHE_DIR`` or
-  ``~/.cache/kpi_lib`` (safe to delete at any time). An entry is written in a temporary folder and
+  ``~/.cache/kpi_lib`` (safe to delete at any time); the 20 most recent are kept. An entry is written in a temporary folder and
   renamed into place; ``complete.json`` lists the SHA-256 of each file and is written last. An
   entry whose files are missing, altered or unreadable is ignored, removed and rebuilt, never
   trusted.
@@ -31,6 +31,7 @@ from .panel import PANEL_FILES, Panel
 from .paths import params_dir
 
 ENV = "KPI_CACHE_DIR"
+KEEP = 20  # panels kept in the cache (a few MB each for the sample)
 
 
 def default_root() -> Path:
@@ -169,7 +170,19 @@ def get_panel(data_dir: str | Path, params: dict, *, tables=None, root: str | Pa
         tables = read_any(data_dir, timezone=params.get("timezone"))
     built = panel_mod.build_panel(tables, load_config(params), families)
     store_entry(built, folder)
+    prune(folder.parent, keep=KEEP)
     return built, CacheReport(False, key, folder, time.monotonic() - t0, note)
+
+
+def prune(panels: Path, keep: int = 20) -> list[Path]:
+    """Remove all but the ``keep`` most recently stored entries (the cache never grows without
+    bound); returns what was removed. Temporary folders of writes in progress are left alone."""
+    entries = sorted((p for p in panels.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = entries[keep:]
+    for p in removed:
+        shutil.rmtree(p, ignore_errors=True)
+    return removed
 
 
 def measure_run(data_dir: str | Path, params: dict, out_dir: str | Path, *, tables=None,

@@ -133,3 +133,15 @@ def test_cached_panel_reads_nothing_but_hashes(data, tmp_path, monkeypatch):
     found = cache.cached_panel(data, PARAMS, root=root)
     assert found is not None and found.info["ledger"] == built.info["ledger"]
     assert {e["table"] for e in found.info["ledger"]} >= {"crimes", "calls", "incidents"}
+
+
+def test_the_cache_keeps_only_the_most_recent_entries(tmp_path):
+    import os
+    panels = tmp_path / "panels"
+    for i in range(5):
+        (panels / f"k{i}").mkdir(parents=True)
+        os.utime(panels / f"k{i}", (1000 + i, 1000 + i))
+    (panels / ".k9.tmp").mkdir()
+    removed = cache.prune(panels, keep=2)
+    assert sorted(p.name for p in removed) == ["k0", "k1", "k2"]
+    assert sorted(p.name for p in panels.iterdir()) == [".k9.tmp", "k3", "k4"]
