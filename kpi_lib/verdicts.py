@@ -10,12 +10,17 @@ The rule, first match wins (also in docs/methods.md):
 1. **Cannot be reported** (``not_reported``): the status is not "reported", or there is no
    value. The words say why: not yet available, annual (reported at the year end), or not
    available from this source.
-2. **Too early to tell** (``too_early``): a cohort outcome rate that is still maturing, that is
-   either provisional (more than ``provisional_pending_pct`` of its crimes still await an
-   outcome: the ``provisional`` column) or has pending outcomes and no like-for-like comparison
-   (``comparison_basis`` starts "not like-for-like", e.g. Home Office tables without outcome
-   dates). Words: "Too early to tell (43% of outcomes pending)". This comes before the target
-   because a rate that will still rise cannot yet be said to meet or miss one.
+2. **Too early to tell** (``too_early``): a cohort outcome rate that is still maturing and
+   cannot yet be compared fairly. That is: it has pending outcomes and no like-for-like
+   comparison (``comparison_basis`` starts "not like-for-like", e.g. Home Office tables without
+   outcome dates); or it is compared at equal maturity but most of its crimes (more than
+   ``TOO_EARLY_PENDING_PCT``, 50%) still await an outcome, so the figure says little about the
+   final rate; or it has no stated comparison basis and is provisional (more than
+   ``provisional_pending_pct`` pending: the ``provisional`` column). Words: "Too early to tell
+   (43% of outcomes pending)". A provisional rate compared at equal maturity with fewer than
+   half its outcomes pending IS judged (rule 4): last year's cohort was counted at the same age,
+   so the comparison is fair (issue 10; docs/methods.md). This comes before the target because
+   a rate that will still rise cannot yet be said to meet or miss one.
 3. **Meeting target / Missing target** (``meeting_target`` / ``missing_target``): only where the
    KPI has a target and a direction (higher or lower is better). Met or missed is read from the
    latest value; the SPC assurance adds whether that is reliable ("consistently passing"),
@@ -44,6 +49,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 DEFAULT_PROVISIONAL_PCT = 10.0
+# Above this share of outcomes pending, even an equal-maturity comparison is "too early".
+TOO_EARLY_PENDING_PCT = 50.0
 
 
 @dataclass(frozen=True)
@@ -177,8 +184,13 @@ def verdict_for(row: Mapping) -> tuple[str, str]:
             is_provisional = pending > DEFAULT_PROVISIONAL_PCT
         else:
             is_provisional = _truthy(provisional)
-        not_like_for_like = str(row.get("comparison_basis") or "").lower().startswith("not like-for-like")
-        if is_provisional or not_like_for_like:
+        basis = str(row.get("comparison_basis") or "").lower()
+        if basis.startswith("not like-for-like"):
+            return "too_early", _pending_words(pending)
+        if basis.startswith("equal maturity"):
+            if pending > TOO_EARLY_PENDING_PCT:
+                return "too_early", _pending_words(pending)
+        elif is_provisional:
             return "too_early", _pending_words(pending)
 
     polarity = str(row.get("polarity") or "")

@@ -34,11 +34,25 @@ def test_reported_without_a_value_cannot_be_reported():
     assert verdict_for(row(value=math.nan))[0] == "not_reported"
 
 
-def test_provisional_cohort_rate_is_too_early_with_the_pending_share():
+def test_provisional_rate_without_a_stated_basis_is_too_early_with_the_pending_share():
     r = row(unit="percent", polarity="higher_better", pending_share=43.2, provisional=True,
-            comparison_basis="equal maturity: outcomes up to 45 days after each period end",
             last_year_significant=1.0, change_last_year=-2.8, spc_variation="concern_low")
     assert verdict_for(r) == ("too_early", "Too early to tell (43% of outcomes pending)")
+
+
+def test_provisional_rate_at_equal_maturity_is_judged_on_the_fair_comparison():
+    # the sample's TRC 2024/25 Q4: 14% pending, 6.50% -> 7.99% at equal maturity (significant)
+    r = row(unit="percent", polarity="higher_better", pending_share=14.0, provisional=True,
+            comparison_basis="equal maturity: outcomes up to 45 days after each period end",
+            last_year_significant=1.0, change_last_year=1.49, spc_variation="common_cause")
+    assert verdict_for(r) == ("better", "Better, and a real change")
+
+
+@pytest.mark.parametrize("pending, code", [(49.9, "normal"), (50.1, "too_early"), (75.0, "too_early")])
+def test_equal_maturity_with_most_outcomes_pending_is_too_early(pending, code):
+    r = row(unit="percent", polarity="higher_better", pending_share=pending, provisional=True,
+            comparison_basis="equal maturity: outcomes up to 45 days after each period end")
+    assert verdict_for(r)[0] == code
 
 
 def test_maturing_rate_without_like_for_like_basis_is_too_early_even_below_the_threshold():
