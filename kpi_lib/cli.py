@@ -138,6 +138,9 @@ def render(out: Path = typer.Argument(..., help="An output folder written by `kp
     from .runner import rerender
     try:
         path = rerender(out, pdf=pdf)
+    except Interrupted as exc:  # each file is replaced whole, but some may be new and some old
+        typer.echo("interrupted; run `kpi render` again to finish re-rendering", err=True)
+        raise typer.Exit(exc.exit_code) from None
     except KpiError as exc:
         _fail(exc)
     typer.echo(f"report written to {path}")

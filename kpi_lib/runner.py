@@ -551,17 +551,22 @@ def _render_outputs(folder: Path, meta: dict, pdf: bool) -> str | None:
 
 
 def rerender(out: str | Path, pdf: bool = True) -> Path:
-    """Re-render an existing run's report from its executed notebooks (no recomputation)."""
+    """Re-render an existing run's report from its executed notebooks (no recomputation), holding
+    the folder's lock; Chromium's profile lives in the run's temporary folder."""
     out = Path(out)
     if not (out / "manifest.json").exists() or not carries_marker(out):
         raise ParameterError(f"{out} is not a run folder (no manifest.json written by kpi run)")
     out = out.resolve()
-    with output_lock(out):
+    with interruptible(), output_lock(out), run_tempdir():
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         inputs = json.loads((out / "inputs.json").read_text(encoding="utf-8"))
         started = datetime.fromisoformat(manifest["started"])
-        _render_outputs(out, report_meta(Period.parse(manifest["period"]), inputs, started,
-                                         inputs["parameters"]), pdf)
+        try:
+            _render_outputs(out, report_meta(Period.parse(manifest["period"]), inputs, started,
+                                             inputs["parameters"]), pdf)
+        except Interrupted:
+            stop_children()  # Chromium, if it was printing
+            raise
     return out / "report.html"
 
 
