@@ -20,7 +20,7 @@ from .summary import summary_table
 from .views import FAMILY_TITLES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-HIDDEN_TAGS = {"parameters", "injected-parameters"}
+HIDDEN_TAGS = {"parameters", "injected-parameters", "notebook-only"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-extensions", "--disable-default-apps"]
@@ -40,10 +40,12 @@ def find_chromium() -> str | None:
 
 def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
     """The report notebook with each executed family notebook inserted where the report's cell
-    tagged ``families-go-here`` stands (before Methods). Parameter cells and code cells with
-    nothing to show are left out."""
+    tagged ``families-go-here`` stands (before Methods). Parameter cells, cells tagged
+    ``notebook-only`` (guidance for someone running the notebook) and code cells with nothing to
+    show are left out."""
     nb = nbformat.read(report_nb, as_version=4)
-    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.get("outputs")]
+    nb.cells = [c for c in nb.cells if (c.cell_type != "code" or c.get("outputs"))
+                and not HIDDEN_TAGS & set(c.metadata.get("tags", [])) - {"parameters", "injected-parameters"}]
     at = next((i for i, c in enumerate(nb.cells) if "families-go-here" in c.metadata.get("tags", [])),
               len(nb.cells))
     inserted = []

@@ -12,7 +12,13 @@
 #     name: python3
 # ---
 
-# %%
+# %% [markdown] tags=["notebook-only"]
+# # The Panel's report
+#
+# Run this notebook after the family notebooks for the same period: it reads the run's
+# results and presents the Panel's pages (the one-page summary, commentary, what changed, the
+# Table 1 layout and the end-of-year view). It computes nothing. This cell is not part of the
+# printed report.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # the period the family notebooks were run for

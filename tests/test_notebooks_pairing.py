@@ -97,3 +97,13 @@ def test_saving_through_jupytext_leaves_the_files_unchanged(tmp_path: Path):
         jupytext.write(nb, out, fmt="py:percent", config=jupytext.config.load_jupytext_configuration_file(
             str(REPO / "jupytext.toml")))
         assert out.read_text(encoding="utf-8") == (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8"), name
+
+
+def test_the_rendered_report_leaves_out_parameters_guidance_and_empty_code_cells():
+    from kpi_lib.render import combine
+    nb = combine(REPO / "notebooks" / "report.ipynb", [REPO / "notebooks" / "crime.ipynb"])
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert "notebook-only" not in tags and "parameters" not in tags
+    assert not [c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")]  # committed: no outputs
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith('<h2 id="family-crime">')
+    assert nb.cells[-1].source.startswith('<h2 id="methods">')
