@@ -241,3 +241,24 @@ def test_validation_is_skipped_only_when_a_cached_panel_vouches_for_the_same_byt
     (data / "finance.parquet").unlink(missing_ok=True)
     with pytest.raises(InputError, match="finance.csv, row 1 .*'lots'"):
         validate(pl)
+
+
+def test_a_gzip_compression_bomb_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    import gzip
+
+    from kpi_lib.sources import parsing
+    monkeypatch.setattr(parsing, "_GZIP_FLOOR", 1_000_000)
+    row = b"C1,2023-04-02,8N,true,Worcester\n"
+    with gzip.open(tmp_path / "crimes.csv.gz", "wb", compresslevel=9) as fh:
+        fh.write(HEADERS["crimes"].encode() + b"\n")
+        for _ in range(200):
+            fh.write(row * 10_000)  # 64 MB of rows from a file of a few hundred KB
+    size = (tmp_path / "crimes.csv.gz").stat().st_size
+    with pytest.raises(InputError) as e:
+        read_tables(tmp_path)
+    assert f"crimes.csv.gz: expands to more than {max(200 * size, 1_000_000):,} bytes" in str(e.value)
+    write_table(tmp_path / "ok", "crimes", ["C1,2023-04-02,8N,true,Worcester"])
+    with open(tmp_path / "ok" / "crimes.csv", "rb") as src, gzip.open(tmp_path / "ok" / "crimes.csv.gz", "wb") as dst:
+        dst.write(src.read())
+    (tmp_path / "ok" / "crimes.csv").unlink()
+    assert len(read_tables(tmp_path / "ok").frames["crimes"]) == 1

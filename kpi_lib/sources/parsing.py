@@ -22,6 +22,10 @@ from ..errors import InputError
 MAX_FIELD_BYTES = 10_000
 #: Text fields may not start with these: spreadsheet programs read them as formulas.
 FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+#: A ``.csv.gz`` may expand to at most this many times its size (or 100 MB, if more): real CSV
+#: compresses 5 to 20 times; far more is a compression bomb that would exhaust memory when parsed.
+MAX_GZIP_RATIO = 200
+_GZIP_FLOOR = 100_000_000
 _CHUNK = 1 << 22  # bytes scanned at a time (about 4 MB; the scan's memory is a few times this)
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 TRUE_WORDS = {"true", "1", "y", "yes", "t"}
@@ -194,7 +198,7 @@ def _header_names(path: Path) -> list[str]:
 
 def check_field_lengths(path: Path, limit: int = MAX_FIELD_BYTES) -> None:
     """Refuse a CSV with a field longer than ``limit`` bytes, naming the row and column, before it
-    is parsed. The file is scanned in chunks of a few MB with the RFC 4180 rule (a comma or line
+    is parsed (and a ``.csv.gz`` that expands beyond :data:`MAX_GZIP_RATIO` times its size). The file is scanned in chunks of a few MB with the RFC 4180 rule (a comma or line
     end separates fields only outside quotes, i.e. after an even number of quote characters), so
     memory stays bounded whatever the file holds."""
     parity, last_sep, offset, row, col = 0, -1, 0, 0, 0
@@ -207,11 +211,20 @@ def check_field_lengths(path: Path, limit: int = MAX_FIELD_BYTES) -> None:
                          column="header" if at_row == 0 else column,
                          expected=f"fields of at most {limit:,} bytes")
 
+    expanded_limit = (max(MAX_GZIP_RATIO * path.stat().st_size, _GZIP_FLOOR) if path.suffix == ".gz"
+                      else None)
     with _open_bytes(path) as fh:
         while True:
-            data = fh.read(_CHUNK)
+            try:
+                data = fh.read(_CHUNK)
+            except (OSError, EOFError) as exc:
+                raise InputError(path.name, f"cannot be decompressed ({exc})") from None
             if not data:
                 break
+            if expanded_limit is not None and offset + len(data) > expanded_limit:
+                raise InputError(path.name, f"expands to more than {expanded_limit:,} bytes, over "
+                                 f"{MAX_GZIP_RATIO} times its compressed size (a compression bomb?)",
+                                 expected="a .csv.gz of ordinary CSV, or the plain .csv")
             arr = np.frombuffer(data, dtype=np.uint8)
             quotes = arr == 34
             outside = ((parity + np.cumsum(quotes, dtype=np.uint8) - quotes) & 1) == 0
