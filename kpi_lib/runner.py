@@ -445,6 +445,8 @@ def _manifest(pl: Plan, build: Path, inputs: dict, durations: dict, cache: dict,
 def _keep_failed(pl: Plan, build: Path, message: str) -> KpiError:
     """Move a failed build to ``<out>.failed`` for inspection; the error names where it is."""
     failed = failed_folder(pl.out)
+    if not build.exists():  # already moved into place, or never made
+        return NotebookError(message)
     if carries_marker(failed):
         shutil.rmtree(failed, ignore_errors=True)
     if failed.exists():  # not ours (checked at the start): leave both alone
@@ -486,6 +488,15 @@ def _run_locked(pl: Plan) -> RunResult:
         progress.close()
         stop_children()
         raise _keep_failed(pl, build, str(exc)) from None
+    except OSError as exc:  # disk full, permissions: one readable message
+        progress.close()
+        stop_children()
+        raise _keep_failed(pl, build, f"the run could not write its files: {exc}") from None
+    except BaseException:  # an unexpected error: stop the children and keep the build, then report it
+        progress.close()
+        stop_children()
+        _keep_failed(pl, build, "")
+        raise
     finally:
         progress.close()
     return RunResult(pl.period, pl.out, pl.out / "report.html", manifest)
