@@ -228,9 +228,9 @@ def show_changes(rep: ReportRun) -> None:
 
 
 # ------------------------------------------------------------------------------ Table 1 layout
-def show_table1(rep: ReportRun) -> None:
-    """The full Table 1 layout, coverage, what cannot be reported and why, and the supplementary
-    measures."""
+def table1_html(rep: ReportRun) -> str:
+    """The full Table 1 layout with its reading guide, the verdict count, coverage, what cannot be
+    reported this period (and why) and, separately, what the source cannot give."""
     reported, regular = reported_coverage(rep.results, rep.catalogue)
     head = rep.results[rep.results["headline"].astype(bool) & ~rep.results["supplementary"].astype(bool)]
     cannot = head[head["status"] != "reported"]
@@ -243,14 +243,24 @@ def show_table1(rep: ReportRun) -> None:
              f"<p><strong>Coverage:</strong> {reported} of {regular} regularly reportable KPIs reported "
              f"this {'year' if rep.period.is_year else 'quarter'}"
              + (f" ({100 * reported / regular:.0f}%)" if regular else "") + ".</p>"]
-    if len(cannot):
-        items = "".join(f"<li><strong>{html.escape(r['name'])}</strong>: "
-                        f"{html.escape(STATUS_TEXT.get(r['status'], r['status']).lower())}. "
-                        f"{html.escape(str(r['note']))}</li>" for _, r in cannot.iterrows())
-        parts.append(f"<p><strong>Cannot be reported this period, and why:</strong></p><ul>{items}</ul>")
+    def items(rows: pd.DataFrame) -> str:
+        return "".join(f"<li><strong>{html.escape(r['name'])}</strong>: "
+                       f"{html.escape(STATUS_TEXT.get(r['status'], r['status']).lower())}. "
+                       f"{html.escape(str(r['note']))}</li>" for _, r in rows.iterrows())
+    source = cannot["status"] == "not_available_from_source"
+    if (~source).any():
+        parts.append(f"<p><strong>Cannot be reported this period, and why:</strong></p><ul>{items(cannot[~source])}</ul>")
+    if source.any():
+        parts.append("<p><strong>Not available from this source</strong> (a limit of the data used, not a "
+                     f"delay: these figures will not arrive later from it):</p><ul>{items(cannot[source])}</ul>")
     table = summary_table(rep.results, rep.catalogue)
     parts.append(summary_html(table, f"Budget KPIs, {rep.period.label}, in the layout of Table 1"))
-    _html("".join(parts))
+    return "".join(parts)
+
+
+def show_table1(rep: ReportRun) -> None:
+    """The Table 1 layout, then the supplementary measures."""
+    _html(table1_html(rep))
     show_supplementary(rep)
 
 

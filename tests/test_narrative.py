@@ -271,3 +271,27 @@ def test_what_changed_says_so_when_there_is_nothing_to_compare(tmp_path):
     rep = ReportRun(Period.parse("2024/25 Q4"), tmp_path, pd.DataFrame(), pd.DataFrame(), None, load_catalogue(), {})
     assert changes_html(rep) == ('<h2 id="changes">What changed since the last report</h2><p>No earlier report was '
                                  "given to compare with, so changes since the last report are not listed.</p>")
+
+
+def test_table1_separates_not_yet_from_not_available_from_this_source(tmp_path):
+    from kpi_lib.catalogue import load_catalogue
+    from kpi_lib.periods import Period
+    from kpi_lib.report import ReportRun, table1_html
+    cat = load_catalogue()
+    rows = []
+    for k in cat:
+        status = {"rape_volume": "not_available_from_source", "finance_vfm_unqualified": "not_yet_available"}.get(k.id, "reported")
+        rows.append({"kpi_id": k.id, "name": k.name, "headline": True, "supplementary": k.supplementary,
+                     "status": status, "value": 1.0 if status == "reported" else math.nan, "unit": k.unit,
+                     "basis": "", "note": "why" if status != "reported" else "", "numerator": math.nan,
+                     "denominator": math.nan, "sample_n": math.nan, "change_last_year": math.nan,
+                     "change_last_year_pct": math.nan, "change_12m": math.nan, "change_12m_pct": math.nan,
+                     "spc_variation": "common_cause", "spc_assurance": "no_target", "frequency": k.frequency,
+                     "verdict_code": "normal", "verdict": "Normal ups and downs"})
+    rep = ReportRun(Period.parse("2024/25 Q4"), tmp_path, pd.DataFrame(rows), pd.DataFrame(), None, cat, {})
+    page = table1_html(rep)
+    cannot, source = page.split("<strong>Not available from this source</strong>")
+    assert "<strong>Unqualified annual VFM conclusion is received from the External Auditors</strong>: not yet available. why" in cannot
+    assert "Volume of rape offences" not in cannot.split("Cannot be reported this period")[1]
+    assert "<li><strong>Volume of rape offences</strong>: not available from this source. why</li>" in source
+    assert page.count('<tr data-kpi="') == 25
