@@ -279,7 +279,7 @@ def test_kpi_run_on_the_real_pfa_table(pfa_dir, tmp_path):
         assert k.loc[kpi, "status"] == "not_available_from_source"
     html = (res.out / "report.html").read_text()
     assert "Open Government Licence v3.0" in html and "SYNTHETIC SAMPLE DATA" not in html
-    assert "Peer comparison" in html
+    assert "West Mercia against its comparison group and England and Wales" in html  # the peer table
 
 
 @pytest.mark.notebooks
