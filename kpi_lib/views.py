@@ -223,8 +223,10 @@ def outside_areas(bd: pd.DataFrame, own_areas: Iterable[str] | None = None) -> t
     if not away.any():
         return bd, ""
     gone = bd[away]
-    counts = gone[gone["kpi_id"].str.endswith("_volume")] if "kpi_id" in gone else gone
-    counts = counts[counts["kpi_id"] == counts["kpi_id"].iloc[0]] if len(counts) else counts
+    volumes = gone[gone["kpi_id"].str.endswith("_volume")]
+    first = "trc_volume" if (volumes["kpi_id"] == "trc_volume").any() else \
+        (volumes["kpi_id"].iloc[0] if len(volumes) else None)
+    counts = volumes[volumes["kpi_id"] == first]
     parts = []
     for name in dict.fromkeys(gone["category"].fillna("").astype(str)):
         label = name or "No location"
@@ -243,7 +245,9 @@ def show_breakdown(run: FamilyRun, dimension: str) -> None:
     units = {k: v.unit for k, v in cat.items()}
     bd, note = run.breakdowns, ""
     if dimension == "local area" and len(bd):
-        own = (run.params or {}).get("local_areas") if isinstance(run.params, dict) else None
+        # the force's own areas: a `local_areas` list in the settings or the peer settings, when given
+        own = (run.params.get("local_areas") if isinstance(run.params, dict) else None) or \
+            (getattr(run, "peer_settings", None) or {}).get("local_areas")
         part, note = outside_areas(bd[bd["dimension"] == dimension], own)
         bd = pd.concat([bd[bd["dimension"] != dimension], part])
     wide = breakdown_wide(bd, names, units, dimension)

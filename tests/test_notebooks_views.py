@@ -147,13 +147,15 @@ def test_breakdowns_are_wide_one_row_per_category():
 
 def test_no_location_and_areas_outside_the_force_go_to_a_note():
     bd = _bd()
-    bd = bd[bd["dimension"] == "local area"].assign(kpi_id=lambda d: d["kpi_id"].str.replace("response_grade1_median", "trc_volume"))
+    bd = bd[bd["dimension"] == "local area"].assign(kpi_id=lambda d: d["kpi_id"].str.replace(
+        "response_grade1_median", "robbery_volume").str.replace("response_grade2_median", "trc_volume"))
     kept, note = outside_areas(bd)
     assert sorted(set(kept["category"])) == ["Bromsgrove", "Herefordshire"]
-    assert note == "Not in the table, because they are not among the force's own areas: No location (14 crimes)."
+    # counted in total recorded crime (not the first volume column)
+    assert note == "Not in the table, because they are not among the force's own areas: No location (40 crimes)."
     kept, note = outside_areas(bd, own_areas=["Bromsgrove"])
     assert sorted(set(kept["category"])) == ["Bromsgrove"]
-    assert "Herefordshire (12 crimes); No location (14 crimes)" in note
+    assert "Herefordshire (61 crimes); No location (40 crimes)" in note
 
 
 def test_sources_say_what_the_source_cannot_give_and_licence_only_for_public_data():
