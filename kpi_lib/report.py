@@ -41,18 +41,11 @@ from .summary import (
     verdict_table,
     verdict_table_html,
 )
+from .verdicts import VERDICTS
 from .views import _html
 
 TEXT_COLUMNS = ("basis", "note", "source", "spc_rule", "verdict", "verdict_code", "comparison_basis",
                 "last_year_test", "change_12m_test")
-
-
-def _verdicts() -> Mapping[str, Any]:
-    try:
-        from .verdicts import VERDICTS
-    except ImportError:  # pragma: no cover - before the verdicts module exists
-        return {}
-    return VERDICTS
 
 
 def read_results_csv(path: Path) -> pd.DataFrame:
@@ -122,7 +115,7 @@ def start_report(period: str, out_dir: str, previous_dir: str | None = None,
                      history=_optional_csv(res_dir / "history.csv"),
                      year_results=_optional_csv(res_dir / "year_kpis.csv"),
                      previous=previous, previous_history=prev_history, previous_name=prev_name,
-                     commentary=commentary, verdicts=_verdicts())
+                     commentary=commentary, verdicts=VERDICTS)
 
 
 # ------------------------------------------------------------------------------ one-page summary

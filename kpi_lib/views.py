@@ -20,6 +20,7 @@ from .narrative import STATUS_TEXT, finding, format_change, format_value
 from .notebook import FamilyRun
 from .spc import VARIATION_LABELS
 from .summary import frame_html, kpi_anchor, plain_name
+from .verdicts import VERDICTS
 
 SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
                "police_uk": "data.police.uk street files", "none": "no input"}
@@ -37,25 +38,9 @@ def _html(text: str) -> None:
     display(HTML(text))
 
 
-def _verdicts() -> Mapping[str, Any]:
-    try:
-        from .verdicts import VERDICTS
-    except ImportError:  # pragma: no cover - before the verdicts module exists
-        return {}
-    return VERDICTS
-
-
 def _annotations(run: FamilyRun) -> list:
-    """The run's annotations (engineer P passes them on the run), else the registry file."""
-    ann = getattr(run, "annotations", None)
-    if ann is not None:
-        return list(ann)
-    try:
-        from .annotations import load_annotations
-        path = run.params.get("annotations_file") if isinstance(run.params, dict) else None
-        return load_annotations(path)
-    except (ImportError, FileNotFoundError):  # pragma: no cover - before annotations exist
-        return []
+    """The dated events that apply to the run (loaded once by the configuration layer)."""
+    return list(getattr(run, "annotations", None) or [])
 
 
 def verdict_html(row: Mapping, verdicts: Mapping[str, Any]) -> str:
@@ -87,7 +72,7 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
     under a title that states the finding with its key above it, the annotations in words, and
     the numbers behind the chart collapsed."""
     e = html.escape
-    verdicts = verdicts if verdicts is not None else _verdicts()
+    verdicts = verdicts if verdicts is not None else VERDICTS
     name = plain_name(kpi)
     parts = [f'<article class="kpi-card" aria-labelledby="{kpi_anchor(kpi.id)}">',
              f'<h3 id="{kpi_anchor(kpi.id)}">{e(name)}</h3>']
@@ -157,24 +142,17 @@ def show_overview(run: FamilyRun) -> None:
 
 
 def _chart_for(run: FamilyRun, kpi, row) -> pd.DataFrame | None:
-    """The SPC chart behind a KPI row: the one the engine computed with the row (like for like,
-    annotations applied), or, for an older run object, charted from its measurement rows."""
+    """The SPC chart behind a KPI row, as the engine computed it with the row (like for like,
+    seasonal limits and annotations applied)."""
     basis = row["basis"] if isinstance(row["basis"], str) else ""
-    charts = getattr(run, "charts", None)
-    if charts is not None:
-        return charts.get((kpi.id, basis))
-    from . import engine
-    mk = run.measurements[run.measurements["kpi_id"] == kpi.id]
-    if basis in ("cohort", "in_period") and "basis" in mk:
-        mk = mk[mk["basis"] == basis]
-    return engine.spc_chart(kpi, mk, run.windows, run.params)
+    return run.charts.get((kpi.id, basis))
 
 
 def show_kpis(run: FamilyRun) -> None:
     """One card per headline KPI, two to a row on a wide screen."""
     cat = {k.id: k for k in run.catalogue}
     anns_all = _annotations(run)
-    verdicts = _verdicts()
+    verdicts = VERDICTS
     cards = []
     for _, r in run.results[run.results["headline"].astype(bool)].iterrows():
         kpi = cat[r["kpi_id"]]
@@ -182,7 +160,7 @@ def show_kpis(run: FamilyRun) -> None:
         grain = str(r.get("spc_grain", "none"))
         if r["status"] == "reported" and grain not in ("none", "", "nan"):
             chart = _chart_for(run, kpi, r)
-        anns = [a for a in anns_all if getattr(a, "applies_to", lambda _k: False)(kpi.id)]
+        anns = [a for a in anns_all if a.applies_to(kpi.id)]
         cards.append(card_html(r, kpi, run.period.label, chart, anns, verdicts, grain))
     _html('<div class="kpi-grid">' + "".join(cards) + "</div>")
 
