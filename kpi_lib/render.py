@@ -81,27 +81,33 @@ def css_string(text: str) -> str:
 
 def finish_html(body: str) -> str:
     """Make the exported page hold together for a reader: drop the notebook's hidden anchor links,
-    give every element a unique id (later duplicates get -2, -3, ...), and fill the contents list
-    from the section headings (``h2`` with an id inside ``main``) so each entry lands on a visible
-    heading."""
+    give every element a unique id (later duplicates get -2, -3, ...), link each KPI's card to the
+    force's commentary on it (when there is some), and fill the contents list from the section
+    headings (``h2`` with an id inside ``main``) so each entry lands on a visible heading."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(body, "html.parser")
     for a in soup.select("a.anchor-link"):
         a.decompose()
-    seen: dict[str, int] = {}
+    taken = {el["id"] for el in soup.find_all(id=True)}  # an id an element already has stays its own
+    seen: set[str] = set()
     for el in soup.find_all(id=True):
         i = el["id"]
         if i in seen:
-            seen[i] += 1
-            new = f"{i}-{seen[i]}"
-            while new in seen:
-                seen[i] += 1
-                new = f"{i}-{seen[i]}"
-            el["id"] = new
-            seen[new] = 1
-        else:
-            seen[i] = 1
+            n = 2
+            while f"{i}-{n}" in taken:
+                n += 1
+            el["id"] = f"{i}-{n}"
+            taken.add(el["id"])
+        seen.add(el["id"])
+    for h in soup.select('h3[id^="commentary-"]'):
+        card = soup.find(id=f"kpi-{h['id'][len('commentary-'):]}")
+        if card is not None:
+            p = soup.new_tag("p", attrs={"class": "commentary-link"})
+            a = soup.new_tag("a", href=f"#{h['id']}")
+            a.string = "What the force says about this"
+            p.append(a)
+            card.insert_after(p)
     main = soup.find("main")
     olist = soup.find(id="contents-list")
     if main is not None and olist is not None:

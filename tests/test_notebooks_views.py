@@ -214,3 +214,22 @@ def test_licence_line_names_only_the_sources_used():
     both = licence_text(["home_office", "police_uk", "canonical"])
     assert "Home Office" in both and "data.police.uk" in both
     assert licence_text(["canonical"]) == ""
+
+
+def test_finish_html_unique_ids_no_anchor_links_contents_and_commentary_links():
+    from kpi_lib.render import finish_html
+    page = ('<html><body><nav><ol id="contents-list"></ol></nav><main>'
+            '<h2 id="summary">Is it real?</h2><a class="anchor-link" href="#x">¶</a>'
+            '<h3 id="The-KPIs">A</h3><h3 id="The-KPIs">B</h3><h3 id="The-KPIs-2">C</h3>'
+            '<h2 id="commentary">What the force says</h2><h3 id="commentary-rape_volume">Rape</h3>'
+            '<h2>No id: not listed</h2><article><h3 id="kpi-rape_volume">Volume of rape offences</h3></article>'
+            '</main></body></html>')
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup(finish_html(page), "html.parser")
+    assert soup.select("a.anchor-link") == []
+    ids = [el["id"] for el in soup.find_all(id=True)]
+    assert len(ids) == len(set(ids)) and "The-KPIs-3" in ids
+    assert [(a["href"], a.get_text()) for a in soup.select("#contents-list a")] == \
+        [("#summary", "Is it real?"), ("#commentary", "What the force says")]
+    link = soup.find(id="kpi-rape_volume").find_next_sibling("p")
+    assert link.a["href"] == "#commentary-rape_volume"
