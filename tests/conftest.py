@@ -14,6 +14,19 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _panel_cache_in_a_temporary_folder(tmp_path_factory):
+    """Runs made by the tests keep their panel cache in a temporary folder, never in the user's
+    ~/.cache (tests write only to temporary folders). Child processes inherit it."""
+    old = os.environ.get("KPI_CACHE_DIR")
+    os.environ["KPI_CACHE_DIR"] = str(tmp_path_factory.mktemp("panel-cache"))
+    yield
+    if old is None:
+        os.environ.pop("KPI_CACHE_DIR", None)
+    else:
+        os.environ["KPI_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory) -> Path:
     """A small synthetic sample (5% of the volumes, all six years) for fast engine tests."""
