@@ -25,11 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from pydantic.dataclasses import dataclass
 
 from .errors import ParameterError
-
-try:  # engineer R's safe loader (refuses aliases and oversize files); plain safe_load until then
-    from .safe_yaml import load_yaml as _load_yaml
-except ImportError:  # pragma: no cover - depends on the order work lands in
-    _load_yaml = None
+from .safe_yaml import load_yaml as _load_yaml
 
 ALL = "all"
 
@@ -78,15 +74,7 @@ def default_path() -> Path:
 
 
 def _read(path: Path) -> object:
-    if _load_yaml is not None:
-        return _load_yaml(path, what="annotations file")
-    import yaml
-    if not path.exists():
-        raise ParameterError(f"annotations file not found: {path}")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML ({exc})") from exc
+    return _load_yaml(path, what="annotations file")
 
 
 def parse_annotations(doc: object, source: str = "annotations.yaml",

@@ -167,7 +167,8 @@ def get_panel(data_dir: str | Path, params: dict, *, tables=None, root: str | Pa
     from .registry import load_config
     if tables is None:
         from .sources.detect import read_any
-        tables = read_any(data_dir, timezone=params.get("timezone"))
+        tables = read_any(data_dir, timezone=params.get("timezone"),
+                          survey_scales=params.get("survey_scales"))
     built = panel_mod.build_panel(tables, load_config(params), families)
     store_entry(built, folder)
     prune(folder.parent, keep=KEEP)

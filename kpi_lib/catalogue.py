@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from .errors import CatalogueError
+from .errors import CatalogueError, ParameterError
 from .paths import params_file
+from .safe_yaml import load_yaml
 
 FAMILIES = ("crime", "calls", "response", "confidence", "satisfaction", "finance", "environment")
 UNITS = ("count", "percent", "minutes", "seconds", "gbp", "flag", "tco2e")
@@ -85,11 +85,9 @@ def load_catalogue(path: str | Path = DEFAULT_PATH) -> list[Kpi]:
     """Read and validate params/kpis.yaml."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CatalogueError(f"{path}: catalogue file not found") from exc
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path}: not valid YAML ({exc})") from exc
+        doc = load_yaml(path, what="KPI catalogue")
+    except ParameterError as exc:
+        raise CatalogueError(str(exc)) from None
     return parse_catalogue(doc, str(path))
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from .errors import CatalogueError
+from .errors import CatalogueError, ParameterError
 from .paths import params_file
+from .safe_yaml import load_yaml
 
 DEFAULT_PATH = params_file("crime_categories.yaml")
 CATEGORIES = ("trc", "vwi", "rape", "robbery", "burglary_residential", "vehicle_crime")
@@ -56,9 +56,9 @@ def load_categories(path: str | Path = DEFAULT_PATH) -> CrimeCategories:
     """Read params/crime_categories.yaml and check that every category names known subgroups."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogueError(f"{path}: cannot read the crime category mapping ({exc})") from exc
+        doc = load_yaml(path, what="crime category mapping") or {}
+    except ParameterError as exc:
+        raise CatalogueError(str(exc)) from None
     aliases = {str(k): str(v) for k, v in (doc.get("subgroup_aliases") or {}).items()}
     rows = [{"offence_code": str(code), "group": str(v["group"]),
              "subgroup": aliases.get(str(v["subgroup"]), str(v["subgroup"]))}

@@ -44,12 +44,8 @@ def tables_of(names: list[str] | tuple[str, ...] | None = None) -> list[str]:
 
 
 def _load_yaml(path, what: str) -> dict:
-    """YAML through the suite's safe loader when it exists (engineer R's), else yaml.safe_load."""
-    try:
-        from .safe_yaml import load_yaml  # type: ignore[attr-defined]
-    except ImportError:
-        import yaml
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """YAML through the suite's bounded loader (no aliases, size and depth limits)."""
+    from .safe_yaml import load_yaml
     return load_yaml(path, what=what)
 
 
