@@ -250,19 +250,29 @@ def test_summary_figures_equal_kpis_csv_and_xlsx(page, quarter_run):
     assert summary.loc["trc_volume", "Value"] == head.loc["trc_volume", "value"]
 
 
-def test_data_strings_are_escaped(browser, small_sample, tmp_path):
-    """A local area called <script>...</script> appears as text and never runs."""
+def test_data_strings_and_commentary_are_escaped_and_axe_stays_clean(browser, small_sample, tmp_path):
+    """A local area called <script>...</script> and a script in the force's commentary appear as
+    text and never run; the page with commentary still has no axe violations."""
+    from axe_playwright_python.sync_playwright import Axe
     bad = tmp_path / "xss"
     shutil.copytree(small_sample, bad)
     crimes = pd.read_parquet(bad / "crimes.parquet")
     crimes.loc[crimes.index[-50:], "local_area"] = "<script>window.__xss=1</script>"
     crimes.to_parquet(bad / "crimes.parquet", index=False)
-    res = run_period("2024/25 Q4", bad, tmp_path / "out", jobs=2, quiet=True, pdf=False)
+    (bad / "commentary.md").write_text("# 2024/25 Q4\n\n## rape_volume\nMore reports. "
+                                       "<script>window.__xss2=1</script>\n", encoding="utf-8")
+    res = run_period("2024/25 Q4", bad, tmp_path / "out", jobs=2, quiet=True, pdf=False,
+                     commentary_file=bad / "commentary.md")
     pg = browser.new_page()
     pg.goto((res.out / "report.html").as_uri())
-    assert pg.evaluate("window.__xss") is None
+    assert pg.evaluate("window.__xss") is None and pg.evaluate("window.__xss2") is None
+    assert "More reports. <script>window.__xss2=1</script>" in pg.locator(".commentary").first.inner_text()
+    link = pg.locator("p.commentary-link a[href='#commentary-rape_volume']")
+    assert link.count() == 1 and link.evaluate(VISIBLE_JS)
     pg.locator("details", has=pg.locator("summary", has_text="Breakdown by local area")).first.locator("summary").click()
     assert "<script>window.__xss=1</script>" in pg.inner_text("body")
+    res_axe = Axe().run(pg, options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]})
+    assert res_axe.violations_count == 0, res_axe.generate_report()
     pg.close()
 
 
