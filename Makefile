@@ -4,6 +4,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 SAMPLE  := data/sample
 LATEST  ?= 2024/25-Q4
+# What JupyterLab adds on save that nbstripout keeps by default (tests/test_notebooks_git.py).
+NBSTRIP_KEYS := metadata.language_info metadata.widgets cell.metadata.execution
 
 .PHONY: report test test-fast lab sample validate lint bench clean
 
@@ -44,6 +46,8 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check kpi_lib tests bench notebooks/*.py
 
 lab: $(VENV)/.base sample
+	$(BIN)/nbstripout --install
+	git config filter.nbstripout.extrakeys "$(NBSTRIP_KEYS)"
 	$(BIN)/python -m ipykernel install --sys-prefix --name kpi-report --display-name "Budget KPIs (kpi_lib)"
 	$(BIN)/jupyter lab notebooks/
 

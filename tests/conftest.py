@@ -50,6 +50,19 @@ def quarter_run(small_sample, tmp_path_factory):
     return run_period("2024/25 Q4", small_sample, out, jobs=2, quiet=True)
 
 
+@pytest.fixture(scope="session")
+def full_sample(tmp_path_factory) -> Path:
+    """The full synthetic sample as `make report` uses it: data/sample (read only) when present,
+    else the same seeded sample generated in a temporary folder (so CI never skips)."""
+    path = REPO / "data" / "sample"
+    if (path / "README.md").exists():
+        return path
+    from kpi_lib.sample import generate
+    out = tmp_path_factory.mktemp("sample-full")
+    generate(out)
+    return out
+
+
 @pytest.fixture()
 def checkout_copy(tmp_path, small_sample) -> Path:
     """A temporary folder laid out like the checkout (``notebooks/`` copied, ``data/sample`` the

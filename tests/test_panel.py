@@ -10,7 +10,6 @@ recorded crime's not.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -280,18 +279,6 @@ def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
     # days are measured from the last day of the recording month
     for _, r in mat.iterrows():
         assert r["days"] >= -31
-
-
-@pytest.fixture(scope="module")
-def full_sample(tmp_path_factory):
-    """data/sample (read-only) when present, else the same seeded sample generated in a temporary folder."""
-    path = Path(__file__).resolve().parent.parent / "data" / "sample"
-    if (path / "crimes.parquet").exists():
-        return path
-    from kpi_lib.sample import generate
-    out = tmp_path_factory.mktemp("sample-full")
-    generate(out)
-    return out
 
 
 def test_the_sample_quarter_reads_as_issue_10_expects(full_sample, tmp_path):

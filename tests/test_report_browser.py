@@ -15,7 +15,7 @@ from kpi_lib.catalogue import budget_kpis, load_catalogue
 from kpi_lib.render import CHROMIUM_FLAGS
 from kpi_lib.runner import run_period
 
-from conftest import REPO, chromium_path
+from conftest import chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 WCAG = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
@@ -276,13 +276,9 @@ def test_data_strings_and_commentary_are_escaped_and_axe_stays_clean(browser, sm
     pg.close()
 
 
-def test_sample_report_is_at_most_half_as_tall_as_before(browser, tmp_path):
-    """The full synthetic sample (data/sample, read only), 2024/25 Q4, at 1280 px: at most about
-    19,000 px (was ~38,000)."""
-    sample = REPO / "data" / "sample"
-    if not (sample / "README.md").exists():
-        pytest.skip("the full synthetic sample is not in data/sample (make sample)")
-    res = run_period("2024/25 Q4", sample, tmp_path / "2024-25-q4", jobs=2, quiet=True, pdf=False)
+def test_sample_report_is_at_most_half_as_tall_as_before(browser, tmp_path, full_sample):
+    """The full synthetic sample, 2024/25 Q4, at 1280 px: at most about 19,000 px (was ~38,000)."""
+    res = run_period("2024/25 Q4", full_sample, tmp_path / "2024-25-q4", jobs=2, quiet=True, pdf=False)
     pg = _open(browser, res.out / "report.html", 1280)
     try:
         height = pg.evaluate("document.documentElement.scrollHeight")
