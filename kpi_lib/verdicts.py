@@ -37,6 +37,15 @@ The rule, first match wins (also in docs/methods.md):
 5. **Normal ups and downs** (``normal``): otherwise, including when the chart and the test
    disagree (then the words say so).
 
+The words name the evidence, so they never sit beside a figure that seems to contradict them:
+"Worse, and a real change (the chart: a run of months on one side of its usual level; against
+the same period last year it could be chance)" when only the chart signals; "(against the same
+period last year; the chart shows no signal)" when only the test does; the plain label when both
+agree. A real change beside a target verdict is added to it ("Missing target (consistently); and
+worse, a real change (the chart: outside its usual range)"), never hidden by it. A whole
+financial year is judged on the year against the year before (the test), not on the chart's
+latest month: "Better than last year, and a real change".
+
 "On track" is never said: meeting or missing appears only where a target exists.
 """
 
@@ -137,6 +146,43 @@ def _spc_direction(variation: object) -> int:
     return 0
 
 
+#: Plain words for the SPC rule behind a special-cause signal on the latest point.
+RULE_WORDS = {
+    "outside_limits": "outside its usual range",
+    "shift": "a run of {grain}s on one side of its usual level",
+    "trend": "a run of {grain}s all {direction}",
+    "two_in_three": "two of the last three {grain}s near the edge of its usual range",
+}
+
+
+def _is_year(row: Mapping) -> bool:
+    """A whole financial year ("2024/25"), not a quarter ("2024/25 Q4")."""
+    period = str(row.get("period") or "")
+    return bool(period) and "Q" not in period
+
+
+def _chart_words(row: Mapping, direction: int) -> str:
+    """Why the chart calls the latest point a real change, in words ("the chart: ...")."""
+    grain = str(row.get("spc_grain") or "month")
+    grain = grain if grain in ("month", "quarter") else "month"
+    rule = str(row.get("spc_rule") or "")
+    words = RULE_WORDS.get(rule, "beyond its usual variation")
+    seasonal = " for the time of year" if _truthy(row.get("spc_seasonal")) else ""
+    return "the chart: " + words.format(grain=grain, direction="rising" if direction > 0 else "falling") + seasonal
+
+
+def _signal_words(row: Mapping, spc: int, test: int, tested: bool) -> str:
+    """Which evidence makes a change real, so the words never sit beside a contradicting figure:
+    the chart alone (and the comparison with last year could be chance, or was not tested), the
+    test against last year alone, or both."""
+    if spc and test:
+        return ""
+    if spc:
+        last_year = "; against the same period last year it could be chance" if tested else ""
+        return f" ({_chart_words(row, spc)}{last_year})"
+    return " (against the same period last year; the chart shows no signal)"
+
+
 def _target_verdict(value: float, target: float, higher_better: bool, assurance: str) -> tuple[str, str]:
     met = value >= target if higher_better else value <= target
     qualifier = {
@@ -195,16 +241,27 @@ def verdict_for(row: Mapping) -> tuple[str, str]:
 
     polarity = str(row.get("polarity") or "")
     target = _num(row, "target")
-    if not math.isnan(target) and polarity in ("higher_better", "lower_better"):
-        return _target_verdict(value, target, polarity == "higher_better", str(row.get("spc_assurance") or ""))
-    if str(row.get("unit") or "") == "flag":
-        return _flag_verdict(value, _num(row, "last_year_value"), polarity)
-
-    spc = _spc_direction(row.get("spc_variation"))
+    year = _is_year(row)
+    # A whole year is judged on the year against the year before (the test); the chart speaks of
+    # its latest point, which is a month or quarter, not the year.
+    spc = 0 if year else _spc_direction(row.get("spc_variation"))
     change = _num(row, "change_last_year")
+    tested = not math.isnan(_num(row, "last_year_significant"))
     test = 0
     if _num(row, "last_year_significant") == 1.0 and not math.isnan(change) and change != 0:
         test = 1 if change > 0 else -1
+    if not math.isnan(target) and polarity in ("higher_better", "lower_better"):
+        code, words = _target_verdict(value, target, polarity == "higher_better",
+                                      str(row.get("spc_assurance") or ""))
+        signal = spc or test
+        if signal:  # a real change beside a target verdict is said, never hidden by it
+            how = "better" if (signal > 0) == (polarity == "higher_better") else "worse"
+            because = _chart_words(row, spc) if spc else "against the same period last year"
+            words += f"; and {how}, a real change ({because})"
+        return code, words
+    if str(row.get("unit") or "") == "flag":
+        return _flag_verdict(value, _num(row, "last_year_value"), polarity)
+
     if spc and test and spc != test:
         return "normal", "Normal ups and downs (the chart and the test against last year disagree)"
     direction = spc or test
@@ -214,7 +271,9 @@ def verdict_for(row: Mapping) -> tuple[str, str]:
         code = "higher" if direction > 0 else "lower"
     else:
         code = "better" if (direction > 0) == (polarity == "higher_better") else "worse"
-    return code, VERDICTS[code].label
+    if year:
+        return code, VERDICTS[code].label.replace(", and", " than last year, and")
+    return code, VERDICTS[code].label + _signal_words(row, spc, test, tested)
 
 
 def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:

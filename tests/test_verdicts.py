@@ -45,7 +45,7 @@ def test_provisional_rate_at_equal_maturity_is_judged_on_the_fair_comparison():
     r = row(unit="percent", polarity="higher_better", pending_share=14.0, provisional=True,
             comparison_basis="equal maturity: outcomes up to 45 days after each period end",
             last_year_significant=1.0, change_last_year=1.49, spc_variation="common_cause")
-    assert verdict_for(r) == ("better", "Better, and a real change")
+    assert verdict_for(r) == ("better", "Better, and a real change (against the same period last year; the chart shows no signal)")
 
 
 @pytest.mark.parametrize("pending, code", [(49.9, "normal"), (50.1, "too_early"), (75.0, "too_early")])
@@ -65,7 +65,7 @@ def test_maturing_rate_with_like_for_like_basis_below_the_threshold_is_judged():
     r = row(unit="percent", polarity="higher_better", pending_share=6.0, provisional=False,
             comparison_basis="equal maturity: outcomes up to 400 days after each period end",
             last_year_significant=1.0, change_last_year=1.5)
-    assert verdict_for(r) == ("better", "Better, and a real change")
+    assert verdict_for(r) == ("better", "Better, and a real change (against the same period last year; the chart shows no signal)")
 
 
 def test_provisional_from_pending_share_when_the_flag_is_missing():
@@ -87,8 +87,23 @@ def test_provisional_from_pending_share_when_the_flag_is_missing():
 ])
 def test_target(value, polarity, assurance, code, words):
     r = row(unit="percent", value=value, target=90.0, polarity=polarity, spc_assurance=assurance,
-            spc_variation="improvement_high", last_year_significant=1.0, change_last_year=4.0)
+            spc_variation="common_cause", last_year_significant=0.0, change_last_year=4.0)
     assert verdict_for(r) == (code, words)
+
+
+def test_a_real_change_beside_a_target_verdict_is_said_not_hidden():
+    # the sample's confidence, 2024/25 Q4: below its lower limit and missing its 88% target
+    r = row(unit="percent", value=73.0, target=88.0, polarity="higher_better",
+            spc_assurance="consistent_fail", spc_variation="concern_low", spc_rule="outside_limits",
+            spc_grain="quarter", last_year_significant=0.0, change_last_year=-2.1)
+    assert verdict_for(r) == ("missing_target", "Missing target (consistently); and worse, a real change "
+                              "(the chart: outside its usual range)")
+    # the 999 year: a significant rise against the previous year, still missing the target
+    r = row(unit="percent", period="2024/25", value=88.0, target=90.0, polarity="higher_better",
+            spc_assurance="consistent_fail", spc_variation="common_cause", last_year_significant=1.0,
+            change_last_year=6.0)
+    assert verdict_for(r) == ("missing_target", "Missing target (consistently); and better, a real change "
+                              "(against the same period last year)")
 
 
 def test_target_with_neutral_polarity_is_not_judged_against_it():
@@ -107,7 +122,36 @@ def test_target_with_neutral_polarity_is_not_judged_against_it():
 ])
 def test_better_worse_higher_lower(polarity, spc, significant, change, code):
     r = row(polarity=polarity, spc_variation=spc, last_year_significant=significant, change_last_year=change)
-    assert verdict_for(r) == (code, VERDICTS[code].label)
+    got_code, words = verdict_for(r)
+    assert got_code == code and words.startswith(VERDICTS[code].label)
+
+
+def test_the_words_name_the_evidence_so_they_never_contradict_the_figures_beside_them():
+    # the sample's vehicle crime, 2024/25 Q4: -0.4% on last year (p = 0.86) but nine months above
+    # the seasonal level on the chart
+    r = row(polarity="lower_better", spc_variation="concern_high", spc_rule="shift", spc_grain="month",
+            spc_seasonal=True, last_year_significant=0.0, change_last_year=-4.0)
+    assert verdict_for(r) == ("worse", "Worse, and a real change (the chart: a run of months on one side "
+                              "of its usual level for the time of year; against the same period last "
+                              "year it could be chance)")
+    # grade 2 response: no test exists for a median's change; the chart alone
+    r = row(polarity="lower_better", unit="minutes", spc_variation="concern_high", spc_rule="outside_limits",
+            last_year_significant=math.nan, change_last_year=1.7)
+    assert verdict_for(r) == ("worse", "Worse, and a real change (the chart: outside its usual range)")
+    # both agree: the plain label
+    r = row(polarity="lower_better", spc_variation="improvement_low", last_year_significant=1.0,
+            change_last_year=-30.0)
+    assert verdict_for(r) == ("better", "Better, and a real change")
+
+
+def test_a_year_is_judged_on_the_year_against_the_year_before_not_its_last_month():
+    # rape volume for 2024/25: +4.3%, p = 0.27 (chance), though the last month is a chart signal
+    r = row(period="2024/25", polarity="neutral", spc_variation="neutral_high", spc_rule="outside_limits",
+            last_year_significant=0.0, change_last_year=50.0)
+    assert verdict_for(r) == ("normal", "Normal ups and downs")
+    r = row(period="2024/25", polarity="lower_better", spc_variation="common_cause",
+            last_year_significant=1.0, change_last_year=-300.0)
+    assert verdict_for(r) == ("better", "Better than last year, and a real change")
 
 
 def test_disagreeing_signals_are_normal_and_say_so():
