@@ -52,7 +52,7 @@ RESULT_COLUMNS = [
     "last_year_p_value", "last_year_significant",
     "change_12m", "change_12m_pct", "change_12m_test", "change_12m_p_value", "change_12m_significant",
     "change_baseline", "change_baseline_pct",
-    "spc_grain", "spc_points", "spc_variation", "spc_assurance", "spc_rule", "spc_trial",
+    "spc_grain", "spc_points", "spc_variation", "spc_assurance", "spc_rule", "spc_trial", "spc_seasonal",
     "verdict_code", "verdict", "synthetic_data",
 ]
 #: family -> input tables it reads (from the registry; kept for callers that loop over families)
@@ -60,7 +60,8 @@ FAMILY_TABLES = {f.name: list(f.tables) for f in registry.FAMILIES}
 COMPARISONS = ("previous", "last_year", "rolling12", "previous12", "baseline")
 RATE_CATEGORY = {rate: cat for cat, (_, rate) in CATEGORY_KPIS.items()} | {"action_taken_rate": "trc"}
 NO_SPC = {"spc_grain": "none", "spc_points": 0, "spc_variation": "not_applicable",
-          "spc_assurance": "not_applicable", "spc_rule": "", "spc_trial": False}
+          "spc_assurance": "not_applicable", "spc_rule": "", "spc_trial": False,
+          "spc_seasonal": False}
 
 
 @dataclass
@@ -327,7 +328,7 @@ def compute_all(period: Period | str, source, params: dict | None = None,
             else:
                 sp = {"spc_grain": "none", "spc_points": 0, "spc_variation": "no_data",
                       "spc_assurance": "no_target" if kpi.target is None else "no_data",
-                      "spc_rule": "", "spc_trial": False}
+                      "spc_rule": "", "spc_trial": False, "spc_seasonal": False}
             rows.append({
                 "kpi_id": kpi.id, "name": kpi.name, "family": kpi.family, "period": period.label,
                 "period_start": period.start.isoformat(), "period_end": period.end.isoformat(),

@@ -50,7 +50,7 @@ _SPEC = {
         "unit": pa.Column(str), "status": pa.Column(str, pa.Check.isin(list(STATUSES))),
         "headline": pa.Column(bool), "polarity": pa.Column(str), "supplementary": pa.Column(bool),
         "provisional": pa.Column(bool), "spc_points": pa.Column(int, pa.Check.ge(0)),
-        "spc_trial": pa.Column(bool), "synthetic_data": pa.Column(bool),
+        "spc_trial": pa.Column(bool), "spc_seasonal": pa.Column(bool), "synthetic_data": pa.Column(bool),
         "last_year_significant": pa.Column(float, _SIG, nullable=True),
         "change_12m_significant": pa.Column(float, _SIG, nullable=True),
         "last_year_p_value": pa.Column(float, _P, nullable=True),
@@ -74,7 +74,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     for c in FLOAT_COLUMNS:
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    for c in ("headline", "supplementary", "provisional", "spc_trial", "synthetic_data"):
+    for c in ("headline", "supplementary", "provisional", "spc_trial", "spc_seasonal", "synthetic_data"):
         if c in df:
             df[c] = df[c].map(lambda v: v if isinstance(v, bool) else str(v).strip().lower() == "true").astype(bool)
     if "spc_points" in df:
