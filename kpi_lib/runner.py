@@ -212,9 +212,10 @@ def _previous_run(p: Period, out: Path, given: str | Path | None) -> Path | None
     return sibling if carries_marker(sibling) and (sibling / "manifest.json").exists() else None
 
 
-def _commentary(data: Path, given: str | Path | None) -> Path | None:
+def _commentary(data: Path, given: str | Path | None, period: Period) -> Path | None:
     """Force commentary (Markdown): ``--commentary FILE``, else ``commentary.md`` in the data
-    folder when present, else None. Must be a UTF-8 file of at most 1 MB."""
+    folder when present, else None. Must be a UTF-8 file of at most 1 MB, written for this
+    period and naming only known KPI ids: checked here, before any notebook runs."""
     path = Path(given).resolve() if given is not None else data / "commentary.md"
     if given is None and not path.exists():
         return None
@@ -227,6 +228,9 @@ def _commentary(data: Path, given: str | Path | None) -> Path | None:
         path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ParameterError(f"commentary file {path}: not UTF-8 text (byte {exc.start})") from None
+    from .catalogue import load_catalogue
+    from .commentary import load_commentary
+    load_commentary(path, period.label, [k.id for k in load_catalogue()])
     return path
 
 
@@ -251,7 +255,7 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
     out = check_output_folder(given, data=data)
     return Plan(p, data, out, given, params, Path(params_file).resolve() if params_file else None,
                 jobs_used(jobs), jobs, quiet, timeout, pdf, _previous_run(p, out, previous_dir),
-                _commentary(data, commentary_file), started, t0)
+                _commentary(data, commentary_file, p), started, t0)
 
 
 def check_coverage(p: Period, first: date | None, last: date | None, folder: Path) -> None:

@@ -66,6 +66,7 @@ EXPECTED: dict[str, str] = {
     "timezone": "a time zone from the tz database, e.g. Europe/London, or null",
     "peers_file": "the path of a YAML file, or null",
     "annotations_file": "the path of a YAML file, or null",
+    "local_areas": "a list of the force's own local area names (text), or null",
 }
 
 
@@ -100,6 +101,7 @@ class Settings(BaseModel):
     timezone: str | None
     peers_file: str | None
     annotations_file: str | None
+    local_areas: list[Text] | None = None
 
     @field_validator("provisional_pending_pct", "threshold_999_seconds", "threshold_101_seconds",
                      "grade1_target_minutes", "grade2_target_minutes")

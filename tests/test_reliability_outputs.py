@@ -288,7 +288,7 @@ def test_the_plan_finds_the_previous_quarters_run_and_the_commentary(tmp_path, d
     assert plan("2024/25 Q4", data_copy, runs / "2024-25-q4").previous_dir is None
     other = _run_folder(tmp_path / "elsewhere" / "q2", "2024/25 Q2")
     notes = tmp_path / "notes.md"
-    notes.write_text("## Commentary\n\nThe force's words.\n", encoding="utf-8")
+    notes.write_text("# 2024/25 Q4\n\n## rape_volume\n\nThe force's words.\n", encoding="utf-8")
     pl = plan("2024/25 Q4", data_copy, runs / "2024-25-q4", previous_dir=other, commentary_file=notes)
     assert pl.previous_dir == other and pl.commentary_file == notes
 
@@ -303,13 +303,23 @@ def test_a_previous_folder_or_commentary_that_is_not_usable_is_refused(tmp_path,
     (tmp_path / "latin1.md").write_bytes("caf\xe9".encode("latin-1"))
     with pytest.raises(ParameterError, match="not UTF-8"):
         plan("2024/25 Q4", data_copy, tmp_path / "q4", commentary_file=tmp_path / "latin1.md")
+    # commentary for another period, or naming an unknown KPI, stops the run before any notebook
+    (tmp_path / "q3.md").write_text("# 2024/25 Q3\n\n## rape_volume\n\nWords.\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="commentary is written for '2024/25 Q3', but this report is for '2024/25 Q4'"):
+        plan("2024/25 Q4", data_copy, tmp_path / "q4", commentary_file=tmp_path / "q3.md")
+    (tmp_path / "typo.md").write_text("# 2024/25 Q4\n\n## rape_volum\n\nWords.\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="line 3: unknown KPI id 'rape_volum'"):
+        plan("2024/25 Q4", data_copy, tmp_path / "q4", commentary_file=tmp_path / "typo.md")
     with pytest.raises(ParameterError, match="--jobs must be a whole number of at least 1"):
         plan("2024/25 Q4", data_copy, tmp_path / "q4", jobs=0)
     assert not (tmp_path / "q4").exists()
 
 
 def test_commentary_md_in_the_data_folder_is_used_when_no_file_is_given(tmp_path):
+    from kpi_lib.periods import Period
     from kpi_lib.runner import _commentary
-    assert _commentary(tmp_path, None) is None
-    (tmp_path / "commentary.md").write_text("Force commentary.\n", encoding="utf-8")
-    assert _commentary(tmp_path, None) == tmp_path / "commentary.md"
+    q4 = Period.parse("2024/25 Q4")
+    assert _commentary(tmp_path, None, q4) is None
+    (tmp_path / "commentary.md").write_text("# 2024/25 Q4\n\n## trc_volume\n\nForce commentary.\n",
+                                            encoding="utf-8")
+    assert _commentary(tmp_path, None, q4) == tmp_path / "commentary.md"

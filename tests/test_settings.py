@@ -72,6 +72,7 @@ BAD = {
     "grain not a mapping": ("spc_grain: month\n", ["spc_grain", "'month'", "a mapping of family to grain"]),
     "unknown grain": ("spc_grain: {crime: weekly}\n", ["spc_grain['crime']", "'weekly'", "month, quarter, none"]),
     "unknown family": ("spc_grain: {crim: month}\n", ["spc_grain", "unknown family ['crim']"]),
+    "one area, not a list": ("local_areas: Worcester\n", ["local_areas", "'Worcester'", "a list of the force's own local area names"]),
     "text for a percentage": ('provisional_pending_pct: "10"\n', ["provisional_pending_pct", "'10'", "not a number", "0 to 100"]),
     "percentage over 100": ("provisional_pending_pct: 150\n", ["provisional_pending_pct", "150", "0 to 100"]),
     "number for answers": ("satisfied_answers: 3\n", ["satisfied_answers", "3", "a list of answers"]),
