@@ -8,6 +8,7 @@ two-proportion test is significant, otherwise "no significant change".
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -51,7 +52,16 @@ def significance_words(test: Any, p_value: Any, significant: Any) -> str:
     text = ", ".join(parts)
     if not math.isnan(sig):
         text += ": a real change" if sig >= 0.5 else ": could be chance"
-    return text
+    return unit_words(text)
+
+
+#: raw unit codes as the reader says them ("no test for a change in tco2e" reads "in tonnes of CO2e")
+UNIT_WORDS = {"tco2e": "tonnes of CO2e", "flag": "a yes/no measure", "gbp": "pounds"}
+
+
+def unit_words(text: str) -> str:
+    """``text`` with raw unit codes (tco2e, flag, gbp) in words."""
+    return re.sub(r"\b(tco2e|flag|gbp)\b", lambda m: UNIT_WORDS[m.group(1)], text)
 
 
 def format_value(value, unit: str) -> str:
@@ -112,9 +122,11 @@ def assurance_text(assurance: str) -> str:
     return ASSURANCE_LABELS.get(assurance, "Not applicable")
 
 
-def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None = None) -> str:
+def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None = None,
+                names: dict | None = None) -> str:
     """One paragraph counting the budget KPIs' verdicts (the ``verdict_code`` column of
-    kpis.csv; never recomputed), naming those that are worse."""
+    kpis.csv; never recomputed), naming those that are worse (by ``names``, KPI id to display
+    name, where given)."""
     head = results[results["headline"].astype(bool) & ~results["supplementary"].astype(bool)]
     if "verdict_code" not in head:
         return f"The {len(head)} budget KPIs for {period_label} carry no verdicts in this run."
@@ -125,7 +137,9 @@ def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None 
         [c for c in counts.index if c not in (verdicts or {}) and c]
     parts = [f"{counts[c]} {labels.get(c, c.replace('_', ' ')).lower()}" for c in order]
     text = f"Of the {len(head)} budget KPIs for {period_label}: " + "; ".join(parts) + "."
-    worse = head.loc[codes == "worse", "name"].tolist()
+    w = head[codes == "worse"]
+    ids = w["kpi_id"] if "kpi_id" in w else w["name"]
+    worse = [(names or {}).get(i, n) for i, n in zip(ids, w["name"], strict=True)]
     if worse:
         text += " Worse, and a real change: " + "; ".join(worse) + "."
     return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +26,17 @@ from .narrative import (
     at_a_glance,
     format_change,
     format_value,
-    reported_coverage,
 )
 from .periods import Period
 from .results import combine_run
 from .spc import ASSURANCE_LABELS, VARIATION_LABELS
 from .summary import (
+    ABBREVIATIONS_NOTE,
     frame_html,
     kpi_anchor,
     plain_name,
-    short_significance_words,
+    plain_test_word,
+    spell_out,
     summary_html,
     summary_table,
     verdict_key_html,
@@ -123,13 +125,15 @@ def show_verdicts(rep: ReportRun) -> None:
     """The one-page "Is it real?" summary: first after the title, one landscape A4 page."""
     table = verdict_table(rep.results, rep.catalogue, rep.history, rep.verdicts)
     intro = ("One row per budget KPI, in the order of Table 1. The verdict says whether a change "
-             "is real or normal ups and downs; the change against the same period last year "
-             "comes with the test behind it. Each KPI name links to its chart and figures.")
+             "is real or normal ups and downs; the change against the same period last year says "
+             "whether it is a real change or could be chance (see the note under the table). Each KPI "
+             "name links to its chart and figures.")
     _html('<section class="one-page" aria-labelledby="summary">'
           f'<h2 id="summary">Is it real? The budget KPIs at a glance, {html.escape(rep.period.label)}</h2>'
           f'<p class="intro">{html.escape(intro)}</p>'
-          '<p class="print-only">Table 1 order. The verdict says whether a change is real; p is the '
-          "test of the change on the same period last year (real: p below 0.05).</p>"
+          '<p class="print-only">Table 1 order. The verdict says whether a change is real; the change '
+          "on the same period last year is \"a real change\" or \"could be chance\" (see the note under "
+          "the table).</p>"
           + verdict_key_html(rep.verdicts)
           + verdict_table_html(table, f"Budget KPIs, {rep.period.label}: latest value, last 8 "
                                "quarters, verdict and change on last year")
@@ -224,22 +228,24 @@ def show_changes(rep: ReportRun) -> None:
 def table1_html(rep: ReportRun) -> str:
     """The full Table 1 layout with its reading guide, the verdict count, coverage, what cannot be
     reported this period (and why) and, separately, what the source cannot give."""
-    reported, regular = reported_coverage(rep.results, rep.catalogue)
     head = rep.results[rep.results["headline"].astype(bool) & ~rep.results["supplementary"].astype(bool)]
     cannot = head[head["status"] != "reported"]
+    names = {k.id: plain_name(k) for k in rep.catalogue}
+    freq = {k.id: k.frequency for k in rep.catalogue}
     parts = ['<h2 id="table1">The budget KPIs in the Table 1 layout</h2>',
              "<p><strong>How to read this table.</strong> It keeps the layout of Table 1 of the Panel's "
-             "budget metrics paper: plan priority, improvement area and whether the KPI is already in "
-             "the force's performance framework. <em>Change</em> compares with the same period a year "
-             "earlier, with the test behind it.</p>",
-             f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts)))}</p>",
-             f"<p><strong>Coverage:</strong> {reported} of {regular} regularly reportable KPIs reported "
-             f"this {'year' if rep.period.is_year else 'quarter'}"
-             + (f" ({100 * reported / regular:.0f}%)" if regular else "") + ".</p>"]
+             "2023 budget metrics paper: plan priority, improvement area and, in the last column, what "
+             "the paper said in 2023 about the KPI's place in the force's performance management "
+             "framework (PMF); that column is the paper's text, not the position now. Each KPI is "
+             "named in plain words, with the paper's wording under it. <em>Change</em> compares with "
+             "the same period a year earlier: \"a real change\" or \"could be chance\" (hover for the "
+             "test).</p>",
+             f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts), names))}</p>",
+             f"<p><strong>Coverage:</strong> {html.escape(coverage_sentence(head, names, freq, rep.period.is_year))}</p>"]
     def items(rows: pd.DataFrame) -> str:
-        return "".join(f"<li><strong>{html.escape(r['name'])}</strong>: "
+        return "".join(f"<li><strong>{html.escape(names.get(r['kpi_id'], r['name']))}</strong>: "
                        f"{html.escape(STATUS_TEXT.get(r['status'], r['status']).lower())}. "
-                       f"{html.escape(str(r['note']))}</li>" for _, r in rows.iterrows())
+                       f"{html.escape(spell_out(str(r['note'])))}</li>" for _, r in rows.iterrows())
     source = cannot["status"] == "not_available_from_source"
     if (~source).any():
         parts.append(f"<p><strong>Cannot be reported this period, and why:</strong></p><ul>{items(cannot[~source])}</ul>")
@@ -248,7 +254,28 @@ def table1_html(rep: ReportRun) -> str:
                      f"delay: these figures will not arrive later from it):</p><ul>{items(cannot[source])}</ul>")
     table = summary_table(rep.results, rep.catalogue)
     parts.append(summary_html(table, f"Budget KPIs, {rep.period.label}, in the layout of Table 1"))
+    parts.append(f'<p class="footnote">{html.escape(ABBREVIATIONS_NOTE)}</p>')
     return "".join(parts)
+
+
+def coverage_sentence(head: pd.DataFrame, names: Mapping[str, str], freq: Mapping[str, str],
+                      is_year: bool) -> str:
+    """How many budget KPIs are reported this period, in plain words, and why the others are not
+    (e.g. "24 of 25 budget KPIs reported this quarter; not reported: Unqualified annual value for
+    money conclusion ... (annual, not yet due)")."""
+    n = len(head)
+    done = int((head["status"] == "reported").sum())
+    text = f"{done} of {n} budget KPIs reported this {'year' if is_year else 'quarter'}"
+    missing = head[head["status"] != "reported"]
+    if len(missing):
+        why = []
+        for _, r in missing.iterrows():
+            status = STATUS_TEXT.get(r["status"], str(r["status"])).lower()
+            if freq.get(r["kpi_id"]) == "annual" and r["status"] in ("not_yet_available", "annual"):
+                status = "annual, not yet due"
+            why.append(f"{names.get(r['kpi_id'], r['name'])} ({status})")
+        text += "; not reported: " + "; ".join(why)
+    return text + "."
 
 
 def show_table1(rep: ReportRun) -> None:
@@ -290,8 +317,8 @@ def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
             "The year": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
             "Previous year": format_value(r.get("last_year_value"), k.unit),
             "Change": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit),
-            "Test of the change": short_significance_words(r.get("last_year_test"), r.get("last_year_p_value"),
-                                                           r.get("last_year_significant")) if reported else "",
+            "Is the change real?": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
+            if reported and str(r.get("change_last_year", "")) not in ("", "nan") else "",
             "Verdict": str(r.get("verdict", "")),
         })
     return pd.DataFrame(rows)
@@ -329,7 +356,8 @@ def show_year(rep: ReportRun) -> None:
     if has_year:
         t = year_table(rep.year_results, rep.catalogue)
         parts.append("<p>For the annual assurance and accountability meeting: each KPI for the whole "
-                     "financial year against the year before, with the test of the change and the verdict.</p>"
+                     "financial year against the year before, whether the change is real or could be chance "
+                     "(the tests are named under the one-page summary) and the verdict.</p>"
                      '<div class="year-table">'
                      + frame_html(t, f"KPIs, financial year {fy}, against the previous year", scroll=True) + "</div>")
     if has_quarters:
@@ -360,15 +388,52 @@ GLOSSARY = [
 ]
 
 
-def settings_table(parameters: Mapping[str, Any]) -> pd.DataFrame:
-    """The run's settings as a readable two-column table (lists joined, no JSON)."""
+SETTING_LABELS = {
+    "action_taken_types": "Outcome types counted as action taken",
+    "baseline_year": "Baseline year",
+    "charge_outcome_types": "Outcome types counted as charged or summonsed",
+    "confidence_answers": "Answers counted as confident",
+    "grade1_target_minutes": "Grade 1 (emergency) attendance target, minutes",
+    "grade2_target_minutes": "Grade 2 (priority) attendance target, minutes",
+    "headline_basis": "Headline basis for outcome rates",
+    "min_events_for_count_test": "Fewest events for a test of a change in a count",
+    "panel_name": "Panel",
+    "provisional_pending_pct": "An outcome rate is provisional while more than this % of crimes await an outcome",
+    "satisfied_answers": "Answers counted as satisfied",
+    "spc_grain": "Chart points (month or quarter), by section",
+    "spc_screen_outliers": "Extreme points left out when setting chart limits",
+    "spc_seasonal": "Measures whose chart limits allow for the seasons",
+    "survey_scales": "Survey answer scales",
+    "threshold_101_seconds": "101 calls: answered within (seconds)",
+    "threshold_999_seconds": "999 calls: answered within (seconds)",
+    "timezone": "Time zone",
+    "visibility_answers": "Answers counted as seeing an officer",
+}
+SETTING_WORDS = {"calls": "call handling", "confidence": "public confidence", "crime": "crime",
+                 "environment": "environment", "finance": "finance", "response": "emergency response",
+                 "satisfaction": "victim satisfaction", "month": "month", "quarter": "quarter",
+                 "none": "no chart", "cohort": "cohort", "in_period": "in-period",
+                 "confidence_local_policing": "confidence in local policing",
+                 "overall_satisfaction": "overall satisfaction",
+                 "seen_officer_frequency": "how often an officer is seen"}
+
+
+def settings_table(parameters: Mapping[str, Any], names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The run's settings as a readable two-column table (lists joined, no JSON), with plain labels
+    and KPI names in place of setting and KPI ids; file settings are left out."""
+    names = dict(names or {})
+    def word(x: Any) -> str:
+        x = str(x)
+        return names.get(x) or SETTING_WORDS.get(x) or x
     def text(v: Any) -> str:
         if isinstance(v, Mapping):
-            return "; ".join(f"{k.replace('_', ' ')}: {text(x)}" for k, x in v.items()) or "none"
+            return "; ".join(f"{word(k).replace('_', ' ')}: {text(x)}" for k, x in v.items()) or "none"
         if isinstance(v, list | tuple):
-            return ", ".join(map(str, v)) or "none"
-        return "not set" if v is None else str(v)
-    rows = [{"Setting": k.replace("_", " ").capitalize(), "Value": text(v)}
+            return ", ".join(map(word, v)) or "none"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return "not set" if v is None else word(v)
+    rows = [{"Setting": SETTING_LABELS.get(k, k.replace("_", " ").capitalize()), "Value": text(v)}
             for k, v in sorted(parameters.items()) if not str(k).endswith(("_file", "_dir"))]
     return pd.DataFrame(rows, columns=["Setting", "Value"])
 
@@ -399,7 +464,9 @@ def methods_html(rep: ReportRun) -> str:
                  "points in a row on one side of the mean. Fewer than 12 points give trial limits. "
                  f"Variation labels: {e(rules)}. Assurance labels: "
                  f"{e('; '.join(ASSURANCE_LABELS.values()))}.</p></details>")
-    defs = pd.DataFrame([{"KPI": k.name, "Definition": k.definition,
+    def plain_definition(text: str) -> str:  # no file paths in the report body
+        return re.sub(r"\s*(in|from)\s+params/[\w./-]+\.ya?ml", " in the report's settings", text)
+    defs = pd.DataFrame([{"KPI": spell_out(k.name), "Definition": spell_out(plain_definition(k.definition)),
                           "Target": "—" if k.target is None else f"{format_value(k.target, k.unit)} ({k.target_source})"}
                          for k in rep.catalogue])
     parts.append("<details><summary>KPI definitions and targets</summary>"
@@ -407,26 +474,31 @@ def methods_html(rep: ReportRun) -> str:
     prov = rep.provenance
     if prov.get("parameters"):
         parts.append("<details><summary>Settings used for this report</summary>"
-                     + frame_html(settings_table(prov["parameters"]), "Settings used for this report", scroll=True)
+                     + frame_html(settings_table(prov["parameters"], {k.id: plain_name(k) for k in rep.catalogue}),
+                                  "Settings used for this report", scroll=True)
                      + "</details>")
     inputs = pd.DataFrame(prov.get("inputs", []))
+    record = []
     if len(inputs):
-        t = pd.DataFrame({"Table": inputs.get("table", ""),
-                          "File": inputs["file"].map(lambda f: Path(str(f)).name) if "file" in inputs else "",
+        t = pd.DataFrame({"Data": inputs.get("table", pd.Series([""] * len(inputs))).astype(str)
+                          .str.replace("_", " ").str.capitalize(),
                           "Rows read": inputs.get("rows_read", ""), "Rows used": inputs.get("rows_used", ""),
                           "Rows rejected": inputs.get("rows_rejected", ""),
-                          "SHA-256 (first 12)": inputs["sha256"].astype(str).str[:12] if "sha256" in inputs else ""})
-        parts.append("<details><summary>Input files and rows used</summary>"
-                     + frame_html(t, "Input files, rows used and rejected", scroll=True) + "</details>")
+                          "Fingerprint (SHA-256, first 12)": inputs["sha256"].astype(str).str[:12]
+                          if "sha256" in inputs else ""})
+        record.append(frame_html(t, "Input data, rows used and rejected", scroll=True))
     if prov.get("code_version"):
-        parts.append(f"<p><strong>Code version:</strong> {e(str(prov['code_version']))}. The full record "
-                     "of this run (every setting and input file) is in manifest.json beside the report.</p>")
+        record.append(f"<p><strong>Code version:</strong> {e(str(prov['code_version']))}. The full record "
+                      "of this run (every setting and input) is kept with the report's files.</p>")
+    if record:
+        parts.append("<details><summary>Provenance: input data and code version</summary>"
+                     + "".join(record) + "</details>")
     if rep.previous is not None:
         parts.append(f"<p><strong>Compared with:</strong> the report for {e(rep.previous_name)}.</p>")
     pmf = pmf_coverage(rep.catalogue)
     parts.append(f"<p><strong>About the KPI list.</strong> Table 1 marks "
                  f"{e(pmf.sentence('as already included in force reports'))}; the paper's text says 14 "
-                 "(64%). The assumptions and caveats log explains the difference.</p>")
+                 "(64%), counting differently.</p>")
     return "".join(parts)
 
 

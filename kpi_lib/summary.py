@@ -33,10 +33,11 @@ from .narrative import (
     format_change,
     format_value,
     significance_words,
+    unit_words,
     variation_text,
 )
 
-QUESTION_CODES = ("worse", "too_early")
+QUESTION_CODES = ("worse", "too_early", "missing_target")
 NO_VERDICT = "No verdict in this run"
 
 
@@ -53,12 +54,16 @@ def plain_name(kpi: Kpi) -> str:
     name = re.sub(r"^TRC\b", "Total recorded crime", name)
     m = re.match(r"^(.*?)\s*-\s*% outcome 1 & 1A$", name)
     if m:
-        return f"{m.group(1)}: % charged or summonsed"
-    m = re.match(r"^(.*?)\s+-\s+(.*)$", name)
-    if m and len(name) > 60:
-        topic = m.group(1)
-        return f"{topic[:1].upper()}{topic[1:].lower()}"
-    return name.replace("VFM", "value for money")
+        name = f"{m.group(1)}: % charged or summonsed"
+    else:
+        m = re.match(r"^(.*?)\s+-\s+(.*)$", name)
+        if m and len(name) > 60:
+            topic = m.group(1)
+            name = f"{topic[:1].upper()}{topic[1:].lower()}"
+    name = name.replace("VFM", "value for money")
+    for word in ("Robbery", "Burglary", "Outturn", "External Auditors"):  # sentence case after the first word
+        name = re.sub(rf"(?<=\S )\b{word}\b", word.lower(), name)
+    return name
 
 
 def _num(x: Any) -> float:
@@ -73,9 +78,13 @@ def _str(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x) else str(x)
 
 
-def suggested_question(verdict_code: str) -> str:
-    """One question for the accountability meeting, only where the verdict is "worse" or "too
-    early to tell"; otherwise the empty string. The row names the KPI, so the question is short."""
+def suggested_question(verdict_code: str, target: str = "") -> str:
+    """One question for the accountability meeting, only where the verdict is "worse", "too early
+    to tell" or "missing target" (``target``: the target as shown, e.g. "90.0%"); otherwise the
+    empty string. The row names the KPI, so the question is short."""
+    if verdict_code == "missing_target":
+        return (f"What is the plan to reach the target of {target}?" if target
+                else "What is the plan to reach the target?")
     if verdict_code == "worse":
         # neutral on direction: the verdict may rest on the latest months (the chart) while the
         # quarter against last year moved the other way
@@ -96,6 +105,21 @@ def short_significance_words(test: Any, p_value: Any, significant: Any) -> str:
     if not math.isnan(sig):
         text += ", real" if sig >= 0.5 else ", chance"
     return text
+
+
+def clean_test_words(text: str) -> str:
+    """A test's words with no raw unit codes: "no test for a change in tco2e" reads "... in
+    tonnes of CO2e", "... in flag" reads "... in a yes/no measure"."""
+    return unit_words(text)
+
+
+def plain_test_word(p_value: Any, significant: Any) -> str:
+    """The change against last year in the Panel's words: "a real change", "could be chance" or
+    "not tested" (where no test applies); the test's name and p-value go in a footnote or title."""
+    sig = _num(significant)
+    if math.isnan(sig):
+        return "not tested"
+    return "a real change" if sig >= 0.5 else "could be chance"
 
 
 def sparkline_series(history: pd.DataFrame | None, kpi_id: str, basis: str, n: int = 8) -> pd.DataFrame:
@@ -133,6 +157,14 @@ def sparkline_alt(series: pd.DataFrame, unit: str, name: str) -> str:
     if missing:
         text += f" {missing} quarter{'s' if missing > 1 else ''} not reported."
     return text
+
+
+def sparkline_ends(series: pd.DataFrame, unit: str) -> tuple[str, str]:
+    """The first and last values of a sparkline as shown beside it."""
+    s = series.dropna(subset=["value"]) if len(series) else series
+    if s is None or s.empty:
+        return "", ""
+    return format_value(s["value"].iloc[0], unit), format_value(s["value"].iloc[-1], unit)
 
 
 def sparkline_svg(series: pd.DataFrame, alt: str, width: int = 88, height: int = 24) -> str:
@@ -192,20 +224,30 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
         code, symbol, words = _verdict_parts(r, verdicts)
         name = plain_name(k)
         series = sparkline_series(history, k.id, _str(r.get("basis")))
-        alt = sparkline_alt(series, k.unit, name)
+        if k.unit == "flag":  # a yes/no KPI: no line to draw
+            series = series.iloc[:0]
+        alt = (f"{name}: a yes/no measure, no trend line." if k.unit == "flag"
+               else sparkline_alt(series, k.unit, name))
+        first, last = sparkline_ends(series, k.unit)
+        target = "" if k.target is None else format_value(k.target, k.unit)
         rows.append({
             "kpi_id": k.id, "kpi": name, "table1_name": k.name, "anchor": kpi_anchor(k.id),
             "value": float(r["value"]) if reported else math.nan,
             "latest": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
-            "spark_alt": alt, "spark_svg": sparkline_svg(series, alt),
+            "spark_alt": alt, "spark_svg": "" if k.unit == "flag" else sparkline_svg(series, alt),
+            "spark_first": first, "spark_last": last,
             "verdict_code": code, "verdict_symbol": symbol, "verdict": words,
             "vs_last_year": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit)
             if reported else "—",
-            "last_year_test": significance_words(r.get("last_year_test"), r.get("last_year_p_value"),
-                                         r.get("last_year_significant")) if reported else "",
-            "last_year_test_short": short_significance_words(r.get("last_year_test"), r.get("last_year_p_value"),
-                                                     r.get("last_year_significant")) if reported else "",
-            "question": suggested_question(code),
+            "last_year_test": clean_test_words(significance_words(
+                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
+            if reported else "",
+            "last_year_test_short": clean_test_words(short_significance_words(
+                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
+            if reported else "",
+            "last_year_plain": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
+            if reported and not pd.isna(r.get("change_last_year")) else "",
+            "question": suggested_question(code, target),
         })
     return pd.DataFrame(rows)
 
@@ -221,11 +263,11 @@ def verdict_key_html(verdicts: Mapping[str, Any]) -> str:
 def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
     """The one-page summary as an accessible table inside its own scrolling box (phone width)."""
     e = html.escape
-    heads = ["Budget KPI", "Latest", "Last 8 quarters", "Verdict", "Change on same period last year",
-             "Question to ask"]
+    heads = ["Budget KPI", "Verdict", "Latest", "Last 8 quarters",
+             "Change on same period last year", "Question to ask"]
     out = [f'<div class="table-scroll" role="region" aria-label="{e(caption)}" tabindex="0">'
            f'<table class="verdicts"><caption>{e(caption)}</caption>'
-           '<colgroup><col class="c-kpi"><col class="c-latest"><col class="c-spark"><col class="c-verdict">'
+           '<colgroup><col class="c-kpi"><col class="c-verdict"><col class="c-latest"><col class="c-spark">'
            '<col class="c-change"><col class="c-question"></colgroup><thead><tr>']
     out += [f'<th scope="col">{h}</th>' for h in heads]
     out.append("</tr></thead><tbody>")
@@ -234,16 +276,43 @@ def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
         code = r["verdict_code"] or "none"
         out.append(f'<tr data-kpi="{e(r["kpi_id"])}" data-verdict="{e(code)}" class="v-{e(code)}">'
                    f'<th scope="row"><a href="#{e(r["anchor"])}">{e(r["kpi"])}</a></th>'
-                   f'<td class="latest" data-value="{val}">{e(r["latest"])}</td>'
-                   f'<td class="spark">{r["spark_svg"]}</td>'
                    f'<td class="verdict"><span class="verdict-symbol" aria-hidden="true">'
                    f'{e(r["verdict_symbol"])}</span> {e(r["verdict"])}</td>'
-                   f'<td class="change">{e(r["vs_last_year"])}'
-                   + (f'<span class="test-words">{e(r["last_year_test"])}</span>'
-                      f'<span class="test-short">{e(r["last_year_test_short"])}</span>' if r["last_year_test"] else "")
-                   + f'</td><td class="question">{e(r["question"])}</td></tr>')
+                   f'<td class="latest" data-value="{val}"><span class="cell-label">Latest: </span>'
+                   f'{e(r["latest"])}</td>'
+                   f'<td class="spark">{_spark_cell(r)}</td>'
+                   f'<td class="change"'
+                   + (f' title="{e(r["last_year_test"])}"' if r["last_year_test"] else "")
+                   + f'><span class="cell-label">On last year: </span>{e(r["vs_last_year"])}'
+                   + (f'<span class="test-plain">{e(r["last_year_plain"])}</span>' if r["last_year_plain"] else "")
+                   + '</td><td class="question">'
+                   + (f'<span class="cell-label">Ask: </span>{e(r["question"])}' if r["question"] else "")
+                   + "</td></tr>")
     out.append("</tbody></table></div>")
+    out.append(TEST_FOOTNOTE)
     return "".join(out)
+
+
+TEST_FOOTNOTE = (
+    '<p class="footnote" id="summary-tests"><strong>About "a real change".</strong> The change on '
+    "the same period last year is tested: a percentage with the two-proportion z-test, a count with "
+    "the exact test for two Poisson counts. \"A real change\" means the test's p-value is below "
+    "0.05 (a change this big would rarely happen by chance); \"could be chance\" means it is not; "
+    "\"not tested\" means no test applies (medians, money, yes/no and carbon measures). Each "
+    "KPI's section gives the test and its p-value.</p>")
+
+
+def _spark_cell(r: pd.Series) -> str:
+    """The sparkline with its first and last values shown beside it (none for yes/no KPIs)."""
+    if not r["spark_svg"]:
+        return '<span class="spark-none">no trend line (yes/no)</span>' if "yes/no" in r["spark_alt"] else ""
+    e = html.escape
+    ends = ""
+    if r["spark_first"]:
+        ends = (f'<span class="spark-ends" aria-hidden="true"><span>{e(r["spark_first"])}</span>'
+                f'<span>{e(r["spark_last"])}</span></span>')
+    return f'{r["spark_svg"]}{ends}'
+
 
 
 def _sample(row: pd.Series) -> str:
@@ -280,22 +349,26 @@ def summary_table(results: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
         reported = r["status"] == "reported"
         rows.append({
             "kpi_id": k.id, "plan_priority": k.plan_priority, "improvement_area": k.improvement_area,
-            "kpi": k.name, "unit": k.unit, "value": r["value"] if reported else float("nan"),
+            "kpi": plain_name(k), "table1_name": k.name, "unit": k.unit, "value": r["value"] if reported else float("nan"),
             "latest": (format_value(r["value"], k.unit) + basis_text) if reported
             else STATUS_TEXT.get(r["status"], r["status"]),
             "count_or_sample": _sample(r),
             "vs_last_year": format_change(r["change_last_year"], r["change_last_year_pct"], k.unit),
-            "last_year_test": significance_words(r.get("last_year_test"), r.get("last_year_p_value"),
-                                         r.get("last_year_significant")) if reported else "",
-            "last_year_test_short": short_significance_words(r.get("last_year_test"), r.get("last_year_p_value"),
-                                                     r.get("last_year_significant")) if reported else "",
+            "last_year_test": clean_test_words(significance_words(
+                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
+            if reported else "",
+            "last_year_test_short": clean_test_words(short_significance_words(
+                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
+            if reported else "",
+            "last_year_plain": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
+            if reported and not pd.isna(r.get("change_last_year")) else "",
             "vs_12_months": format_change(r["change_12m"], r["change_12m_pct"], k.unit),
             "spc_variation": variation_text(r["spc_variation"]),
             "spc_assurance": assurance_text(r["spc_assurance"]),
             "verdict": _str(r.get("verdict")) or NO_VERDICT,
             "verdict_code": _str(r.get("verdict_code")),
             "status": r["status"],
-            "pmf_integration": k.pmf_integration,
+            "pmf_integration": spell_out(k.pmf_integration),
             "note": _str(r.get("note")),
         })
     return pd.DataFrame(rows)
@@ -305,7 +378,37 @@ HEADERS = [("plan_priority", "Plan priority"), ("improvement_area", "Improvement
            ("kpi", "Key performance indicator"), ("latest", "Latest"),
            ("count_or_sample", "Count or sample"), ("vs_last_year", "Change on same period last year"),
            ("vs_12_months", "12 months vs previous 12"), ("verdict", "Verdict"),
-           ("pmf_integration", "Integration into Force PMF")]
+           ("pmf_integration", "Status in the 2023 paper")]
+
+#: abbreviations spelled out at their first use in a cell of the Table 1 layout
+ABBREVIATIONS = {
+    "PMF": "performance management framework", "VFM": "value for money",
+    "DCC": "Deputy Chief Constable",
+    "PCC": "Police and Crime Commissioner", "TIC": "taken into consideration",
+    "PND": "penalty notice for disorder", "PCSO": "Police Community Support Officer",
+    "tCO2e": "tonnes of carbon dioxide equivalent",
+}
+
+
+ABBREVIATIONS_NOTE = (
+    "Abbreviations: PMF, performance management framework; VFM, value for money; PCC, Police and "
+    "Crime Commissioner; DCC, Deputy Chief Constable; PCSO, Police Community Support Officer; TIC, "
+    "offences taken into consideration; PND, penalty notice for disorder; tCO2e, tonnes of carbon "
+    "dioxide equivalent; SMSR, a report named in the 2023 paper, which does not spell it out.")
+
+
+def spell_out(text: str, seen: set[str] | None = None) -> str:
+    """``text`` with each abbreviation of :data:`ABBREVIATIONS` spelled out at its first use
+    ("VFM" reads "value for money (VFM)"); an abbreviation already spelled out is left alone."""
+    seen = set() if seen is None else seen
+    for abbr, words in ABBREVIATIONS.items():
+        if abbr in seen or words.lower() in text.lower():
+            continue
+        m = re.search(rf"\b{re.escape(abbr)}\b(?!\))", text)
+        if m:
+            text = f"{text[:m.start()]}{words} ({abbr}){text[m.end():]}"
+            seen.add(abbr)
+    return text
 
 
 def summary_html(table: pd.DataFrame, caption: str) -> str:
@@ -322,10 +425,13 @@ def summary_html(table: pd.DataFrame, caption: str) -> str:
         for key, _ in HEADERS:
             text = e(str(r[key]))
             if key == "kpi":
-                out.append(f'<th scope="row">{text}</th>')
+                paper = str(r.get("table1_name", "") or "")
+                sub = (f'<span class="paper-name">Table 1: {e(spell_out(paper))}</span>'
+                       if paper and paper.lower() != str(r[key]).lower() else "")
+                out.append(f'<th scope="row">{text}{sub}</th>')
             elif key == "vs_last_year" and r["last_year_test"]:
-                out.append(f'<td class="{key}">{text}<span class="test-words">{e(r["last_year_test"])}</span>'
-                           f'<span class="test-short">{e(r["last_year_test_short"])}</span></td>')
+                out.append(f'<td class="{key}" title="{e(r["last_year_test"])}">{text}'
+                           f'<span class="test-plain">{e(r["last_year_plain"])}</span></td>')
             elif key == "latest":
                 val = "" if pd.isna(r["value"]) else repr(float(r["value"]))
                 out.append(f'<td class="latest" data-value="{val}">{text}</td>')

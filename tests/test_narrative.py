@@ -170,12 +170,32 @@ def test_sparkline_alt_text_and_svg():
     assert sparkline_svg(s.iloc[:0], "none").endswith("</svg>")
 
 
-def test_suggested_question_only_for_worse_or_too_early():
+def test_suggested_question_only_for_worse_too_early_or_missing_target():
     from kpi_lib.summary import suggested_question
     assert suggested_question("worse") == "What is behind this, and what will be done?"
     assert suggested_question("too_early") == "When can this be judged?"
-    for code in ("better", "normal", "higher", "lower", "meeting_target", "missing_target", "not_reported", ""):
+    assert suggested_question("missing_target", "90.0%") == "What is the plan to reach the target of 90.0%?"
+    assert suggested_question("missing_target") == "What is the plan to reach the target?"
+    for code in ("better", "normal", "higher", "lower", "meeting_target", "not_reported", ""):
         assert suggested_question(code) == ""
+
+
+def test_plain_test_words_and_no_raw_unit_codes():
+    from kpi_lib.narrative import significance_words
+    from kpi_lib.summary import plain_test_word
+    assert plain_test_word(0.01, 1.0) == "a real change"
+    assert plain_test_word(0.3, 0.0) == "could be chance"
+    assert plain_test_word(math.nan, math.nan) == "not tested"
+    assert significance_words("no test for a change in tco2e", math.nan, math.nan) == \
+        "no test for a change in tonnes of CO2e"
+    assert "flag" not in significance_words("no test for a change in flag", math.nan, math.nan)
+
+
+def test_spell_out_abbreviations_at_first_use():
+    from kpi_lib.summary import spell_out
+    assert spell_out("Unqualified annual VFM conclusion") == "Unqualified annual value for money (VFM) conclusion"
+    assert spell_out("Integration into Force PMF; PMF") == \
+        "Integration into Force performance management framework (PMF); PMF"
 
 
 def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
@@ -204,7 +224,11 @@ def test_verdict_table_html_links_each_kpi_and_escapes_text():
     rows.loc[0, "verdict"] = "<script>x</script>"
     html = verdict_table_html(verdict_table(rows, load_catalogue(), _history(), _verdicts()), "Caption")
     assert '<th scope="row"><a href="#kpi-rape_volume">Volume of rape offences</a></th>' in html
-    assert '<td class="latest" data-value="314.0">314</td>' in html
+    assert '<td class="latest" data-value="314.0"><span class="cell-label">Latest: </span>314</td>' in html
+    # the verdict comes second, after the KPI name; the test's name is in a title, not the cell text
+    assert html.index('<td class="verdict">') < html.index('<td class="latest"')
+    assert 'title="exact test for two Poisson counts, p = 0.030: a real change"' in html
+    assert '<span class="test-plain">a real change</span>' in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
     assert 'role="region" aria-label="Caption" tabindex="0"' in html
     assert html.count("<tr data-kpi=") == 3
@@ -249,19 +273,23 @@ def test_year_table_lists_every_kpi_with_a_verdict_against_the_previous_year():
     ])
     t = year_table(year, load_catalogue())
     assert t.to_dict("records") == [{"KPI": "Volume of rape offences", "The year": "1,250", "Previous year": "1,100",
-                                     "Change": "+150 (+13.6%)", "Test of the change": "p = 0.004, real",
+                                     "Change": "+150 (+13.6%)", "Is the change real?": "a real change",
                                      "Verdict": "Worse, and a real change"}]
 
 
 def test_settings_are_a_readable_table_without_paths():
     from kpi_lib.report import settings_table
     t = settings_table({"headline_basis": "cohort", "charge_outcome_types": ["1", "1A"], "timezone": None,
-                        "spc_grain": {"crime": "month"}, "peers_file": "/home/x/peers.yaml"})
+                        "spc_grain": {"crime": "month"}, "peers_file": "/home/x/peers.yaml",
+                        "spc_seasonal": ["trc_volume"], "grade1_target_minutes": 15},
+                       {"trc_volume": "Volume of total recorded crime"})
     assert t.to_dict("records") == [
-        {"Setting": "Charge outcome types", "Value": "1, 1A"},
-        {"Setting": "Headline basis", "Value": "cohort"},
-        {"Setting": "Spc grain", "Value": "crime: month"},
-        {"Setting": "Timezone", "Value": "not set"}]
+        {"Setting": "Outcome types counted as charged or summonsed", "Value": "1, 1A"},
+        {"Setting": "Grade 1 (emergency) attendance target, minutes", "Value": "15"},
+        {"Setting": "Headline basis for outcome rates", "Value": "cohort"},
+        {"Setting": "Chart points (month or quarter), by section", "Value": "crime: month"},
+        {"Setting": "Measures whose chart limits allow for the seasons", "Value": "Volume of total recorded crime"},
+        {"Setting": "Time zone", "Value": "not set"}]
 
 
 def test_what_changed_says_so_when_there_is_nothing_to_compare(tmp_path):
@@ -291,7 +319,10 @@ def test_table1_separates_not_yet_from_not_available_from_this_source(tmp_path):
     rep = ReportRun(Period.parse("2024/25 Q4"), tmp_path, pd.DataFrame(rows), pd.DataFrame(), None, cat, {})
     page = table1_html(rep)
     cannot, source = page.split("<strong>Not available from this source</strong>")
-    assert "<strong>Unqualified annual VFM conclusion is received from the External Auditors</strong>: not yet available. why" in cannot
+    assert ("<strong>Unqualified annual value for money conclusion is received from the external auditors</strong>: "
+            "not yet available. why") in cannot
+    assert "23 of 25 budget KPIs reported this quarter; not reported: Volume of rape offences" in cannot
+    assert "(annual, not yet due)" in cannot and "Status in the 2023 paper" in page
     assert "Volume of rape offences" not in cannot.split("Cannot be reported this period")[1]
     assert "<li><strong>Volume of rape offences</strong>: not available from this source. why</li>" in source
     assert page.count('<tr data-kpi="') == 25

@@ -139,7 +139,7 @@ def test_summary_shows_kpis_csv_values_and_verdicts_never_recomputed(page, quart
         verdict = row.locator("td.verdict").inner_text()
         assert VERDICTS[r["verdict_code"]].symbol in verdict and r["verdict"] in verdict
         question = row.locator("td.question").inner_text().strip()
-        assert bool(question) == (r["verdict_code"] in ("worse", "too_early")), kpi
+        assert bool(question) == (r["verdict_code"] in ("worse", "too_early", "missing_target")), kpi
         assert row.locator("th a").get_attribute("href") == f"#kpi-{kpi}"
 
 
