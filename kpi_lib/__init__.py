@@ -9,5 +9,5 @@ from .params import load_params
 from .periods import Period
 from .sources import read_tables
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["Period", "__version__", "breakdowns", "compute", "load_params", "read_tables"]
