@@ -16,7 +16,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from kpi_lib import compute, load_params
+from kpi_lib import __version__, compute, load_params
 from kpi_lib.engine import FAMILY_TABLES
 from kpi_lib.errors import NotebookError
 from kpi_lib.runner import run_period
@@ -61,7 +61,7 @@ def test_manifest_records_inputs_parameters_and_versions(quarter_run, small_samp
     for entry in m["row_ledger"].values():
         assert entry["read"] == entry["used"] + entry["rejected"]
     assert m["parameters"]["headline_basis"] == "cohort"
-    assert "kpi_lib 0.1.0" in m["code_version"] and m["library_versions"]["papermill"]
+    assert f"kpi_lib {__version__}" in m["code_version"] and m["library_versions"]["papermill"]
     assert set(m["seconds_by_step"]) >= {*FAMILY_TABLES, "report", "render"}
 
 
