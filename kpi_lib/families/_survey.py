@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..stats import wilson_interval
 from ..windows import Window
-from ._common import covers, next_month, row, unavailable
+from ._common import Config, covers, next_month, row, unavailable
 
 
 def coverage(responses: pd.DataFrame) -> tuple[date | None, date | None]:
@@ -110,3 +110,9 @@ def weighted_breakdown(responses: pd.DataFrame | None, kpi_id: str, yes: list[st
                      "ci_low": res["ci_low"], "ci_high": res["ci_high"], "sample_n": res["n"]})
     return pd.DataFrame(rows, columns=["kpi_id", "dimension", "category", "value", "numerator",
                                        "denominator", "basis", "ci_low", "ci_high", "sample_n"])
+
+
+def prepare(tables, config: Config) -> SurveyData | None:
+    """The survey families' input: the survey responses, or None when the input has none."""
+    survey = tables.get("survey_responses")
+    return None if survey is None else SurveyData(survey)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..windows import Window
-from ._common import Config, Family, breakdown_frame, frame
-from ._survey import SurveyData, coverage, weighted_breakdown, weighted_rows
+from ._common import Family, breakdown_frame, frame
+from ._survey import SurveyData, coverage, prepare, weighted_breakdown, weighted_rows
 
 KPI_IDS = ["confidence_overall", "visibility_weekly"]
 QUESTIONS = {  # KPI -> (question, setting naming the answers that count)
@@ -42,11 +42,6 @@ def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
         parts.append(weighted_breakdown(None, kpi, yes, w, "local_area", "local area",
                                         sums=data.sums(kpi, sub, yes, "local_area")))
     return breakdown_frame(pd.concat(parts, ignore_index=True))
-
-
-def prepare(tables, config: Config) -> SurveyData | None:
-    survey = tables.get("survey_responses")
-    return None if survey is None else SurveyData(survey)
 
 
 FAMILY = Family(

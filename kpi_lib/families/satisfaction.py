@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..windows import Window
-from ._common import Config, Family, breakdown_frame, frame
-from ._survey import SurveyData, coverage, weighted_breakdown, weighted_rows
+from ._common import Family, breakdown_frame, frame
+from ._survey import SurveyData, coverage, prepare, weighted_breakdown, weighted_rows
 
 KPI_IDS = ["victim_satisfaction"]
 QUESTION = "overall_satisfaction"
@@ -31,11 +31,6 @@ def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
     sums = data.sums("victim_satisfaction", lambda: _responses(data.responses), yes, "crime_type")
     return breakdown_frame(weighted_breakdown(None, "victim_satisfaction", yes, w, "crime_type",
                                               "crime type", sums=sums))
-
-
-def prepare(tables, config: Config) -> SurveyData | None:
-    survey = tables.get("survey_responses")
-    return None if survey is None else SurveyData(survey)
 
 
 FAMILY = Family(
