@@ -84,9 +84,11 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
 
 
 def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grain: str,
-               target: float | None = None, annotations=()) -> plt.Figure:
+               target: float | None = None, annotations=(), provisional_from=None) -> plt.Figure:
     """XmR chart: values, mean, process limits, target, special-cause points by shape, numbered
-    dashed markers for annotations, the key above the plot, at most about seven date labels."""
+    dashed markers for annotations, the key above the plot, at most about seven date labels.
+    ``provisional_from``: points from this date on are still maturing (an outcome rate whose
+    latest period kpis.csv marks provisional) and are drawn hollow, with a key entry."""
     import matplotlib.dates as mdates
 
     use_style()
@@ -108,6 +110,12 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
         if len(pts):
             ax.scatter(pd.to_datetime(pts["x"]), pts["y"], marker=marker, s=42, color=colour,
                        edgecolor="black", linewidth=0.6, label=label, zorder=4)
+    if provisional_from is not None:
+        prov = chart[x >= pd.Timestamp(provisional_from)]
+        if len(prov):
+            ax.scatter(pd.to_datetime(prov["x"]), prov["y"], marker="o", s=40, facecolor="white",
+                       edgecolor=AF_CATEGORICAL[0], linewidth=1.4, label="Provisional (still maturing)",
+                       zorder=5)
     if target is not None and not pd.isna(target):
         ax.axhline(target, color=AF_CATEGORICAL[2], linestyle="--", linewidth=1.3,
                    label=f"Target ({format_value(target, unit)})")

@@ -85,6 +85,8 @@ def format_change(change, pct, unit: str) -> str:
     """'+1.2 points', '-3.4% (-120)', or an em dash."""
     if _nan(change):
         return "—"
+    if unit == "flag":  # a yes/no KPI: say what changed, never "-1.00"
+        return "no change" if abs(change) < 0.5 else ("from Yes to No" if change < 0 else "from No to Yes")
     change = 0.0 if abs(change) < 0.05 and unit in ("percent", "minutes", "seconds") else change
     if unit == "percent":
         return f"{change:+.1f} points"

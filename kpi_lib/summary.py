@@ -263,8 +263,10 @@ def verdict_key_html(verdicts: Mapping[str, Any]) -> str:
 def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
     """The one-page summary as an accessible table inside its own scrolling box (phone width)."""
     e = html.escape
-    heads = ["Budget KPI", "Verdict", "Latest", "Last 8 quarters",
-             "Change on same period last year", "Question to ask"]
+    heads = ["Budget KPI", "Verdict", "Latest",
+             '<span class="screen-only">Last 8 quarters</span><span class="print-only">Trend</span>',
+             '<span class="screen-only">Change on same period last year</span>'
+             '<span class="print-only">Change on last year</span>', "Question to ask"]
     out = [f'<div class="table-scroll" role="region" aria-label="{e(caption)}" tabindex="0">'
            f'<table class="verdicts"><caption>{e(caption)}</caption>'
            '<colgroup><col class="c-kpi"><col class="c-verdict"><col class="c-latest"><col class="c-spark">'
@@ -294,12 +296,14 @@ def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
 
 
 TEST_FOOTNOTE = (
-    '<p class="footnote" id="summary-tests"><strong>About "a real change".</strong> The change on '
-    "the same period last year is tested: a percentage with the two-proportion z-test, a count with "
-    "the exact test for two Poisson counts. \"A real change\" means the test's p-value is below "
-    "0.05 (a change this big would rarely happen by chance); \"could be chance\" means it is not; "
-    "\"not tested\" means no test applies (medians, money, yes/no and carbon measures). Each "
-    "KPI's section gives the test and its p-value.</p>")
+    '<p class="footnote" id="summary-tests"><span class="screen-only"><strong>About "a real change".'
+    "</strong> The change on the same period last year is tested: a percentage with the "
+    "two-proportion z-test, a count with the exact test for two Poisson counts. \"A real change\" "
+    "means the test's p-value is below 0.05 (a change this big would rarely happen by chance); "
+    "\"could be chance\" means it is not; \"not tested\" means no test applies (medians, money, "
+    "yes/no and carbon measures). Each KPI's section gives the test and its p-value.</span>"
+    '<span class="print-only">A real change: p below 0.05 in the test against last year (percentages: '
+    "two-proportion z-test; counts: exact Poisson test). Not tested: medians, money, yes/no, carbon.</span></p>")
 
 
 def _spark_cell(r: pd.Series) -> str:

@@ -58,6 +58,9 @@ def chart_numbers(chart: pd.DataFrame, unit: str, n: int = 13) -> pd.DataFrame:
     """The latest ``n`` points behind an SPC chart, formatted for reading."""
     t = chart.tail(n)[["x", "y", "mean", "lpl", "upl", "variation"]].copy()
     t["x"] = pd.to_datetime(t["x"]).dt.strftime("%b %Y")
+    if unit == "percent":  # a percentage cannot fall below 0% or rise above 100%
+        for c in ("mean", "lpl", "upl"):
+            t[c] = pd.to_numeric(t[c], errors="coerce").clip(0, 100)
     for c in ("y", "mean", "lpl", "upl"):
         t[c] = t[c].map(lambda v: format_value(v, unit))
     t["variation"] = t["variation"].map(lambda v: VARIATION_LABELS.get(v, v))
@@ -65,9 +68,22 @@ def chart_numbers(chart: pd.DataFrame, unit: str, n: int = 13) -> pd.DataFrame:
     return t
 
 
+def limits_clipped(chart: pd.DataFrame, unit: str, n: int = 13) -> bool:
+    """Whether a percent chart's limits, in the latest ``n`` points, were clipped at 0% or 100%
+    (the engine's ``limits_clipped`` column, or a limit at the edge)."""
+    if unit != "percent":
+        return False
+    t = chart.tail(n)
+    if "limits_clipped" in t and t["limits_clipped"].astype(str).str.lower().isin(["true", "1", "1.0"]).any():
+        return True
+    lpl = pd.to_numeric(t["lpl"], errors="coerce")
+    upl = pd.to_numeric(t["upl"], errors="coerce")
+    return bool((lpl <= 0).any() or (upl >= 100).any())
+
+
 def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
               annotations: Iterable = (), verdicts: Mapping[str, Any] | None = None,
-              grain: str = "month") -> str:
+              grain: str = "month", period_start=None) -> str:
     """One KPI's card: heading (the target of the summary's link), verdict, finding, the chart
     under a title that states the finding with its key above it, the annotations in words, and
     the numbers behind the chart collapsed."""
@@ -89,7 +105,15 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
                 if pd.Timestamp(chart["x"].min()) <= pd.Timestamp(a.date) <= pd.Timestamp(chart["x"].max())
                 + pd.Timedelta(days=31)]
         title = chart_title(name, row, grain)
-        fig = spc_figure(chart, title=None, unit=kpi.unit, grain=grain, target=kpi.target, annotations=anns)
+        # an outcome rate still maturing (kpis.csv: provisional): the period's points drawn hollow
+        # (at most the latest quarter: a year run's earlier quarters have largely matured)
+        prov_from = None
+        if provisional and period_start is not None:
+            last = pd.Timestamp(pd.to_datetime(chart["x"]).max())
+            prov_from = max(pd.Timestamp(period_start),
+                            last - pd.DateOffset(months=2) if grain == "month" else last)
+        fig = spc_figure(chart, title=None, unit=kpi.unit, grain=grain, target=kpi.target, annotations=anns,
+                         provisional_from=prov_from)
         alt = spc_alt_text(chart, name, kpi.unit, grain, kpi.target, annotations=anns)
         data = base64.b64encode(png_bytes(fig)).decode("ascii")
         sym = getattr(verdicts.get(str(row.get("verdict_code") or "")), "symbol", "")
@@ -104,7 +128,14 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
         if str(row.get("spc_trial", "")).lower() in ("true", "1", "1.0"):
             parts.append("<p><em>Caution:</em> fewer than 12 points since the limits were last "
                          "recalculated, so these are trial limits.</p>")
+        if prov_from is not None:
+            parts.append('<p class="provisional-note"><em>Provisional:</em> the hollow points (from '
+                         f"{e(prov_from.strftime('%B %Y'))}) are still maturing and will rise as "
+                         "investigations close.</p>")
+        clipped = (" Limits shown clipped at 0% (and 100%): a percentage cannot go beyond them."
+                   if limits_clipped(chart, kpi.unit) else "")
         parts.append(f"<details><summary>Numbers behind the chart: {e(name)}</summary>"
+                     + (f'<p class="footnote">{e(clipped.strip())}</p>' if clipped else "")
                      + frame_html(chart_numbers(chart, kpi.unit), f"Latest points: {name}", scroll=True)
                      + "</details>")
     parts.append("</article>")
@@ -161,7 +192,8 @@ def show_kpis(run: FamilyRun) -> None:
         if r["status"] == "reported" and grain not in ("none", "", "nan"):
             chart = _chart_for(run, kpi, r)
         anns = [a for a in anns_all if a.applies_to(kpi.id)]
-        cards.append(card_html(r, kpi, run.period.label, chart, anns, verdicts, grain))
+        cards.append(card_html(r, kpi, run.period.label, chart, anns, verdicts, grain,
+                               period_start=run.period.start))
     _html('<div class="kpi-grid">' + "".join(cards) + "</div>")
 
 

@@ -191,6 +191,13 @@ def test_plain_test_words_and_no_raw_unit_codes():
     assert "flag" not in significance_words("no test for a change in flag", math.nan, math.nan)
 
 
+def test_a_yes_no_change_is_said_in_words():
+    from kpi_lib.narrative import format_change
+    assert format_change(-1.0, math.nan, "flag") == "from Yes to No"
+    assert format_change(1.0, math.nan, "flag") == "from No to Yes"
+    assert format_change(0.0, math.nan, "flag") == "no change"
+
+
 def test_spell_out_abbreviations_at_first_use():
     from kpi_lib.summary import spell_out
     assert spell_out("Unqualified annual VFM conclusion") == "Unqualified annual value for money (VFM) conclusion"

@@ -233,3 +233,14 @@ def test_finish_html_unique_ids_no_anchor_links_contents_and_commentary_links():
         [("#summary", "Is it real?"), ("#commentary", "What the force says")]
     link = soup.find(id="kpi-rape_volume").find_next_sibling("p")
     assert link.a["href"] == "#commentary-rape_volume"
+
+
+def test_chart_numbers_show_percent_limits_clipped_at_0():
+    import pandas as pd
+
+    from kpi_lib.views import chart_numbers, limits_clipped
+    chart = pd.DataFrame({"x": ["2025-01-01", "2025-02-01"], "y": [1.0, 2.0], "mean": [1.5, 1.5],
+                          "lpl": [-0.8, -0.8], "upl": [3.8, 3.8], "variation": ["common_cause"] * 2})
+    t = chart_numbers(chart, "percent")
+    assert t["Lower limit"].tolist() == ["0.0%", "0.0%"]
+    assert limits_clipped(chart, "percent") and not limits_clipped(chart, "count")

@@ -145,7 +145,10 @@ def test_summary_shows_kpis_csv_values_and_verdicts_never_recomputed(page, quart
 
 def test_every_sparkline_and_chart_has_alt_text(page):
     sparks = page.locator("svg.spark")
-    assert sparks.count() == len(budget_kpis(load_catalogue()))
+    kpis = budget_kpis(load_catalogue())
+    # no sparkline for a yes/no KPI: it says so instead
+    assert sparks.count() == len([k for k in kpis if k.unit != "flag"])
+    assert page.locator("table.verdicts .spark-none").count() == len([k for k in kpis if k.unit == "flag"])
     for i in range(sparks.count()):
         alt = sparks.nth(i).get_attribute("aria-label") or ""
         assert alt and ("last" in alt or "no quarterly history" in alt), alt
