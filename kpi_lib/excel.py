@@ -52,9 +52,10 @@ HEADERS = {
     "adjustment": "Seasonal factor", "limits_clipped": "Limits clipped to 0-100",
     # Table 1 summary
     "plan_priority": "Plan priority", "improvement_area": "Improvement area", "kpi": "KPI",
+    "table1_name": "KPI (wording of Table 1)",
     "latest": "Latest (as shown)", "count_or_sample": "Count or sample",
     "vs_last_year": "Change on last year (as shown)", "vs_12_months": "12 months vs previous 12 (as shown)",
-    "pmf_integration": "Integration into Force PMF",
+    "pmf_integration": "Status in the 2023 paper (force performance framework)",
 }
 DATE_COLUMNS = {"period_start", "period_end", "x"}
 UNIT_FORMATS = {"count": "#,##0", "percent": "0.0", "minutes": "0.0", "seconds": "0.0",
@@ -173,7 +174,7 @@ def write_workbook(results: pd.DataFrame, out: Path, *, summary: pd.DataFrame | 
         about.cell(row=i, column=1, value=text).data_type = "s"
     about.column_dimensions["A"].width = 100
     if summary is not None and len(summary):
-        cols = [c for c in ("kpi_id", "plan_priority", "improvement_area", "kpi", "value", "latest",
+        cols = [c for c in ("kpi_id", "plan_priority", "improvement_area", "kpi", "table1_name", "value", "latest",
                             "count_or_sample", "vs_last_year", "last_year_test", "vs_12_months",
                             "spc_variation", "spc_assurance", "verdict", "status", "pmf_integration", "note")
                 if c in summary]

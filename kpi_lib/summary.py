@@ -9,7 +9,7 @@ Two tables:
   words of its test, a link to the KPI's section and a suggested question where the verdict is
   "worse" or "too early to tell".
 - :func:`summary_table` / :func:`summary_html`: the full Table 1 layout (plan priority,
-  improvement area, Integration into Force PMF).
+  improvement area, the 2023 paper's status in the force PMF).
 
 Every function here is pure (frames in, frame or string out); the HTML escapes every string and
 carries each figure's source value in ``data-value`` so tests can check the page against

@@ -19,7 +19,7 @@ from .charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from .narrative import STATUS_TEXT, finding, format_change, format_value
 from .notebook import FamilyRun
 from .spc import VARIATION_LABELS
-from .summary import frame_html, kpi_anchor, plain_name
+from .summary import frame_html, kpi_anchor, plain_name, spell_out
 from .verdicts import VERDICTS
 
 SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
@@ -95,7 +95,7 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
     has_chart = chart is not None and len(chart) >= 2
     if not has_chart:
         parts.append(verdict_html(row, verdicts))
-    parts.append(f'<p class="finding">{e(finding(row, period_label))}</p>')
+    parts.append(f'<p class="finding">{e(spell_out(finding({**dict(row), "name": name}, period_label)))}</p>')
     note = row.get("note")
     provisional = str(row.get("provisional", "")).lower() in ("true", "1", "1.0")
     if isinstance(note, str) and note and row.get("status") == "reported" and not provisional:
@@ -145,10 +145,11 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
 def kpi_overview(run: FamilyRun) -> pd.DataFrame:
     """The family's KPI rows as a readable table (headline and other bases)."""
     rows = []
+    names = {k.id: plain_name(k) for k in getattr(run, "catalogue", None) or []}
     for _, r in run.results.iterrows():
         basis = BASIS_WORDS.get(r["basis"], "") if isinstance(r["basis"], str) else ""
         rows.append({
-            "KPI": r["name"] + (f" ({basis})" if basis else ""),
+            "KPI": names.get(r["kpi_id"], r["name"]) + (f" ({basis})" if basis else ""),
             "Value": format_value(r["value"], r["unit"]) if r["status"] == "reported" else STATUS_TEXT[r["status"]],
             "95% interval": (f"{format_value(r['ci_low'], r['unit'])} to {format_value(r['ci_high'], r['unit'])}"
                              if not pd.isna(r["ci_low"]) else "—"),
