@@ -238,8 +238,8 @@ def table1_html(rep: ReportRun) -> str:
              "the paper said in 2023 about the KPI's place in the force's performance management "
              "framework (PMF); that column is the paper's text, not the position now. Each KPI is "
              "named in plain words, with the paper's wording under it. <em>Change</em> compares with "
-             "the same period a year earlier: \"a real change\" or \"could be chance\" (hover for the "
-             "test).</p>",
+             "the same period a year earlier: \"a real change\" or \"could be chance\" (the tests are "
+             "named under the one-page summary).</p>",
              f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts), names))}</p>",
              f"<p><strong>Coverage:</strong> {html.escape(coverage_sentence(head, names, freq, rep.period.is_year))}</p>"]
     def items(rows: pd.DataFrame) -> str:
