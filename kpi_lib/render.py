@@ -56,6 +56,7 @@ def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
                 continue
             if cell.cell_type == "code" and not cell.get("outputs"):
                 continue  # nothing to show (and an empty block would let a heading be orphaned)
+            cell.id = f"{path.stem}-{len(inserted)}"  # unique across the combined notebook
             inserted.append(cell)
     nb.cells[at:at] = inserted
     return nb

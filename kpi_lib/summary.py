@@ -239,17 +239,23 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
             "verdict_code": code, "verdict_symbol": symbol, "verdict": words,
             "vs_last_year": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit)
             if reported else "—",
-            "last_year_test": clean_test_words(significance_words(
-                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
-            if reported else "",
-            "last_year_test_short": clean_test_words(short_significance_words(
-                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
-            if reported else "",
-            "last_year_plain": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
-            if reported and not pd.isna(r.get("change_last_year")) else "",
+            **_test_columns(r, reported),
             "question": suggested_question(code, target),
         })
     return pd.DataFrame(rows)
+
+
+def _test_columns(r: Mapping[str, Any], reported: bool) -> dict[str, str]:
+    """The test against last year in three lengths (full words, short, plain), for one row."""
+    if not reported:
+        return {"last_year_test": "", "last_year_test_short": "", "last_year_plain": ""}
+    args = (r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant"))
+    return {
+        "last_year_test": clean_test_words(significance_words(*args)),
+        "last_year_test_short": clean_test_words(short_significance_words(*args)),
+        "last_year_plain": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
+        if not pd.isna(r.get("change_last_year")) else "",
+    }
 
 
 def verdict_key_html(verdicts: Mapping[str, Any]) -> str:
@@ -358,14 +364,7 @@ def summary_table(results: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
             else STATUS_TEXT.get(r["status"], r["status"]),
             "count_or_sample": _sample(r),
             "vs_last_year": format_change(r["change_last_year"], r["change_last_year_pct"], k.unit),
-            "last_year_test": clean_test_words(significance_words(
-                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
-            if reported else "",
-            "last_year_test_short": clean_test_words(short_significance_words(
-                r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant")))
-            if reported else "",
-            "last_year_plain": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
-            if reported and not pd.isna(r.get("change_last_year")) else "",
+            **_test_columns(r, reported),
             "vs_12_months": format_change(r["change_12m"], r["change_12m_pct"], k.unit),
             "spc_variation": variation_text(r["spc_variation"]),
             "spc_assurance": assurance_text(r["spc_assurance"]),

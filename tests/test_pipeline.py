@@ -181,3 +181,13 @@ def test_rerender_and_list_params(quarter_run, tmp_path):
     assert "SYNTHETIC SAMPLE DATA" in (out / "report.html").read_text()
     r = _cli("list", "--params")
     assert r.returncode == 0 and "crime.ipynb:" in r.stdout and "period = " in r.stdout
+
+
+def test_the_combined_report_notebook_has_unique_cell_ids(quarter_run):
+    """Family notebooks are stripped to sequential cell ids (nbstripout); combined into one report
+    they must not collide (nbconvert would otherwise rewrite them with a warning per cell)."""
+    from kpi_lib.render import combine
+    nbs = quarter_run.out / "notebooks"
+    nb = combine(nbs / "report.ipynb", [nbs / f"{f}.ipynb" for f in FAMILY_TABLES])
+    ids = [c.id for c in nb.cells]
+    assert len(ids) == len(set(ids)) and len(ids) > len(FAMILY_TABLES)
