@@ -280,6 +280,7 @@ class Validated:
     synthetic: bool
     extraction_date: str | None
     how: str  # "read" or "cache"
+    span: tuple[date | None, date | None] = (None, None)  # first and last dates in the inputs
 
 
 def _reported_span(panel) -> tuple[date | None, date | None]:
@@ -300,13 +301,15 @@ def validate(pl: Plan) -> Validated:
     from .panel import data_span
     panel = cached_panel(pl.data, pl.params)
     if panel is not None:
-        check_coverage(pl.period, *_reported_span(panel), pl.data)
+        span = _reported_span(panel)
+        check_coverage(pl.period, *span, pl.data)
         return Validated(None, list(panel.info.get("ledger", [])), panel.synthetic,
-                         panel.info.get("extraction_date"), "cache")
+                         panel.info.get("extraction_date"), "cache", span)
     tables = read_any(pl.data, timezone=pl.params.get("timezone"), survey_scales=pl.params["survey_scales"])
-    check_coverage(pl.period, *data_span(tables), pl.data)
+    span = data_span(tables)
+    check_coverage(pl.period, *span, pl.data)
     return Validated(tables, [e.as_dict() for e in tables.ledger], tables.synthetic,
-                     tables.extraction_date.isoformat() if tables.extraction_date else None, "read")
+                     tables.extraction_date.isoformat() if tables.extraction_date else None, "read", span)
 
 
 def _inputs_record(pl: Plan, inputs: Validated) -> dict:
@@ -319,6 +322,7 @@ def _inputs_record(pl: Plan, inputs: Validated) -> dict:
         "previous_run": str(pl.previous_dir) if pl.previous_dir else None,
         "commentary_file": str(pl.commentary_file) if pl.commentary_file else None,
         "inputs": inputs.ledger, "code_version": code_version(),
+        "data_span": [d.isoformat() if d else None for d in inputs.span],
     }
 
 
@@ -532,11 +536,22 @@ def report_meta(p: Period, inputs: dict, started: datetime, params: dict) -> dic
         "produced": started.strftime("%-d %B %Y"),
         "extraction_date": inputs.get("extraction_date") or "not stated",
         "data_description": ("synthetic sample data" if inputs.get("synthetic") else
-                             ", ".join(KIND_NAMES.get(k, k) for k in kinds)),
+                             ", ".join(KIND_NAMES.get(k, k) for k in kinds)) + _months_read(inputs),
         "synthetic": bool(inputs.get("synthetic")), "public_data": bool(inputs.get("public_data")),
         "licence": LICENCE,
         "sections": _sections(p),
     }
+
+
+def _months_read(inputs: dict) -> str:
+    """The months the inputs cover, said beside the period so that a report never seems to rest
+    on the period's months alone (earlier months feed the comparisons and charts)."""
+    span = inputs.get("data_span") or [None, None]
+    if not span[0] or not span[1]:
+        return ""
+    first, last = (date.fromisoformat(d) for d in span)
+    return (f"; months read: {first:%B %Y} to {last:%B %Y} (the months outside the period feed "
+            "the comparisons and charts only)")
 
 
 def _sections(p: Period) -> list:

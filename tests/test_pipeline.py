@@ -191,3 +191,15 @@ def test_the_combined_report_notebook_has_unique_cell_ids(quarter_run):
     nb = combine(nbs / "report.ipynb", [nbs / f"{f}.ipynb" for f in FAMILY_TABLES])
     ids = [c.id for c in nb.cells]
     assert len(ids) == len(set(ids)) and len(ids) > len(FAMILY_TABLES)
+
+
+def test_the_report_names_the_months_read_beside_the_period(quarter_run, small_sample):
+    """Issue 11 item 7: the period reported and the months read are both said (the months before
+    the period feed the comparisons and charts)."""
+    m = json.loads((quarter_run.out / "manifest.json").read_text())
+    first, last = m["data_span"]
+    crimes = pd.to_datetime(pd.read_parquet(small_sample / "crimes.parquet")["recorded_date"])
+    assert first <= crimes.min().date().isoformat() and last >= crimes.max().date().isoformat()
+    assert first == "2019-04-01"  # the sample starts with financial year 2019/20
+    html = (quarter_run.out / "report.html").read_text()
+    assert "months read: April 2019 to " in html and "1 January 2025 to 31 March 2025" in html
