@@ -29,6 +29,7 @@ from . import panel as panel_mod
 from .errors import KpiError
 from .panel import PANEL_FILES, Panel
 from .paths import params_dir
+from .sources.canonical import sha256_of
 
 ENV = "KPI_CACHE_DIR"
 KEEP = 20  # panels kept in the cache (a few MB each for the sample)
@@ -40,12 +41,7 @@ def default_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "kpi_lib"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = sha256_of  # one implementation: the readers' (kpi_lib.sources.canonical)
 
 
 def _files(folder: Path, patterns: tuple[str, ...] = ("*",)) -> list[Path]:

@@ -213,12 +213,8 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
                   verdicts: Mapping[str, Any]) -> pd.DataFrame:
     """One row per budget KPI (headline row), in Table 1 order: everything the one-page summary
     shows, as plain values and words."""
-    head = results[results["headline"].astype(str).str.lower().isin(["true", "1", "1.0"])]
-    head = head.drop_duplicates("kpi_id").set_index("kpi_id")
     rows = []
-    for k in catalogue:
-        if k.supplementary or k.id not in head.index:
-            continue
+    for k, head in _budget_headline_rows(results, catalogue):
         r = head.loc[k.id]
         reported = r["status"] == "reported" and not pd.isna(r["value"])
         code, symbol, words = _verdict_parts(r, verdicts)
@@ -243,6 +239,15 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
             "question": suggested_question(code, target),
         })
     return pd.DataFrame(rows)
+
+
+def _budget_headline_rows(results: pd.DataFrame, catalogue: list[Kpi]):
+    """(KPI, its headline row) for each budget KPI with a result, in Table 1 order."""
+    head = results[results["headline"].astype(str).str.lower().isin(["true", "1", "1.0"])]
+    head = head.drop_duplicates("kpi_id").set_index("kpi_id")
+    for k in catalogue:
+        if not k.supplementary and k.id in head.index:
+            yield k, head
 
 
 def _test_columns(r: Mapping[str, Any], reported: bool) -> dict[str, str]:
@@ -346,12 +351,8 @@ def _sample(row: pd.Series) -> str:
 
 def summary_table(results: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
     """One row per budget KPI (headline basis), in Table 1 order, in the Table 1 layout."""
-    head = results[results["headline"].astype(str).str.lower().isin(["true", "1", "1.0"])]
-    head = head.drop_duplicates("kpi_id").set_index("kpi_id")
     rows = []
-    for k in catalogue:
-        if k.supplementary or k.id not in head.index:
-            continue
+    for k, head in _budget_headline_rows(results, catalogue):
         r = head.loc[k.id].copy()
         r["kpi_id"] = k.id
         basis = _str(r.get("basis"))
