@@ -37,3 +37,25 @@ def parquet_to_csv(src: Path, dst: Path, table: str, mutate=None) -> Path:
     (dst / f"{table}.parquet").unlink(missing_ok=True)
     df.to_csv(path, index=False)
     return path
+
+
+def measuring_script(imports: str, call: str, ok: str) -> str:
+    """A ``python -c`` script that runs ``call`` on ``sys.argv[1]`` in a fresh process and prints
+    JSON: seconds, outcome (``ok`` or the KpiError's message) and extra peak memory in MB, so a
+    test can bound the time and memory that hostile input costs."""
+    return f"""
+import json, resource, sys, time
+from pathlib import Path
+from kpi_lib.errors import KpiError
+{imports}
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+try:
+    {call}
+    outcome = {ok!r}
+except KpiError as exc:
+    outcome = str(exc)
+print(json.dumps({{"seconds": time.perf_counter() - t, "outcome": outcome,
+                  "extra_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}}))
+"""
+

@@ -29,7 +29,7 @@ from kpi_lib.sources.detect import read_any
 from kpi_lib.sources.parsing import MAX_FIELD_BYTES, check_field_lengths
 
 from conftest import REPO
-from helpers import HEADERS, write_table
+from helpers import HEADERS, measuring_script, write_table
 
 KPI = Path(sys.executable).with_name("kpi")
 
@@ -91,21 +91,7 @@ def test_property_the_scan_finds_exactly_the_first_field_over_the_limit(rows, li
         assert f"row {r} (line {r + 1}), column 'h{c + 1}': a field is {n:,} bytes long" in str(e.value)
 
 
-MEASURE_CSV = """
-import json, resource, sys, time
-from pathlib import Path
-from kpi_lib.errors import KpiError
-from kpi_lib.sources import read_tables
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t = time.perf_counter()
-try:
-    read_tables(Path(sys.argv[1]))
-    outcome = "read"
-except KpiError as exc:
-    outcome = str(exc)
-print(json.dumps({"seconds": time.perf_counter() - t, "outcome": outcome,
-                  "extra_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}))
-"""
+MEASURE_CSV = measuring_script("from kpi_lib.sources import read_tables", "read_tables(Path(sys.argv[1]))", "read")
 
 
 def test_a_huge_field_is_refused_with_bounded_memory(tmp_path):

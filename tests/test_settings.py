@@ -22,6 +22,7 @@ from kpi_lib.safe_yaml import load_yaml
 from kpi_lib.settings import Settings, load_settings
 
 from conftest import REPO
+from helpers import measuring_script
 
 DEFAULTS = yaml.safe_load((REPO / "params" / "defaults.yaml").read_text(encoding="utf-8"))
 KPI = Path(sys.executable).with_name("kpi")
@@ -169,20 +170,8 @@ def test_yaml_refuses_aliases_duplicates_depth_size_and_bad_text(tmp_path):
     assert load_yaml(write(tmp_path, "a: [1, {b: c}]\n", "ok.yaml"), what="x") == {"a": [1, {"b": "c"}]}
 
 
-MEASURE = """
-import json, resource, sys, time
-from kpi_lib.errors import KpiError
-from kpi_lib.safe_yaml import load_yaml
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t = time.perf_counter()
-try:
-    load_yaml(sys.argv[1], what="parameter file")
-    outcome = "loaded"
-except KpiError as exc:
-    outcome = str(exc)
-print(json.dumps({"seconds": time.perf_counter() - t, "outcome": outcome,
-                  "extra_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}))
-"""
+MEASURE = measuring_script("from kpi_lib.safe_yaml import load_yaml",
+                           'load_yaml(sys.argv[1], what="parameter file")', "loaded")
 
 
 def test_alias_bombs_fail_in_under_a_second_with_under_200_mb(tmp_path):
