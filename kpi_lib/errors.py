@@ -29,9 +29,11 @@ class InputError(KpiError):
         value: object = None,
         expected: str | None = None,
         more: int = 0,
+        more_at_least: bool = False,
     ) -> None:
         self.file, self.row, self.column, self.value = file, row, column, value
         self.expected, self.problem, self.more = expected, problem, more
+        self.more_at_least = more_at_least
         parts = [f"{file}"]
         if row is not None:
             where = f"row {row}"
@@ -46,8 +48,18 @@ class InputError(KpiError):
         if expected:
             msg += f"; expected {expected}"
         if more:
-            msg += f" (and {more} more row{'s' if more != 1 else ''} with the same problem)"
+            msg += (f" (and {'at least ' if more_at_least else ''}{more} more row{'s' if more != 1 else ''}"
+                    " with the same problem)")
         super().__init__(msg)
+
+    def shifted(self, rows_before: int, *, later_rows_unread: bool) -> InputError:
+        """The same error for a chunk of a file that starts after ``rows_before`` data rows: the
+        row number becomes the row in the whole file. When later rows were not read, the count
+        of other rows with the problem is a lower bound and says so."""
+        return InputError(self.file, self.problem,
+                          row=None if self.row is None else self.row + rows_before,
+                          column=self.column, value=self.value, expected=self.expected, more=self.more,
+                          more_at_least=self.more_at_least or (later_rows_unread and self.more > 0))
 
 
 class ParameterError(KpiError):

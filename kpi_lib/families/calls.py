@@ -28,23 +28,56 @@ KPI_IDS = ["calls_999_within_10s", "calls_101_within_30s", "calls_101_average_wa
            "calls_999_abandoned_rate", "calls_101_abandoned_rate"]
 
 
+def _local_day(ts: pd.Timestamp) -> int:
+    """Days since 1970-01-01 of the local (Europe/London) calendar day of a UTC timestamp."""
+    return int(np.datetime64(ts.tz_convert("Europe/London").tz_localize(None).date(), "D").astype(np.int64))
+
+
+LINES = ("101", "999")  # the validated lines, in the order the daily table lists them
+#: Calls counted at a time: the working arrays of a slice take about 40 bytes a call.
+SLICE_ROWS = 2_000_000
+
+
 def daily_counts(calls: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """Calls per local day and line: presented, answered, within threshold, abandoned, wait."""
+    """Calls per local day and line: presented, answered, within threshold, abandoned, wait.
+
+    Counted a slice of calls at a time with ``numpy.bincount`` on (day, line), so that the memory
+    used is bounded by the slice whatever the number of calls (27 million at 10 times the
+    sample), not by the table."""
     p = params
-    # local calendar day, kept as datetime64 for a fast group-by (dates only for the ~2,000 days)
-    day = calls["received_at"].dt.tz_convert("Europe/London").dt.tz_localize(None).dt.normalize()
-    wait = (calls["answered_at"] - calls["received_at"]).dt.total_seconds()
-    threshold = np.where(calls["line"] == "999", p["threshold_999_seconds"], p["threshold_101_seconds"])
-    answered = calls["answered_at"].notna()
-    df = pd.DataFrame({
-        "day": day, "line": calls["line"].astype(str), "presented": 1,
-        "answered": answered.astype(int),
-        "within": (answered & (wait <= threshold)).astype(int),
-        "abandoned": (~answered).astype(int),
-        "wait_sum": wait.where(answered, 0.0),
+    thresholds = np.array([p["threshold_101_seconds"], p["threshold_999_seconds"]], dtype=float)
+    line_codes = pd.Categorical(calls["line"], categories=list(LINES)).codes
+    sums: dict[str, np.ndarray] = {}
+    first_day = _local_day(calls["received_at"].min()) if len(calls) else 0  # local day never runs backwards
+    for lo in range(0, len(calls), SLICE_ROWS):
+        part = calls.iloc[lo:lo + SLICE_ROWS]
+        local = part["received_at"].dt.tz_convert("Europe/London").dt.tz_localize(None)
+        day = local.to_numpy().astype("datetime64[D]").astype(np.int64)
+        code = line_codes[lo:lo + SLICE_ROWS].astype(np.int64)
+        key = (day - first_day) * len(LINES) + code
+        wait = (part["answered_at"] - part["received_at"]).dt.total_seconds().to_numpy()
+        answered = part["answered_at"].notna().to_numpy()
+        within = answered & (wait <= thresholds[code])
+        for name, weights in (("presented", None), ("answered", answered), ("within", within),
+                              ("wait_sum", np.where(answered, wait, 0.0))):
+            add = np.bincount(key, weights=weights)
+            total = sums.get(name, np.zeros(0))
+            if len(add) > len(total):
+                total = np.concatenate([total, np.zeros(len(add) - len(total))])
+            total[:len(add)] += add
+            sums[name] = total
+    if not sums:
+        return pd.DataFrame(columns=["day", "line", "presented", "answered", "within", "abandoned", "wait_sum"])
+    present = np.flatnonzero(sums["presented"] > 0)
+    days = (first_day + present // len(LINES)).astype("datetime64[D]")
+    out = pd.DataFrame({
+        "day": pd.to_datetime(days).date, "line": np.array(LINES)[present % len(LINES)],
+        "presented": sums["presented"][present].astype("int64"),
+        "answered": sums["answered"][present].astype("int64"),
+        "within": sums["within"][present].astype("int64"),
     })
-    out = df.groupby(["day", "line"], as_index=False).sum()
-    out["day"] = out["day"].dt.date
+    out["abandoned"] = out["presented"] - out["answered"]
+    out["wait_sum"] = sums["wait_sum"][present]
     return out
 
 
