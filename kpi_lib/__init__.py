@@ -2,12 +2,40 @@
 
 Every figure in a report comes from a pure function here; notebooks only call them and present.
 Entry point: :func:`kpi_lib.compute` (period, canonical tables, parameters) -> KPI result table.
+
+The public names are imported on first use (module ``__getattr__``): ``from kpi_lib import
+compute`` works as before, but importing a submodule such as :mod:`kpi_lib.notebook` or
+:mod:`kpi_lib.views` no longer imports the engine and, through it, scipy and statsmodels (most of
+a second in every notebook kernel; issue 9, "compute once").
 """
 
-from .engine import breakdowns, compute
-from .params import load_params
-from .periods import Period
-from .sources import read_tables
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 __all__ = ["Period", "__version__", "breakdowns", "compute", "load_params", "read_tables"]
+
+#: public name -> the submodule that defines it (imported when the name is first asked for)
+_LAZY = {"breakdowns": ".engine", "compute": ".engine", "load_params": ".params",
+         "Period": ".periods", "read_tables": ".sources"}
+
+if TYPE_CHECKING:  # for type checkers and editors: the names as if imported eagerly
+    from .engine import breakdowns, compute
+    from .params import load_params
+    from .periods import Period
+    from .sources import read_tables
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's submodule on first use and cache the name in this module."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

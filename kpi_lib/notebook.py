@@ -1,10 +1,16 @@
 """What the family notebooks call first: validate parameters, load the measurement panel, compute
-the family's KPI rows and write them to ``results/``. Presentation is in :mod:`kpi_lib.views`.
+the family's figures: those the runner computed once for every family (compute once, issue 9),
+else computed here and written to ``results/``. Presentation is in :mod:`kpi_lib.views`.
 
 A family notebook never reads the raw inputs: it loads the panel the runner's measure step wrote
 (``<out_dir>/results/measurements.parquet``), or, run on its own in JupyterLab, gets the panel
 through the cache (built once from the data folder, reused while inputs, settings and code are
-unchanged). Nothing here computes a KPI: figures come from :func:`kpi_lib.engine.compute_all`.
+unchanged). In a run, the runner's compute step has already computed every family's figures and
+saved them beside the panel under a stamp (:mod:`kpi_lib.precompute`): a notebook whose period,
+settings, reference tables, code and panel are those of the stamp loads them (no engine work, and
+scipy and statsmodels are never imported); otherwise it computes them with
+:func:`kpi_lib.precompute.compute_families` (the same function the runner uses) and writes its
+results files. Nothing here computes a KPI.
 
 Files written in ``<out_dir>/results/`` (combined by :func:`kpi_lib.results.combine_run`):
 ``<family>.csv`` (KPI rows), ``<family>_breakdown.csv``, ``<family>_spc.csv`` (every SPC point),
@@ -19,18 +25,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import engine, registry
 from . import panel as panel_mod
+from . import precompute, registry
 from .catalogue import Kpi, load_catalogue
 from .errors import ParameterError
 from .panel import Panel
 from .params import load_params
 from .paths import params_file
 from .periods import Period
-from .results import write_csv_atomic, write_results
 from .windows import WindowSet
 
-__all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "load_peers", "start_family", "write_csv_atomic"]
+__all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "load_peers", "start_family"]
 
 
 @dataclass
@@ -105,33 +110,29 @@ def family_panel(data_dir: str | Path, out: Path, params: dict) -> Panel:
 
 def start_family(family: str, period: str, data_dir: str, out_dir: str | None = None,
                  params_file: str | None = None) -> FamilyRun:
-    """Validate, load the panel, compute the family's KPI rows and write its results files."""
+    """Validate, load the panel and the family's figures: those the runner computed for this very
+    period, settings, code and panel when ``out_dir`` holds them (:mod:`kpi_lib.precompute`),
+    else computed here (and the family's results files written)."""
     fam = registry.family(family)
     p, params, out = check_parameters(period, data_dir, out_dir, params_file)
     full = family_panel(data_dir, out, params)
     pnl = full.for_families([fam.name])
     catalogue = load_catalogue()
     annotations = registry.load_annotations_for(params)
-    done = engine.compute_all(p, pnl, params, families=[fam.name], catalogue=catalogue,
-                              annotations=annotations)
-    bd = engine.breakdowns(p, pnl, params, families=[fam.name])
-    spc = engine.spc_points(done, catalogue)
-    hist = engine.history(p, pnl, params, families=[fam.name], catalogue=catalogue)
     res = out / "results"
-    results = write_results(done.results, res / f"{fam.name}.csv")
-    write_csv_atomic(bd, res / f"{fam.name}_breakdown.csv")
-    write_csv_atomic(spc, res / f"{fam.name}_spc.csv")
-    write_csv_atomic(hist, res / f"{fam.name}_history.csv")
-    if p.is_year or p.quarter == 4:
-        year = done.results if p.is_year else engine.compute(
-            p.year(), pnl, params, families=[fam.name], catalogue=catalogue, annotations=annotations)
-        write_results(year, res / f"{fam.name}_year.csv")
-    if p.is_year:
-        write_csv_atomic(engine.year_quarters(p, pnl, params, families=[fam.name]),
-                         res / f"{fam.name}_quarters.csv")
-    return FamilyRun(fam.name, p, params, pnl, results, done.measurements, done.windows, bd, spc,
-                     done.charts, hist, catalogue, out, annotations, InputsInfo.from_panel(pnl),
-                     pnl.peers_for(p.quarters()[-1]), dict(pnl.info.get("peer_settings", {})))
+    figs = None
+    if (res / precompute.FOLDER / precompute.STAMP).exists():
+        from .engine import window_set
+        figs = precompute.load_figures(res, fam.name, precompute.expected_stamp(p, params, res),
+                                       full, window_set(p, params))
+    if figs is None:  # no run's figures for these settings: compute them here
+        precompute.forget(res)  # this family's files are about to differ from any saved figures
+        figs = precompute.compute_families(p, pnl, params, [fam.name], catalogue, annotations)[fam.name]
+        figs = precompute.write_family_files(figs, res)
+    return FamilyRun(fam.name, p, params, pnl, figs.results, figs.measurements, figs.windows,
+                     figs.breakdowns, figs.spc, figs.charts, figs.history, catalogue, out, annotations,
+                     InputsInfo.from_panel(pnl), pnl.peers_for(p.quarters()[-1]),
+                     dict(pnl.info.get("peer_settings", {})))
 
 
 def load_peers(path: str | None = None) -> dict:

@@ -1,7 +1,8 @@
-"""Run a quarter (or a year, or a range of quarters) in seven small steps:
+"""Run a quarter (or a year, or a range of quarters) in eight small steps:
 
 plan (arguments, settings, output folder) -> validate (every input) -> measure (the panel, cached)
--> execute (family notebooks, in parallel) -> combine (results/kpis.csv) -> render (the report
+-> compute (every family's figures, once, from the panel) -> execute (family notebooks, in
+parallel: they load those figures and present them) -> combine (results/kpis.csv) -> render (the report
 notebook, HTML, Excel, PDF) -> publish (manifest, then move into place).
 
 Nothing is written before plan and validate have passed. The output folder must be new or an
@@ -345,6 +346,22 @@ def measure(pl: Plan, build: Path, inputs: Validated) -> dict:
     return measure_run(pl.data, pl.params, build, tables=inputs.tables).as_dict()
 
 
+def compute(pl: Plan, build: Path) -> None:
+    """Step 3b (compute once): every family's figures from the panel the measure step wrote, in
+    one pass in this process, written as the family notebooks would write them
+    (``results/<family>.csv`` and the rest) and saved at full precision under a stamp
+    (:mod:`kpi_lib.precompute`), so that each family notebook only loads and presents them."""
+    from . import panel as panel_mod
+    from .catalogue import load_catalogue
+    from .precompute import compute_families, expected_stamp, save_figures, write_family_files
+    res = build / "results"
+    pnl = panel_mod.load(res)
+    figures = compute_families(pl.period, pnl, pl.params, FAMILIES, load_catalogue(),
+                               registry.load_annotations_for(pl.params))
+    written = {name: write_family_files(f, res) for name, f in figures.items()}
+    save_figures(written, expected_stamp(pl.period, pl.params, res), res)
+
+
 def _notebook_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
                                initializer=worker_init, initargs=(os.getpid(),))
@@ -388,8 +405,8 @@ def _run_notebooks(names: list[str], build: Path, parameters: dict, pl: Plan, jo
 
 
 def execute(pl: Plan, build: Path, progress: _Progress) -> dict[str, float]:
-    """Step 4: the family notebooks, in parallel, each loading the panel and writing
-    ``results/<family>.csv``."""
+    """Step 4: the family notebooks, in parallel, each loading the panel and the figures the
+    compute step saved, and presenting them."""
     parameters = {"period": pl.period.label, "out_dir": str(build), "data_dir": str(pl.data),
                   "params_file": str(pl.params_file) if pl.params_file else None}
     return _run_notebooks(FAMILIES, build, parameters, pl, pl.jobs, progress)
@@ -464,7 +481,7 @@ def _keep_failed(pl: Plan, build: Path, message: str) -> KpiError:
 
 
 def _run_locked(pl: Plan) -> RunResult:
-    """Steps 2 to 7, once the output folder is locked: validate, measure, execute, combine,
+    """Steps 2 to 7, once the output folder is locked: validate, measure, compute, execute, combine,
     render, publish. A failure keeps the build in ``<out>.failed``; an interruption removes it;
     either way the last good report is left as it was."""
     cleaned = clean_stale_builds(pl.out)
@@ -476,6 +493,9 @@ def _run_locked(pl: Plan) -> RunResult:
         t = time.monotonic()
         cache = measure(pl, build, validated)
         durations = {"measure": round(time.monotonic() - t, 2)}
+        t = time.monotonic()
+        compute(pl, build)
+        durations["compute"] = round(time.monotonic() - t, 2)
         durations.update(execute(pl, build, progress))
         t = time.monotonic()
         combine(build)
@@ -612,5 +632,5 @@ def run_many(first: str, last: str | None, data_dir, out_root=None, **kw) -> lis
         return [run_period(p, data_dir, out, **kw) for p, out in zip(periods, outs, strict=True)]
 
 
-__all__ = ["InputError", "Plan", "RunResult", "combine", "execute", "measure", "plan", "publish",
+__all__ = ["InputError", "Plan", "RunResult", "combine", "compute", "execute", "measure", "plan", "publish",
            "render", "run_many", "run_period", "validate"]

@@ -25,8 +25,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint, test_proportions_2indep
+
+# scipy.stats and statsmodels are imported inside the functions that use them: importing them
+# costs most of a second, and the modules that import this one for its names (the families, the
+# presentation) must stay quick to import in every notebook kernel (issue 9, "compute once").
 
 Z95 = 1.959963984540054
 ALPHA = 0.05
@@ -48,6 +50,9 @@ def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, 
     """
     if n is None or math.isnan(n) or n <= 0:
         return (math.nan, math.nan)
+    from scipy import stats as sps
+    from statsmodels.stats.proportion import proportion_confint
+
     x = min(max(float(successes), 0.0), float(n))
     alpha = 2 * (1 - sps.norm.cdf(z))
     lo, hi = proportion_confint(x, float(n), alpha=alpha, method="wilson")
@@ -101,6 +106,8 @@ def two_proportion_test(x1: float, n1: float, x2: float, n2: float, alpha: float
     pooled = (x1 + x2) / (n1 + n2)
     if pooled <= 0 or pooled >= 1:
         return {**none, "test": "no test: no variation (all or none in both periods)"}
+    from statsmodels.stats.proportion import test_proportions_2indep
+
     with np.errstate(divide="ignore", invalid="ignore"):  # its unused ratio extras divide by p2 = 0
         res = test_proportions_2indep(x1, n1, x2, n2, value=0, method="score", compare="diff",
                                       alternative="two-sided", correction=False, return_results=True)
@@ -134,6 +141,8 @@ def poisson_test(a: float, b: float, t_a: float = 1.0, t_b: float = 1.0, *,
     out["n_events"] = n
     if n < min_events:
         return {**out, "test": f"too few events to test ({n})"}
+    from scipy import stats as sps
+
     share = t_a / (t_a + t_b)
     res = sps.binomtest(a, n, share, alternative="two-sided")
     ci = res.proportion_ci(confidence_level=1 - alpha, method="exact")
@@ -152,6 +161,8 @@ def median_interval_ranks(n: int, confidence: float = 0.95) -> tuple[int, int] |
     binomial CDF). None when n is too small for that coverage (n < 6 for 95%)."""
     if n <= 0:
         return None
+    from scipy import stats as sps
+
     alpha = 1 - confidence
     cdf = sps.binom.cdf(np.arange(0, n // 2 + 1), n, 0.5)
     lower = int((cdf <= alpha / 2).sum())  # cdf is increasing: count of i with P(X <= i) <= alpha/2
@@ -167,6 +178,8 @@ def median_with_interval(values: np.ndarray, confidence: float = 0.95) -> dict:
     n = int(v.size)
     if n == 0:
         return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
+    from scipy import stats as sps
+
     median = float(np.median(v))
     ci = sps.quantile_test(v, q=median, p=0.5).confidence_interval(confidence)
     return {"value": median, "ci_low": float(ci.low), "ci_high": float(ci.high), "n": n}

@@ -4,8 +4,8 @@ and families do no file access (reference data reach them through the configurat
 Layers, lowest first (a module may import its own layer and any lower one):
 0 basics (errors, paths, aggregate types, statistics, SPC, verdict symbols), 1 periods and safe
 YAML, 2 configuration (windows, settings, parameters, catalogue, categories, annotations),
-3 readers and families, 4 registry and panel, 5 engine and cache, 6 results and the notebook
-helper, 7 presentation, 8 the runner and the command line.
+3 readers and families, 4 registry and panel, 5 engine and cache, 6 results, the figures computed
+once for a run and the notebook helper, 7 presentation, 8 the runner and the command line.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ LAYERS = {
     3: ["sources", "families", "sample"],
     4: ["registry", "panel"],
     5: ["engine", "cache"],
-    6: ["results", "notebook"],
+    6: ["results", "precompute", "notebook"],
     7: ["narrative", "charts", "summary", "views", "report", "render", "excel", "changes", "commentary"],
     8: ["runner", "cli"],
 }

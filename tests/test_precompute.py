@@ -1,0 +1,160 @@
+"""Compute once (issue 9): the runner computes every family's figures in one pass and saves them
+under a stamp; a family notebook loads them only when the stamp is for its own period, settings,
+reference tables, code and panel, and then shows exactly what it would have computed itself.
+Family kernels never import scipy or statsmodels."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from kpi_lib import cache, panel, precompute, registry
+from kpi_lib.catalogue import load_catalogue
+from kpi_lib.params import load_params
+from kpi_lib.periods import Period
+from kpi_lib.results import validate
+
+PARAMS = load_params()
+PERIOD = "2024/25 Q4"
+
+
+@pytest.fixture(scope="module")
+def run_folder(small_sample, tmp_path_factory) -> Path:
+    """A folder as the runner's measure step leaves it: the panel in results/."""
+    out = tmp_path_factory.mktemp("precompute") / "run"
+    cache.measure_run(small_sample, PARAMS, out, root=out.parent / "cache")
+    return out
+
+
+def _figures_equal(a: precompute.FamilyFigures, b: precompute.FamilyFigures) -> None:
+    """The same figures; KPI rows compared as kpis.csv holds them (typed by the schema: a column
+    such as ``target`` is float for a family whose KPIs all lack one only once typed)."""
+    for name in ("results", "breakdowns", "spc", "history", "year", "quarters"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if name in ("results", "year") and x is not None:
+            x, y = validate(x), validate(y)
+        if x is not None:
+            pd.testing.assert_frame_equal(x, y, obj=f"{a.family} {name}")
+    assert list(a.charts) == list(b.charts), a.family
+    for key in a.charts:
+        pd.testing.assert_frame_equal(a.charts[key], b.charts[key], obj=f"{a.family} chart {key}")
+    pd.testing.assert_frame_equal(a.measurements, b.measurements, obj=f"{a.family} measurements")
+    assert a.windows == b.windows
+
+
+def _compute(pnl, families, period=PERIOD):
+    return precompute.compute_families(period, pnl, PARAMS, families, load_catalogue(),
+                                       registry.load_annotations_for(PARAMS))
+
+
+@pytest.mark.parametrize("period", [PERIOD, "2024/25 Q2", "2023/24"])
+def test_all_families_at_once_equal_each_family_alone(run_folder, period):
+    """What the runner computes in one pass is what each notebook computed alone from its own
+    part of the panel (as start_family always did)."""
+    pnl = panel.load(run_folder / "results")
+    together = _compute(pnl, list(registry.NAMES), period)
+    assert list(together) == list(registry.NAMES)
+    for name in registry.NAMES:
+        alone = _compute(pnl.for_families([name]), [name], period)[name]
+        _figures_equal(together[name], alone)
+        assert set(alone.results["family"]) == {name}
+    # the year's rows at Q4 and for a year; each quarter's values for a year only
+    assert all((f.year is not None) == (period != "2024/25 Q2") for f in together.values())
+    assert all((f.quarters is not None) == (period == "2023/24") for f in together.values())
+
+
+def test_saved_figures_load_exactly_and_only_under_their_stamp(run_folder, tmp_path):
+    res = tmp_path / "results"
+    panel.save(panel.load(run_folder / "results"), res)
+    pnl = panel.load(res)
+    figures = {n: precompute.write_family_files(f, res) for n, f in _compute(pnl, list(registry.NAMES)).items()}
+    stamp = precompute.expected_stamp(PERIOD, PARAMS, res)
+    precompute.save_figures(figures, stamp, res)
+    from kpi_lib.engine import window_set
+    ws = window_set(Period.parse(PERIOD), PARAMS)
+    for name, f in figures.items():
+        _figures_equal(precompute.load_figures(res, name, stamp, pnl, ws), f)
+    # any other period, setting or panel: not used
+    other = {**PARAMS, "provisional_pending_pct": PARAMS["provisional_pending_pct"] + 1}
+    assert precompute.load_figures(res, "crime", precompute.expected_stamp("2024/25 Q3", PARAMS, res), pnl, ws) is None
+    assert precompute.load_figures(res, "crime", precompute.expected_stamp(PERIOD, other, res), pnl, ws) is None
+    assert precompute.stamp_matches(precompute.read_stamp(res), stamp)
+    with open(res / "peers.parquet", "ab") as fh:  # the panel beside the figures changed
+        fh.write(b"\0")
+    assert precompute.load_figures(res, "crime", precompute.expected_stamp(PERIOD, PARAMS, res), pnl, ws) is None
+    # a damaged table: computed instead, never half used
+    (res / "peers.parquet").write_bytes((run_folder / "results" / "peers.parquet").read_bytes())
+    assert precompute.load_figures(res, "crime", stamp, pnl, ws) is not None
+    (res / precompute.FOLDER / "crime.results.parquet").write_bytes(b"not parquet")
+    assert precompute.load_figures(res, "crime", stamp, pnl, ws) is None
+    precompute.forget(res)
+    assert precompute.read_stamp(res) is None
+    assert precompute.load_figures(res, "calls", stamp, pnl, ws) is None
+
+
+def test_start_family_loads_the_runs_figures_and_shows_the_same(run_folder, small_sample, tmp_path,
+                                                                monkeypatch):
+    """A notebook in a run loads the figures (the engine is never asked) and its FamilyRun is
+    the one it would have computed; with other settings it computes and writes its own files, and
+    the saved figures are no longer used by anyone."""
+    from kpi_lib import notebook
+    from kpi_lib import runner as runner_mod
+    computed = tmp_path / "computed"
+    panel.save(panel.load(run_folder / "results"), computed / "results")
+    alone = notebook.start_family("crime", PERIOD, str(small_sample), str(computed))
+
+    build = tmp_path / "build"
+    panel.save(panel.load(run_folder / "results"), build / "results")
+    runner_mod.compute(SimpleNamespace(period=Period.parse(PERIOD), params=PARAMS), build)
+    for suffix in ("", "_breakdown", "_spc", "_history", "_year"):  # the notebook's very files
+        assert (build / "results" / f"crime{suffix}.csv").read_bytes() == \
+            (computed / "results" / f"crime{suffix}.csv").read_bytes(), suffix
+
+    def no_compute(*a, **k):
+        raise AssertionError("the figures were computed again")
+    monkeypatch.setattr(precompute, "compute_families", no_compute)
+    loaded = notebook.start_family("crime", PERIOD, str(small_sample), str(build))
+    for name in ("results", "breakdowns", "spc", "history", "measurements", "peers"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(alone, name), obj=name)
+    assert list(loaded.charts) == list(alone.charts)
+    for key, chart in alone.charts.items():
+        pd.testing.assert_frame_equal(loaded.charts[key], chart)
+    assert (loaded.windows, loaded.params, loaded.tables, loaded.peer_settings) == \
+        (alone.windows, alone.params, alone.tables, alone.peer_settings)
+
+    # an analyst's own settings in the same folder: computed here, saved figures forgotten
+    monkeypatch.undo()
+    own = tmp_path / "own.yaml"
+    own.write_text("provisional_pending_pct: 50\n", encoding="utf-8")
+    notebook.start_family("calls", PERIOD, str(small_sample), str(build), str(own))
+    assert precompute.read_stamp(build / "results") is None
+
+
+def test_family_kernels_never_import_scipy_or_statsmodels():
+    """Importing what a family or report notebook imports leaves scipy and statsmodels out (they
+    cost most of a second in every kernel); the package's public names still import."""
+    code = ("import sys\n"
+            "import kpi_lib.notebook, kpi_lib.views, kpi_lib.report, kpi_lib.precompute\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'statsmodels'))\n"
+            "from kpi_lib import Period, compute, breakdowns, load_params, read_tables\n"
+            "import json; print(json.dumps({'heavy': heavy, 'period': Period.parse('2024/25 Q4').label,"
+            " 'compute': compute.__module__}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout)
+    assert got == {"heavy": [], "period": "2024/25 Q4", "compute": "kpi_lib.engine"}
+
+
+def test_the_import_check_would_catch_scipy():
+    """The check itself: a module importing scipy at the top shows up in the list."""
+    code = ("import sys, kpi_lib.engine, kpi_lib.stats\n"
+            "kpi_lib.stats.poisson_test(30, 20, 90, 90)\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'statsmodels'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['scipy']"
