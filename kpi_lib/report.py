@@ -19,7 +19,6 @@ import pandas as pd
 from .catalogue import Kpi, load_catalogue, pmf_coverage
 from .changes import WHY_COHORT, published_values, revisions, verdict_changes
 from .commentary import Commentary, load_commentary, missing_commentary
-from .engine import FAMILY_TABLES
 from .errors import ParameterError
 from .narrative import (
     STATUS_TEXT,
@@ -28,7 +27,6 @@ from .narrative import (
     format_value,
 )
 from .periods import Period
-from .results import combine_run
 from .spc import ASSURANCE_LABELS, VARIATION_LABELS
 from .summary import (
     ABBREVIATIONS_NOTE,
@@ -92,12 +90,16 @@ def start_report(period: str, out_dir: str, previous_dir: str | None = None,
     res_dir = out / "results"
     cat = load_catalogue()
     if not (res_dir / "kpis.csv").exists():
-        combine_run(out)  # run in JupyterLab after the family notebooks: combine them here
+        # run in JupyterLab after the family notebooks: combine them here (imported only then, so
+        # that a report kernel in a run never imports the schema library)
+        from .results import combine_run
+        combine_run(out)
     results = read_results_csv(res_dir / "kpis.csv")
     bd = _optional_csv(res_dir / "breakdowns.csv")
     quarters = None
     if p.is_year:
-        qs = [read_results_csv(res_dir / f"{f}_quarters.csv") for f in FAMILY_TABLES
+        from .registry import NAMES
+        qs = [read_results_csv(res_dir / f"{f}_quarters.csv") for f in NAMES
               if (res_dir / f"{f}_quarters.csv").exists()]
         quarters = pd.concat(qs, ignore_index=True) if qs else None
     prov_path = out / "inputs.json"

@@ -11,16 +11,18 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from .narrative import STATUS_TEXT, finding, format_change, format_value
-from .notebook import FamilyRun
 from .spc import VARIATION_LABELS
 from .summary import frame_html, kpi_anchor, plain_name, spell_out
 from .verdicts import VERDICTS
+
+if TYPE_CHECKING:  # only a type here: the report notebook imports this module without it
+    from .notebook import FamilyRun
 
 SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
                "police_uk": "data.police.uk street files", "none": "no input"}

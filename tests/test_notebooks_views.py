@@ -108,6 +108,28 @@ def test_figure_draws_a_numbered_marker_and_the_key_above():
     plt.close(fig)
 
 
+@pytest.mark.parametrize("unit, annotated", [("count", True), ("percent", False)])
+def test_png_is_the_tight_crop_matplotlib_would_make(unit, annotated):
+    """png_bytes measures the tight box once instead of letting savefig draw an extra time: the
+    bytes are those of ``savefig(bbox_inches="tight")`` with the same margin, and the crop fits the
+    key above the plot and the axis labels (not the whole 6.4 x 3.1 inch canvas)."""
+    import io
+
+    from PIL import Image
+
+    from kpi_lib.charts import PAD_INCHES, png_bytes
+    anns = [Ann(date(2023, 10, 1), "a known change")] if annotated else []
+    ref = spc_figure(_chart(), unit=unit, grain="month", target=104.0, annotations=anns)
+    buf = io.BytesIO()
+    ref.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=PAD_INCHES)
+    fast = png_bytes(spc_figure(_chart(), unit=unit, grain="month", target=104.0, annotations=anns))
+    assert fast == buf.getvalue()
+    width, height = Image.open(io.BytesIO(fast)).size
+    assert width < 640 and height < 310 + 40
+    import matplotlib.pyplot as plt
+    plt.close(ref)
+
+
 def test_percent_limits_are_drawn_clipped_to_0_100():
     chart = _chart().assign(lpl=-3.0, upl=104.0, mean=50.0)
     fig = spc_figure(chart, unit="percent", grain="month")
