@@ -40,6 +40,7 @@ def reference(data: str | Path) -> dict[str, int]:
     """Run every aggregation; returns the number of rows of each result (so nothing is skipped)."""
     data = Path(data)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     crimes, outcomes = _table(data, "crimes"), _table(data, "outcomes")
     calls, incidents, survey = _table(data, "calls"), _table(data, "incidents"), _table(data, "survey_responses")
     yes = ", ".join(f"'{a}'" for a in YES)

@@ -9,8 +9,9 @@ Everything is measured side by side in one process, so ratios compare like with 
 - --end-to-end: one quarter through the runner (no PDF) against the same runner executing the
   same number of trivial notebooks with the same jobs, plus rendering; then a rerun (cache hit);
 - --backfill: the 24-quarter backfill (no PDF) against 24 single-quarter runs with a warm cache;
-- --scale N: `kpi sample --scale N` into a temporary folder and `kpi run 2024/25-Q4` on it under
-  /usr/bin/time -v (peak memory), with the panel and the DuckDB reference at that scale.
+- --scale N: `kpi sample --scale N` into a temporary folder (or --scale-data FOLDER, an existing
+  one), the DuckDB reference, reading + validating and the panel at that scale, and
+  `kpi run 2024/25-Q4` on it under /usr/bin/time -v (peak memory).
 
 Prints seconds and ratios and writes bench/results/latest.json (not committed).
 """
@@ -128,14 +129,34 @@ def bench_backfill(data: Path, res: dict, tmp: Path, jobs: int) -> None:
     res["ratios"]["backfill / 24 warm single runs"] = res["backfill_24_quarters_s"] / res["single_runs_24_s"]
 
 
-def bench_scale(scale: float, res: dict, tmp: Path) -> None:
+def bench_scale(scale: float, res: dict, tmp: Path, data: Path | None = None) -> None:
+    """The scaled sample (generated, or ``data`` when given), then side by side: the DuckDB
+    reference, reading + validating, the panel from the validated tables, and `kpi run` under
+    /usr/bin/time -v (peak resident memory of the runner; each kernel is a separate process)."""
     from duckdb_reference import reference
+
+    from kpi_lib import registry
+    from kpi_lib.panel import build_panel
+    from kpi_lib.params import load_params
+    from kpi_lib.sources.detect import read_any
     kpi = str(Path(sys.executable).parent / "kpi")
-    data = tmp / f"sample-x{scale:g}"
     res["scale"] = scale
-    res["scale_sample_s"], _ = timed(subprocess.run, [kpi, "sample", "--out", str(data), "--scale", str(scale)],
-                                     check=True, capture_output=True)
+    if data is None:
+        data = tmp / f"sample-x{scale:g}"
+        res["scale_sample_s"], _ = timed(subprocess.run, [kpi, "sample", "--out", str(data), "--scale", str(scale)],
+                                         check=True, capture_output=True)
+    res["scale_data"] = str(data)
+    res["scale_input_bytes"] = sum(p.stat().st_size for p in data.iterdir() if p.is_file())
     res["scale_duckdb_reference_s"], _ = timed(reference, data)
+    res["scale_read_validate_s"], tables = timed(read_any, data)
+    res["scale_rows"] = {e.table: e.rows_read for e in tables.ledger}
+    res["scale_panel_build_s"], _ = timed(build_panel, tables, registry.load_config(load_params()))
+    del tables
+    res["scale_duckdb_reference_again_s"], _ = timed(reference, data)
+    ref = min(res["scale_duckdb_reference_s"], res["scale_duckdb_reference_again_s"])
+    res["ratios"][f"x{scale:g}: panel build (validated tables) / duckdb reference"] = res["scale_panel_build_s"] / ref
+    res["ratios"][f"x{scale:g}: read+validate+panel / duckdb reference"] = \
+        (res["scale_read_validate_s"] + res["scale_panel_build_s"]) / ref
     env = {**os.environ, "KPI_CACHE_DIR": str(tmp / "cache-scale")}
     t = time.perf_counter()
     r = subprocess.run(["/usr/bin/time", "-v", kpi, "run", "2024/25-Q4", "--data", str(data), "--out",
@@ -159,6 +180,7 @@ def main() -> None:
     ap.add_argument("--end-to-end", action="store_true", help="one quarter, rerun, and trivial notebooks")
     ap.add_argument("--backfill", action="store_true", help="24-quarter backfill against 24 warm runs")
     ap.add_argument("--scale", type=float, default=None, help="also run a sample of this scale (e.g. 10)")
+    ap.add_argument("--scale-data", default=None, help="an existing sample of that scale (skips generating it)")
     args = ap.parse_args()
     data = Path(args.data)
     res: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
@@ -174,7 +196,7 @@ def main() -> None:
         if args.backfill:
             bench_backfill(data, res, tmp, args.jobs)
         if args.scale:
-            bench_scale(args.scale, res, tmp)
+            bench_scale(args.scale, res, tmp, Path(args.scale_data) if args.scale_data else None)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = REPO / "bench" / "results"

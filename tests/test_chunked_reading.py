@@ -182,3 +182,4 @@ def test_incidents_out_of_day_order_are_measured_as_if_sorted():
     assert list(t.grade) == [1, 1, 2] and list(t.resourced) == [False, True, True]
     assert np.isnan(t.minutes[0]) and list(t.minutes[1:]) == [12.0, 60.0]
     assert list(t.local_area) == ["South", "North", "North"]
+
