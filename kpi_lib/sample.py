@@ -276,19 +276,28 @@ def generate(out: str | Path, *, seed: int = 20230727, first_fy: int = 2019, las
     rng = np.random.default_rng(seed)
     days = _days(first_fy, last_fy)
     extraction = date(last_fy + 1, 5, 15)
-    crimes, outcomes = _crimes_and_outcomes(rng, days, scale, extraction)
-    calls = _calls(rng, days, scale)
-    incidents = _incidents(rng, days, scale)
-    survey = _surveys(rng, days, scale)
-    finance, vfm = _finance(rng, first_fy, last_fy)
-    carbon = _carbon(rng, first_fy, last_fy)
-    tables = {"crimes": crimes, "outcomes": outcomes, "calls": calls, "incidents": incidents,
-              "survey_responses": survey, "finance": finance, "vfm": vfm, "carbon": carbon}
-    for name, frame in tables.items():
+    written: dict[str, int] = {}
+
+    def write(name: str, frame: pd.DataFrame) -> None:
+        """Write a table as soon as it is made and let it go (a 10x sample holds 27 million calls)."""
         if name in ("crimes", "outcomes", "calls", "incidents", "survey_responses"):
             frame.to_parquet(out / f"{name}.parquet", index=False, compression="zstd")
         else:
             frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+        written[name] = len(frame)
+
+    # the random draws keep this order, so a seed and scale always give the same sample
+    crimes, outcomes = _crimes_and_outcomes(rng, days, scale, extraction)
+    write("crimes", crimes)
+    write("outcomes", outcomes)
+    del crimes, outcomes
+    write("calls", _calls(rng, days, scale))
+    write("incidents", _incidents(rng, days, scale))
+    write("survey_responses", _surveys(rng, days, scale))
+    finance, vfm = _finance(rng, first_fy, last_fy)
+    write("finance", finance)
+    write("vfm", vfm)
+    write("carbon", _carbon(rng, first_fy, last_fy))
     (out / "metadata.yaml").write_text(
         "# " + SYNTHETIC_NOTE + "\n"
         "synthetic: true\n"
@@ -304,4 +313,4 @@ def generate(out: str | Path, *, seed: int = 20230727, first_fy: int = 2019, las
         f"Seed {seed}, scale {scale}, financial years {first_fy}/{(first_fy + 1) % 100:02d} to "
         f"{last_fy}/{(last_fy + 1) % 100:02d}, extraction date {extraction.isoformat()}.\n",
         encoding="utf-8")
-    return {k: len(v) for k, v in tables.items()}
+    return written
