@@ -22,6 +22,7 @@ significant digits).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -129,15 +130,28 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of the package's Python source (each file's path and bytes), taken once per
+    process. Not :func:`kpi_lib.cache.code_fingerprint`: importing the cache module imports the
+    readers and their schema library, a fifth of a second in every notebook kernel."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(pkg.rglob("*.py")):
+        rel = path.relative_to(pkg)
+        if rel.parts[0] != "_resources" and "__pycache__" not in rel.parts:
+            h.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def expected_stamp(period: Period | str, params: dict, res: Path) -> dict:
     """What the stamp of figures computed for ``period`` with ``params`` from the panel in
     ``res`` (and the reference tables and code in use now) must say."""
-    from .cache import code_fingerprint
     from .paths import params_dir
 
     ref = sorted(p for p in params_dir().iterdir() if p.is_file() and p.suffix in (".yaml", ".csv"))
     return {"format": FORMAT, "period": Period.parse(period).label, "settings": _digest(params),
-            "reference": _digest({p.name: _file_digest(p) for p in ref}), "code": code_fingerprint(),
+            "reference": _digest({p.name: _file_digest(p) for p in ref}), "code": code_digest(),
             "panel": {name: _file_digest(res / name) for name in PANEL_FILES}}
 
 

@@ -137,14 +137,19 @@ def test_start_family_loads_the_runs_figures_and_shows_the_same(run_folder, smal
     assert precompute.read_stamp(build / "results") is None
 
 
-def test_family_kernels_never_import_scipy_or_statsmodels():
-    """Importing what a family or report notebook imports leaves scipy and statsmodels out (they
-    cost most of a second in every kernel); the package's public names still import."""
-    code = ("import sys\n"
+def test_family_kernels_never_import_scipy_or_statsmodels(run_folder):
+    """Importing what a family or report notebook imports, and checking a run's stamp, leaves
+    scipy and statsmodels out (most of a second in every kernel), and the schema library and
+    matplotlib too (only writing results and drawing need them); the package's public names
+    still import."""
+    code = ("import sys, json\n"
+            "from pathlib import Path\n"
             "import kpi_lib.notebook, kpi_lib.views, kpi_lib.report, kpi_lib.precompute\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'statsmodels'))\n"
+            "from kpi_lib.params import load_params\n"
+            f"kpi_lib.precompute.expected_stamp('{PERIOD}', load_params(), Path({str(run_folder / 'results')!r}))\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'statsmodels', 'pandera', 'matplotlib'})\n"
             "from kpi_lib import Period, compute, breakdowns, load_params, read_tables\n"
-            "import json; print(json.dumps({'heavy': heavy, 'period': Period.parse('2024/25 Q4').label,"
+            "print(json.dumps({'heavy': heavy, 'period': Period.parse('2024/25 Q4').label,"
             " 'compute': compute.__module__}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     got = json.loads(out.stdout)
