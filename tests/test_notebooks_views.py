@@ -130,6 +130,22 @@ def test_png_is_the_tight_crop_matplotlib_would_make(unit, annotated):
     plt.close(ref)
 
 
+@pytest.mark.parametrize("n", [5, 24, 84])
+def test_pinned_date_ticks_draw_the_same_chart(n, monkeypatch):
+    """Pinning the date ticks (fix_date_ticks) changes no pixel: the same PNG bytes as with the
+    automatic date locator and formatter, for a short, a two-year and a seven-year series."""
+    from kpi_lib import charts
+    chart = _chart(n)
+    pinned = charts.png_bytes(spc_figure(chart, unit="count", grain="month"))
+    fig = spc_figure(chart, unit="count", grain="month")
+    assert type(fig.axes[0].xaxis.get_major_locator()).__name__ == "FixedLocator"
+    charts.png_bytes(fig)
+    monkeypatch.setattr(charts, "fix_date_ticks", lambda ax: None)
+    automatic = spc_figure(chart, unit="count", grain="month")
+    assert type(automatic.axes[0].xaxis.get_major_locator()).__name__ == "AutoDateLocator"
+    assert charts.png_bytes(automatic) == pinned
+
+
 def test_percent_limits_are_drawn_clipped_to_0_100():
     chart = _chart().assign(lpl=-3.0, upl=104.0, mean=50.0)
     fig = spc_figure(chart, unit="percent", grain="month")
