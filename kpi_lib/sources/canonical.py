@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandas.api.types import union_categoricals
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
 
 from ..categories import CrimeCategories, load_categories
@@ -433,10 +434,27 @@ def _read_table(path: Path, table: str, reader, chunk_rows: int | None = None) -
         rows += len(raw)
         raw = following
     refs.check(chunk_rows)
-    frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    for col in CATEGORIES.get(table, []):  # chunks may hold different categories
-        frame[col] = frame[col].astype("category")
-    return frame, rows
+    return _join_chunks(parts), rows
+
+
+def _join_chunks(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The checked chunks as one table, joined a column at a time, each chunk's column let go
+    once copied: the peak is the table plus one column, not twice the table. Categories of
+    different chunks are united (a category column never falls back to text)."""
+    if len(parts) == 1:
+        return parts[0]
+    columns = list(parts[0].columns)
+    pieces = [{c: p[c] for c in columns} for p in parts]
+    parts.clear()
+    joined: dict[str, pd.Series] = {}
+    for c in columns:
+        column = [piece.pop(c) for piece in pieces]
+        if isinstance(column[0].dtype, pd.CategoricalDtype):
+            joined[c] = pd.Series(union_categoricals([s.array for s in column], sort_categories=True), name=c)
+        else:
+            joined[c] = pd.concat(column, ignore_index=True)
+        del column
+    return pd.DataFrame(joined, copy=False)
 
 
 def _unknown_refs(refs: pd.Series, known: pd.Series) -> np.ndarray:

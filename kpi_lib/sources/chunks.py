@@ -24,6 +24,18 @@ from . import parsing as P
 CHUNK_ROWS = 1_000_000
 
 
+def _parquet_rows(path: Path) -> int | None:
+    """Rows of a Parquet file from its footer (None for CSV, or a footer that cannot be read:
+    reading the file then reports the problem)."""
+    if path.suffix != ".parquet":
+        return None
+    try:
+        import pyarrow.parquet as pq
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - the reader names the problem
+        return None
+
+
 def _unreadable(path: Path, exc: Exception) -> InputError:
     return InputError(path.name, f"cannot be read as a table ({type(exc).__name__}: {exc})")
 
@@ -79,14 +91,26 @@ class UniqueRefs:
     def __init__(self, path: Path, column: str) -> None:
         self.path, self.column = path, column
         self._hashes: list[np.ndarray] = []
+        self._filled = 0
+        rows = _parquet_rows(path)  # known in advance for Parquet: one array, filled in place
+        self._all = np.empty(rows, dtype=np.uint64) if rows is not None else None
 
     def add(self, refs: pd.Series) -> None:
-        self._hashes.append(ref_hashes(refs))
+        h = ref_hashes(refs)
+        if self._all is not None and self._filled + len(h) <= len(self._all):
+            self._all[self._filled:self._filled + len(h)] = h
+            self._filled += len(h)
+        else:
+            self._hashes.append(h)
 
     def check(self, chunk_rows: int | None = None) -> None:
         """Raise InputError naming the first row whose reference appeared on an earlier row."""
-        ordered = np.concatenate(self._hashes) if self._hashes else np.empty(0, dtype=np.uint64)
-        self._hashes = []
+        if self._all is not None and not self._hashes:
+            ordered = self._all[:self._filled]
+        else:
+            filled = [self._all[:self._filled]] if self._all is not None else []
+            ordered = np.concatenate(filled + self._hashes) if filled or self._hashes else np.empty(0, np.uint64)
+        self._all, self._hashes = None, []
         ordered.sort()  # in place: 8 bytes a row at most, whatever the file
         repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
         del ordered
