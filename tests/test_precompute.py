@@ -163,3 +163,16 @@ def test_the_import_check_would_catch_scipy():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'statsmodels'}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['scipy']"
+
+
+@pytest.mark.notebooks
+def test_in_a_run_every_notebook_loads_the_runs_figures(quarter_run):
+    """A real run: the compute step saved the figures and every family notebook loaded them (a
+    notebook that computes instead removes the stamp, so the stamp left in the published run
+    says none did: in a run the settings, code and panel a notebook sees are the runner's)."""
+    res = quarter_run.out / "results"
+    stamp = precompute.read_stamp(res)
+    assert stamp is not None and stamp["families"] == list(registry.NAMES)
+    assert stamp["period"] == PERIOD
+    assert "compute" in quarter_run.manifest["seconds_by_step"]
+    assert precompute.stamp_matches(stamp, precompute.expected_stamp(PERIOD, PARAMS, res))
