@@ -14,7 +14,6 @@ the settings and the code, so that a rerun or a backfill measures the inputs onc
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -24,11 +23,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
 from . import panel as panel_mod
 from .errors import KpiError
 from .panel import PANEL_FILES, Panel
 from .paths import params_dir
+from .provenance import code_digest
 from .sources.canonical import sha256_of
 
 ENV = "KPI_CACHE_DIR"
@@ -58,18 +57,7 @@ def input_fingerprint(data_dir: str | Path) -> dict[str, str]:
     return {str(p.relative_to(d)): sha256_file(p) for p in _files(d)}
 
 
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """The package version and the SHA-256 of every kpi_lib source file, taken once per process
-    (the code a process runs is the code it loaded, even if files are edited meanwhile)."""
-    pkg = Path(__file__).resolve().parent
-    h = hashlib.sha256(__version__.encode())
-    for p in _files(pkg, ("*.py",)):
-        if p.relative_to(pkg).parts[0] == "_resources":  # notebooks and params: hashed as reference
-            continue
-        h.update(str(p.relative_to(pkg)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
+code_fingerprint = code_digest  # one implementation: kpi_lib.provenance
 
 
 def cache_key(data_dir: str | Path, params: dict, families: list[str] | None = None) -> str:

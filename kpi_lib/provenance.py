@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.metadata as md
 import platform
 import subprocess
@@ -15,6 +17,21 @@ REPO = Path(__file__).resolve().parent.parent
 LIBRARIES = ("pandas", "numpy", "pyarrow", "duckdb", "scipy", "statsmodels", "pydantic", "matplotlib",
              "seaborn", "afcharts", "papermill", "nbconvert", "nbformat", "pandera", "ipykernel",
              "jupytext", "openpyxl", "markdown-it-py")
+
+
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of the package version and every kpi_lib Python source file (path and bytes),
+    taken once per process: the code a process runs is the code it loaded, even if files are
+    edited meanwhile. Part of the panel cache's key and of the stamp on a run's saved figures.
+    Cheap to import (no readers, no schema library), so every notebook kernel can check it."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(pkg.rglob("*.py")):
+        rel = path.relative_to(pkg)
+        if rel.parts[0] != "_resources" and "__pycache__" not in rel.parts:
+            h.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def code_version() -> str:
