@@ -50,15 +50,28 @@ def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, 
     """
     if n is None or math.isnan(n) or n <= 0:
         return (math.nan, math.nan)
+    lo, hi = wilson_intervals(np.array([successes], dtype=float), np.array([n], dtype=float), z)
+    return (float(lo[0]), float(hi[0]))
+
+
+def wilson_intervals(successes: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wilson_interval` for arrays, in one call to statsmodels (the panel has thousands of
+    proportions; one call each cost a sixth of a second). nan where n <= 0 or n is missing."""
     from scipy import stats as sps
     from statsmodels.stats.proportion import proportion_confint
 
-    x = min(max(float(successes), 0.0), float(n))
-    alpha = 2 * (1 - sps.norm.cdf(z))
-    lo, hi = proportion_confint(x, float(n), alpha=alpha, method="wilson")
-    lo = 0.0 if x <= 0 else max(0.0, float(lo))
-    hi = 1.0 if x >= n else min(1.0, float(hi))
-    return (lo, hi)
+    n = np.asarray(n, dtype=float)
+    ok = np.isfinite(n) & (n > 0)
+    lo = np.full(n.shape, math.nan)
+    hi = np.full(n.shape, math.nan)
+    if ok.any():
+        nn = n[ok]
+        x = np.minimum(np.maximum(np.asarray(successes, dtype=float)[ok], 0.0), nn)
+        alpha = 2 * (1 - sps.norm.cdf(z))
+        low, high = proportion_confint(x, nn, alpha=alpha, method="wilson")
+        lo[ok] = np.where(x <= 0, 0.0, np.maximum(0.0, low))
+        hi[ok] = np.where(x >= nn, 1.0, np.minimum(1.0, high))
+    return lo, hi
 
 
 def kish_effective_n(weights: np.ndarray) -> float:

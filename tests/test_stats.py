@@ -172,3 +172,20 @@ def test_median_ranks_agree_with_scipy_quantile_test(n):
     else:
         assert (ci.low, ci.high) == (float(ranks[0]), float(ranks[1]))
 
+
+
+def test_wilson_intervals_for_arrays_are_statsmodels_wilson_for_each():
+    """The panel computes its intervals in one call: each equals statsmodels' Wilson interval for
+    that proportion alone (95%), with 0 at no successes, 1 at all, nan without cases."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from kpi_lib.stats import wilson_intervals
+    x = np.array([5, 0, 10, 1.8, 37, 3, 7])
+    n = np.array([10, 10, 10, 3.6, 1234, 0, np.nan])
+    lo, hi = wilson_intervals(x, n)
+    for i in (0, 3, 4):
+        assert (lo[i], hi[i]) == pytest.approx(proportion_confint(x[i], n[i], alpha=0.05, method="wilson"),
+                                               rel=1e-12)
+    assert lo[1] == 0.0 and hi[1] == pytest.approx(0.2775, abs=1e-4)
+    assert hi[2] == 1.0 and lo[2] == pytest.approx(0.7225, abs=1e-4)
+    assert np.isnan([lo[5], hi[5], lo[6], hi[6]]).all()

@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..categories import CrimeCategories
-from ..stats import wilson_interval
+from ..stats import wilson_intervals
 from ..windows import Window
 
 COLUMNS = ["kpi_id", "window_kind", "window_start", "window_end", "value", "numerator",
            "denominator", "ci_low", "ci_high", "sample_n", "test_n", "status", "basis", "note",
            "source", "pending_share"]
 NAN = math.nan
+_WILSON = "_wilson"  # (successes, total) of a proportion row whose interval frame() adds
 
 
 def row(kpi_id: str, w: Window, *, value: float = NAN, numerator: float = NAN,
@@ -47,10 +49,10 @@ def proportion_row(kpi_id: str, w: Window, successes: float, total: float, **kw)
                                      kw.pop("note", "")) if x)
         return row(kpi_id, w, numerator=float(successes), denominator=float(total), sample_n=0,
                    test_n=0, status="reported", note=note, **kw)
-    lo, hi = wilson_interval(successes, total)
-    return row(kpi_id, w, value=100 * successes / total, numerator=float(successes),
-               denominator=float(total), ci_low=100 * lo, ci_high=100 * hi,
-               sample_n=float(total), test_n=float(total), **kw)
+    out = row(kpi_id, w, value=100 * successes / total, numerator=float(successes),
+              denominator=float(total), sample_n=float(total), test_n=float(total), **kw)
+    out[_WILSON] = (float(successes), float(total))  # the interval is added by frame(), in one call
+    return out
 
 
 def unavailable(kpi_id: str, w: Window, status: str, note: str, **kw) -> dict:
@@ -63,7 +65,16 @@ def covers(w: Window, first: date | None, last_exclusive: date | None) -> bool:
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=COLUMNS)
+    """Measurement rows as a table; the Wilson intervals of :func:`proportion_row` rows are
+    computed here for all of them at once (:func:`kpi_lib.stats.wilson_intervals`)."""
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    at = [i for i, r in enumerate(rows) if _WILSON in r]
+    if at:
+        x, n = np.array([rows[i][_WILSON] for i in at]).T
+        lo, hi = wilson_intervals(x, n)
+        out.loc[at, "ci_low"] = 100 * lo
+        out.loc[at, "ci_high"] = 100 * hi
+    return out
 
 
 def month_start(d: date) -> date:
