@@ -31,10 +31,14 @@ def _pyplot():
     """matplotlib's pyplot on the non-interactive Agg backend, imported on first use: only
     drawing needs it, and the report notebook and the runner import this module for its words
     (titles, alt text) without drawing, so they need not pay for importing matplotlib."""
-    import matplotlib
+    from .kernel import imports_settled
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with imports_settled():  # in a run's kernel: no collection while importing (kpi_lib.kernel)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.dates
+        import matplotlib.pyplot as plt
 
     return plt
 

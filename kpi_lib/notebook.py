@@ -23,17 +23,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+from .kernel import imports_settled
 
-from . import panel as panel_mod
-from . import precompute, registry
-from .catalogue import Kpi, load_catalogue
-from .errors import ParameterError
-from .panel import Panel
-from .params import load_params
-from .paths import params_file
-from .periods import Period
-from .windows import WindowSet
+with imports_settled():  # in a run's kernel: no collection while importing pandas (kpi_lib.kernel)
+    import pandas as pd
+
+    from . import panel as panel_mod
+    from . import precompute, registry
+    from .catalogue import Kpi, load_catalogue
+    from .errors import ParameterError
+    from .panel import Panel
+    from .params import load_params
+    from .paths import params_file
+    from .periods import Period
+    from .windows import WindowSet
 
 __all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "load_peers", "start_family"]
 

@@ -14,35 +14,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from .kernel import imports_settled
 
-from .catalogue import Kpi, load_catalogue, pmf_coverage
-from .changes import WHY_COHORT, published_values, revisions, verdict_changes
-from .commentary import Commentary, load_commentary, missing_commentary
-from .errors import ParameterError
-from .narrative import (
-    STATUS_TEXT,
-    at_a_glance,
-    format_change,
-    format_value,
-)
-from .periods import Period
-from .spc import ASSURANCE_LABELS, VARIATION_LABELS
-from .summary import (
-    ABBREVIATIONS_NOTE,
-    frame_html,
-    kpi_anchor,
-    plain_name,
-    plain_test_word,
-    spell_out,
-    summary_html,
-    summary_table,
-    verdict_key_html,
-    verdict_table,
-    verdict_table_html,
-)
-from .verdicts import VERDICTS
-from .views import _html
+with imports_settled():  # in a run's kernel: no collection while importing pandas (kpi_lib.kernel)
+    import pandas as pd
+
+    from .catalogue import Kpi, load_catalogue, pmf_coverage
+    from .changes import WHY_COHORT, published_values, revisions, verdict_changes
+    from .commentary import Commentary, load_commentary, missing_commentary
+    from .errors import ParameterError
+    from .narrative import (
+        STATUS_TEXT,
+        at_a_glance,
+        format_change,
+        format_value,
+    )
+    from .periods import Period
+    from .spc import ASSURANCE_LABELS, VARIATION_LABELS
+    from .summary import (
+        ABBREVIATIONS_NOTE,
+        frame_html,
+        kpi_anchor,
+        plain_name,
+        plain_test_word,
+        spell_out,
+        summary_html,
+        summary_table,
+        verdict_key_html,
+        verdict_table,
+        verdict_table_html,
+    )
+    from .verdicts import VERDICTS
+    from .views import _html
 
 TEXT_COLUMNS = ("basis", "note", "source", "spc_rule", "verdict", "verdict_code", "comparison_basis",
                 "last_year_test", "change_12m_test")

@@ -71,6 +71,8 @@ def _execute(name: str, src: str, dst: str, parameters: dict, timeout: int, log:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from .kernel import ENV
+    os.environ[ENV] = "1"  # the kernels it starts live for one notebook (see kpi_lib.kernel)
     if log:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
@@ -80,7 +82,8 @@ def _execute(name: str, src: str, dst: str, parameters: dict, timeout: int, log:
         try:
             pm.execute_notebook(src, dst, parameters=parameters, kernel_name="python3",
                                 cwd=str(Path(src).parent), progress_bar=False, log_output=False,
-                                execution_timeout=timeout, start_timeout=120)
+                                execution_timeout=timeout, start_timeout=120,
+                                shutdown_kernel="immediate")
             return {"name": name, "ok": True, "seconds": time.monotonic() - start, "attempts": attempt}
         except PapermillExecutionError as exc:
             return {"name": name, "ok": False, "seconds": time.monotonic() - start,

@@ -2,9 +2,9 @@
 and families do no file access (reference data reach them through the configuration layer).
 
 Layers, lowest first (a module may import its own layer and any lower one):
-0 basics (errors, paths, aggregate types, statistics, SPC, verdict symbols), 1 periods and safe
-YAML, 2 configuration (windows, settings, parameters, catalogue, categories, annotations),
-3 readers and families, 4 registry and panel, 5 engine and cache, 6 results, the figures computed
+0 basics (errors, paths, aggregate types, statistics, SPC, verdict symbols, processes and the
+kernels' collector), 1 periods and safe YAML, 2 configuration (windows, settings, parameters,
+catalogue, categories, annotations), 3 readers and families, 4 registry and panel, 5 engine and cache, 6 results, the figures computed
 once for a run and the notebook helper, 7 presentation, 8 the runner and the command line.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "kpi_lib"
 LAYERS = {
-    0: ["errors", "paths", "aggregates", "stats", "spc", "verdicts", "outputs", "processes"],
+    0: ["errors", "paths", "aggregates", "stats", "spc", "verdicts", "outputs", "processes", "kernel"],
     1: ["periods", "safe_yaml"],
     2: ["windows", "settings", "params", "catalogue", "categories", "annotations", "provenance"],
     3: ["sources", "families", "sample"],

@@ -1,0 +1,99 @@
+"""The notebook kernels a run starts (issue 9, the end-to-end ratio): the garbage collector kept
+off the imports in those kernels only (kpi_lib.kernel), and the runner marking its kernels and
+ending each as soon as its notebook has run. Each check on the collector runs in a fresh
+interpreter, so that pytest's own objects are never frozen."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from kpi_lib import kernel, runner
+
+PROBE = ("import gc, json, sys\n"
+         "import kpi_lib.notebook, kpi_lib.views, kpi_lib.report\n"
+         "from kpi_lib import charts, kernel\n"
+         "charts._pyplot()\n"
+         "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
+         " 'at_exit': kernel._freeze_at_exit.cache_info().currsize}))\n")
+
+
+def _probe(env_value: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != kernel.ENV}
+    if env_value is not None:
+        env[kernel.ENV] = env_value
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout)
+
+
+def test_outside_a_runs_kernel_the_collector_is_left_alone():
+    """A notebook opened in JupyterLab, the tests, the runner: nothing frozen, collector on."""
+    assert _probe(None) == {"enabled": True, "frozen": 0, "at_exit": 0}
+    assert _probe("0") == {"enabled": True, "frozen": 0, "at_exit": 0}
+
+
+def test_in_a_runs_kernel_the_imports_are_frozen_and_the_collector_back_on():
+    """In a kernel the runner started: what the helpers and matplotlib imported is out of the
+    collector's reach, the collector is on again afterwards, and the exit freeze is registered."""
+    got = _probe("1")
+    assert got["enabled"] is True and got["at_exit"] == 1
+    assert got["frozen"] > 50_000  # pandas, the helpers and matplotlib: hundreds of thousands
+
+
+def test_the_collector_comes_back_on_when_an_import_fails():
+    code = ("import gc\n"
+            "from kpi_lib.kernel import imports_settled\n"
+            "try:\n"
+            "    with imports_settled():\n"
+            "        import no_such_module_here\n"
+            "except ImportError:\n"
+            "    pass\n"
+            "print(gc.isenabled())\n")
+    env = {**os.environ, kernel.ENV: "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "True"
+
+
+def test_the_runner_marks_its_kernels_and_ends_each_once_its_notebook_has_run(monkeypatch, tmp_path):
+    """A worker sets kpi_lib.kernel.ENV for the kernels it starts, and asks Papermill to end the
+    kernel at once after the last cell (a graceful shutdown sometimes waited 3.5 s for a kernel
+    that had nothing left to do)."""
+    import papermill
+
+    seen: dict = {}
+
+    def fake_execute(src, dst, **kw):
+        seen.update(kw, env=os.environ.get(kernel.ENV))
+
+    monkeypatch.setenv(kernel.ENV, "")  # restored after the test (the worker sets it in-process)
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    res = runner._execute("calls", str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), {}, 60)
+    assert res["ok"] is True
+    assert seen["env"] == "1"
+    assert seen["shutdown_kernel"] == "immediate"
+
+
+def test_what_the_notebooks_show_does_not_depend_on_the_collector():
+    """The collector only reclaims reference cycles: a KPI card (chart included) is the same
+    byte for byte in a run's kernel and elsewhere."""
+    code = ("import hashlib\n"
+            "import pandas as pd\n"
+            "from kpi_lib.catalogue import load_catalogue\n"
+            "from kpi_lib.views import card_html\n"
+            "k = next(k for k in load_catalogue() if k.unit == 'count')\n"
+            "chart = pd.DataFrame({'x': pd.date_range('2023-01-01', periods=14, freq='MS'),"
+            " 'y': [float(i % 5 + 10) for i in range(14)], 'mean': 12.0, 'lpl': 8.0, 'upl': 16.0,"
+            " 'variation': 'common_cause', 'rule': ''})\n"
+            "row = {'verdict': '', 'verdict_code': '', 'status': 'reported', 'value': 10.0, 'unit': 'count'}\n"
+            "print(hashlib.sha256(card_html(row, k, '2024/25 Q4', chart).encode()).hexdigest())\n")
+    digests = set()
+    for value in (None, "1"):
+        env = {k: v for k, v in os.environ.items() if k != kernel.ENV}
+        if value is not None:
+            env[kernel.ENV] = value
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1 and len(digests.pop()) == 64
