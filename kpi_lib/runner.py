@@ -349,11 +349,12 @@ def measure(pl: Plan, build: Path, inputs: Validated) -> dict:
     return measure_run(pl.data, pl.params, build, tables=inputs.tables).as_dict()
 
 
-def compute(pl: Plan, build: Path) -> None:
+def compute(pl: Plan, build: Path) -> dict[str, int]:
     """Step 3b (compute once): every family's figures from the panel the measure step wrote, in
     one pass in this process, written as the family notebooks would write them
     (``results/<family>.csv`` and the rest) and saved at full precision under a stamp
-    (:mod:`kpi_lib.precompute`), so that each family notebook only loads and presents them."""
+    (:mod:`kpi_lib.precompute`), so that each family notebook only loads and presents them.
+    Returns how many charts each family notebook will draw (see :func:`notebook_order`)."""
     from . import panel as panel_mod
     from .catalogue import load_catalogue
     from .precompute import compute_families, expected_stamp, save_figures, write_family_files
@@ -363,6 +364,21 @@ def compute(pl: Plan, build: Path) -> None:
                                registry.load_annotations_for(pl.params))
     written = {name: write_family_files(f, res) for name, f in figures.items()}
     save_figures(written, expected_stamp(pl.period, pl.params, res), res)
+    return {name: charts_drawn(f.results) for name, f in written.items()}
+
+
+def charts_drawn(results: pd.DataFrame) -> int:
+    """The charts a family notebook draws: one per headline KPI row reported with an SPC grain
+    (as :func:`kpi_lib.views.show_kpis` selects them)."""
+    shown = results[results["headline"].astype(bool) & (results["status"] == "reported")]
+    return int((~shown["spc_grain"].astype(str).isin(["none", "", "nan"])).sum())
+
+
+def notebook_order(families: list[str], charts: dict[str, int]) -> list[str]:
+    """The family notebooks, those drawing most charts first (registry order among equals).
+    Drawing is most of a notebook's own work, so the longest start first and the workers finish
+    together instead of one running the crime notebook's fifteen charts alone at the end."""
+    return sorted(families, key=lambda name: -charts.get(name, 0))
 
 
 def _notebook_pool(jobs: int) -> ProcessPoolExecutor:
@@ -407,12 +423,12 @@ def _run_notebooks(names: list[str], build: Path, parameters: dict, pl: Plan, jo
     return durations
 
 
-def execute(pl: Plan, build: Path, progress: _Progress) -> dict[str, float]:
-    """Step 4: the family notebooks, in parallel, each loading the panel and the figures the
-    compute step saved, and presenting them."""
+def execute(pl: Plan, build: Path, progress: _Progress, order: list[str] | None = None) -> dict[str, float]:
+    """Step 4: the family notebooks, in parallel (in ``order``, default the registry's), each
+    loading the panel and the figures the compute step saved, and presenting them."""
     parameters = {"period": pl.period.label, "out_dir": str(build), "data_dir": str(pl.data),
                   "params_file": str(pl.params_file) if pl.params_file else None}
-    return _run_notebooks(FAMILIES, build, parameters, pl, pl.jobs, progress)
+    return _run_notebooks(order or FAMILIES, build, parameters, pl, pl.jobs, progress)
 
 
 def combine(build: Path) -> None:
@@ -497,9 +513,9 @@ def _run_locked(pl: Plan) -> RunResult:
         cache = measure(pl, build, validated)
         durations = {"measure": round(time.monotonic() - t, 2)}
         t = time.monotonic()
-        compute(pl, build)
+        charts = compute(pl, build)
         durations["compute"] = round(time.monotonic() - t, 2)
-        durations.update(execute(pl, build, progress))
+        durations.update(execute(pl, build, progress, notebook_order(FAMILIES, charts)))
         t = time.monotonic()
         combine(build)
         durations["combine"] = round(time.monotonic() - t, 2)
