@@ -2,18 +2,17 @@
 1.5x the same runner with trivial notebooks).
 
 A kernel the runner starts lives for one notebook: it imports pandas (and, to draw, matplotlib),
-presents the figures and ends. In such a short-lived process Python's cyclic garbage collector
+presents the figures and is ended. In such a short-lived process Python's cyclic garbage collector
 mostly re-examines the hundreds of thousands of objects the imports created, which live until the
-process ends anyway: about 0.2 s while importing, up to 0.2 s while drawing the charts, and up to
-half a second in the final collection when the kernel shuts down (measured on the crime notebook),
-in every kernel.
+process ends anyway: about 0.2 s while importing and up to 0.2 s while drawing the charts
+(measured on the crime notebook), in every kernel. (The final collection at exit, up to half a
+second more, is avoided by the runner ending its kernels at once after their last cell.)
 
 So, in a kernel the runner started (environment variable :data:`ENV` set to ``"1"`` by
 :func:`kpi_lib.runner._execute`, inherited by the kernel), :func:`imports_settled` pauses the
 collector while the notebook helpers import their libraries, then moves everything loaded out of
-its reach (:func:`gc.freeze`), and :func:`gc.freeze` runs again at exit so the process ends
-without examining what it is about to free. Nothing is computed differently: the collector only
-reclaims reference cycles, and freezing only keeps some alive until the process ends.
+its reach (:func:`gc.freeze`). Nothing is computed differently: the collector only reclaims
+reference cycles, and freezing only keeps some alive until the process ends.
 
 Elsewhere (a notebook opened in JupyterLab, tests, the runner itself) nothing changes: a
 long-lived kernel keeps its normal collector, since frozen objects are never reclaimed.
@@ -21,8 +20,6 @@ long-lived kernel keeps its normal collector, since frozen objects are never rec
 
 from __future__ import annotations
 
-import atexit
-import functools
 import gc
 import os
 from collections.abc import Iterator
@@ -37,18 +34,11 @@ def in_run_kernel() -> bool:
     return os.environ.get(ENV) == "1"
 
 
-@functools.cache
-def _freeze_at_exit() -> None:
-    """Freeze every object left at exit (once per process), so that the interpreter's final
-    collection does not examine them: the process is ending and frees them all anyway."""
-    atexit.register(gc.freeze)
-
-
 @contextmanager
 def imports_settled() -> Iterator[None]:
     """Around a helper's imports in a run's kernel: the collector paused while importing, then
-    everything imported frozen (out of the collector's reach) and frozen again at exit. A plain
-    pass-through in any other process, or when the collector is already off."""
+    everything imported frozen (out of the collector's reach). A plain pass-through in any other
+    process, or when the collector is already off."""
     if not in_run_kernel() or not gc.isenabled():
         yield
         return
@@ -58,4 +48,3 @@ def imports_settled() -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
-        _freeze_at_exit()

@@ -14,10 +14,9 @@ from kpi_lib import kernel, runner
 
 PROBE = ("import gc, json, sys\n"
          "import kpi_lib.notebook, kpi_lib.views, kpi_lib.report\n"
-         "from kpi_lib import charts, kernel\n"
+         "from kpi_lib import charts\n"
          "charts._pyplot()\n"
-         "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
-         " 'at_exit': kernel._freeze_at_exit.cache_info().currsize}))\n")
+         "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}))\n")
 
 
 def _probe(env_value: str | None) -> dict:
@@ -30,15 +29,15 @@ def _probe(env_value: str | None) -> dict:
 
 def test_outside_a_runs_kernel_the_collector_is_left_alone():
     """A notebook opened in JupyterLab, the tests, the runner: nothing frozen, collector on."""
-    assert _probe(None) == {"enabled": True, "frozen": 0, "at_exit": 0}
-    assert _probe("0") == {"enabled": True, "frozen": 0, "at_exit": 0}
+    assert _probe(None) == {"enabled": True, "frozen": 0}
+    assert _probe("0") == {"enabled": True, "frozen": 0}
 
 
 def test_in_a_runs_kernel_the_imports_are_frozen_and_the_collector_back_on():
     """In a kernel the runner started: what the helpers and matplotlib imported is out of the
-    collector's reach, the collector is on again afterwards, and the exit freeze is registered."""
+    collector's reach, and the collector is on again afterwards."""
     got = _probe("1")
-    assert got["enabled"] is True and got["at_exit"] == 1
+    assert got["enabled"] is True
     assert got["frozen"] > 50_000  # pandas, the helpers and matplotlib: hundreds of thousands
 
 
