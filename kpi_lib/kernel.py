@@ -35,6 +35,20 @@ def in_run_kernel() -> bool:
 
 
 @contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (back on after, if it was on): for work
+    that builds many long-lived linked objects at once (imports, a parse tree), where the
+    collector would examine the growing heap again and again and find nothing to free."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
 def imports_settled() -> Iterator[None]:
     """Around a helper's imports in a run's kernel: the collector paused while importing, then
     everything imported frozen (out of the collector's reach). A plain pass-through in any other
@@ -42,9 +56,8 @@ def imports_settled() -> Iterator[None]:
     if not in_run_kernel() or not gc.isenabled():
         yield
         return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
+    with collector_paused():
+        try:
+            yield
+        finally:
+            gc.freeze()

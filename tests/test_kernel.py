@@ -96,3 +96,24 @@ def test_what_the_notebooks_show_does_not_depend_on_the_collector():
         assert out.returncode == 0, out.stderr[-2000:]
         digests.add(out.stdout.strip())
     assert len(digests) == 1 and len(digests.pop()) == 64
+
+
+def test_collector_paused_restores_the_collector_as_it_was():
+    """Off inside; back on after (also after an error); left off when it was off already."""
+    import gc
+
+    assert gc.isenabled()
+    try:
+        with kernel.collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError("inside")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with kernel.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
