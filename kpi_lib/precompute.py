@@ -22,7 +22,6 @@ significant digits).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import pandas as pd
 from .catalogue import Kpi
 from .panel import PANEL_FILES, Panel
 from .periods import Period
+from .provenance import code_digest  # cheap to import: no readers, no schema library
 from .windows import WindowSet
 
 FOLDER = "precomputed"  # inside results/
@@ -128,20 +128,6 @@ def _digest(obj) -> str:
 
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@functools.cache
-def code_digest() -> str:
-    """SHA-256 of the package's Python source (each file's path and bytes), taken once per
-    process. Not :func:`kpi_lib.cache.code_fingerprint`: importing the cache module imports the
-    readers and their schema library, a fifth of a second in every notebook kernel."""
-    pkg = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for path in sorted(pkg.rglob("*.py")):
-        rel = path.relative_to(pkg)
-        if rel.parts[0] != "_resources" and "__pycache__" not in rel.parts:
-            h.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
 
 
 def expected_stamp(period: Period | str, params: dict, res: Path) -> dict:
