@@ -76,7 +76,11 @@ def bench_panel(data: Path, res: dict, tmp: Path) -> None:
     res["duckdb_reference_s"], res["duckdb_rows"] = timed(reference, data)
     res["read_validate_s"], tables = timed(read_any, data)
     res["rows"] = {e.table: e.rows_read for e in tables.ledger}
-    res["panel_build_s"], pnl = timed(build_panel, tables, registry.load_config(params))
+    # each side timed twice and the faster taken: the first call of either also pays for
+    # importing its libraries (DuckDB; scipy and statsmodels, imported where first used)
+    res["panel_build_first_s"], pnl = timed(build_panel, tables, registry.load_config(params))
+    res["panel_build_again_s"], pnl = timed(build_panel, tables, registry.load_config(params))
+    res["panel_build_s"] = min(res["panel_build_first_s"], res["panel_build_again_s"])
     res["panel_rows"] = len(pnl.measurements)
     res["duckdb_reference_again_s"], _ = timed(reference, data)
     ref = min(res["duckdb_reference_s"], res["duckdb_reference_again_s"])
