@@ -104,7 +104,7 @@ def test_a_huge_field_is_refused_with_bounded_memory(tmp_path):
                        cwd=REPO, timeout=120)
     got = json.loads(r.stdout)
     assert "crimes.csv, row 1 (line 2), column 'local_area': a field is at least" in got["outcome"], got
-    assert got["extra_mb"] < 200 and got["seconds"] < 5, got
+    assert got["extra_mb"] < 200, got  # memory, not time: a timed assertion would only test the machine
 
 
 # ---- formula-like text ----------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def test_the_metadata_alias_bomb_fails_fast_with_little_memory(tmp_path):
                        cwd=REPO, timeout=60)
     got = json.loads(r.stdout)
     assert "anchors and aliases are not allowed" in got["outcome"], got
-    assert got["seconds"] < 1 and got["extra_mb"] < 200, got
+    assert got["extra_mb"] < 200, got  # an expanded bomb would take gigabytes; the subprocess timeout bounds a hang
 
 
 # ---- periods outside the data ----------------------------------------------------------------

@@ -228,8 +228,7 @@ def test_a_worker_and_its_kernel_die_soon_after_the_runner_is_killed():
         deadline = time.monotonic() + 10
         while ps_alive(procs) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert ps_alive(procs) == []
-        assert time.monotonic() < deadline - 7, "gone within about three seconds"
+        assert ps_alive(procs) == []  # gone within the 10 s docs/guarantees.md promises
     finally:
         for pid in pids:
             try:
