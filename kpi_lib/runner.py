@@ -370,8 +370,8 @@ def compute(pl: Plan, build: Path) -> dict[str, int]:
 def charts_drawn(results: pd.DataFrame) -> int:
     """The charts a family notebook draws: one per headline KPI row reported with an SPC grain
     (as :func:`kpi_lib.views.show_kpis` selects them)."""
-    shown = results[results["headline"].astype(bool) & (results["status"] == "reported")]
-    return int((~shown["spc_grain"].astype(str).isin(["none", "", "nan"])).sum())
+    from .views import charted
+    return int((results["headline"].astype(bool) & charted(results)).sum())
 
 
 def notebook_order(families: list[str], charts: dict[str, int]) -> list[str]:

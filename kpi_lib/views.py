@@ -182,18 +182,24 @@ def _chart_for(run: FamilyRun, kpi, row) -> pd.DataFrame | None:
     return run.charts.get((kpi.id, basis))
 
 
+def charted(results: pd.DataFrame) -> pd.Series:
+    """Which KPI rows get an SPC chart on their card: reported, with an SPC grain. (The runner
+    counts a notebook's charts with this too, to start the longest notebooks first.)"""
+    grain = results["spc_grain"].astype(str) if "spc_grain" in results else pd.Series("none", index=results.index)
+    return (results["status"] == "reported") & ~grain.isin(["none", "", "nan"])
+
+
 def show_kpis(run: FamilyRun) -> None:
     """One card per headline KPI, two to a row on a wide screen."""
     cat = {k.id: k for k in run.catalogue}
     anns_all = _annotations(run)
     verdicts = VERDICTS
     cards = []
-    for _, r in run.results[run.results["headline"].astype(bool)].iterrows():
+    headline = run.results[run.results["headline"].astype(bool)]
+    for (_, r), with_chart in zip(headline.iterrows(), charted(headline), strict=True):
         kpi = cat[r["kpi_id"]]
-        chart = None
         grain = str(r.get("spc_grain", "none"))
-        if r["status"] == "reported" and grain not in ("none", "", "nan"):
-            chart = _chart_for(run, kpi, r)
+        chart = _chart_for(run, kpi, r) if with_chart else None
         anns = [a for a in anns_all if a.applies_to(kpi.id)]
         cards.append(card_html(r, kpi, run.period.label, chart, anns, verdicts, grain,
                                period_start=run.period.start))

@@ -69,21 +69,16 @@ def test_more_rows_with_the_problem_is_a_lower_bound_when_later_chunks_were_not_
     assert "(and at least 1 more row with the same problem)" in str(e.value)
 
 
-def test_a_reference_repeated_in_another_chunk_is_an_error_naming_both_rows(tmp_path, small_chunks):
-    small_chunks(5)
-    write_table(tmp_path, "calls", _calls(20, dup=(3, 17)))
+@pytest.mark.parametrize("chunk_rows, dup", [(5, (3, 17)),      # in another chunk
+                                              (1000, (2, 4))])    # within one chunk
+def test_a_repeated_reference_is_an_error_naming_both_rows(tmp_path, small_chunks, chunk_rows, dup):
+    small_chunks(chunk_rows)
+    first, again = dup
+    write_table(tmp_path, "calls", _calls(20, dup=dup))
     with pytest.raises(InputError) as e:
         read_tables(tmp_path, only=["calls"])
-    assert e.value.row == 17 and e.value.column == "call_ref" and e.value.value == "C0003"
-    assert "reference used twice (first at row 3)" in str(e.value)
-
-
-def test_a_reference_repeated_within_one_chunk_is_found_too(tmp_path, small_chunks):
-    small_chunks(1000)
-    write_table(tmp_path, "calls", _calls(20, dup=(2, 4)))
-    with pytest.raises(InputError) as e:
-        read_tables(tmp_path, only=["calls"])
-    assert (e.value.row, e.value.value) == (4, "C0002")
+    assert (e.value.row, e.value.column, e.value.value) == (again, "call_ref", f"C{first:04d}")
+    assert f"reference used twice (first at row {first})" in str(e.value)
 
 
 def test_equal_hashes_of_different_references_are_not_called_duplicates(tmp_path, small_chunks, monkeypatch):
