@@ -66,11 +66,11 @@ def trivial_notebooks(folder: Path, reference_results: Path, families: list[str]
 def bench_panel(data: Path, res: dict, tmp: Path) -> None:
     from duckdb_reference import reference
 
-    from kpi_lib import registry
-    from kpi_lib.cache import get_panel
-    from kpi_lib.panel import build_panel
-    from kpi_lib.params import load_params
-    from kpi_lib.sources.detect import read_any
+    from kpi_lib.config.params import load_params
+    from kpi_lib.inputs.detect import read_any
+    from kpi_lib.measure import registry
+    from kpi_lib.measure.cache import get_panel
+    from kpi_lib.measure.panel import build_panel
 
     params = load_params()
     res["duckdb_reference_s"], res["duckdb_rows"] = timed(reference, data)
@@ -93,15 +93,16 @@ def bench_panel(data: Path, res: dict, tmp: Path) -> None:
 
 
 def bench_compute(pnl, params, res: dict) -> None:
-    from kpi_lib import engine
-    from kpi_lib.periods import quarter_range
+    from kpi_lib.analyse import engine
+    from kpi_lib.core.periods import quarter_range
     res["compute_one_quarter_s"], _ = timed(engine.compute, PERIOD, pnl, params)
     quarters = quarter_range("2019/20 Q1", "2024/25 Q4")
     res["compute_24_quarters_s"], _ = timed(lambda: [engine.compute(q, pnl, params) for q in quarters])
 
 
 def bench_end_to_end(data: Path, res: dict, tmp: Path, jobs: int) -> None:
-    from kpi_lib import registry, runner
+    from kpi_lib.measure import registry
+    from kpi_lib.run import runner
     os.environ["KPI_CACHE_DIR"] = str(tmp / "cache-e2e")
     res["one_quarter_end_to_end_s"], run = timed(runner.run_period, PERIOD, data, tmp / "q", quiet=True,
                                                  pdf=False, jobs=jobs)
@@ -121,8 +122,8 @@ def bench_end_to_end(data: Path, res: dict, tmp: Path, jobs: int) -> None:
 
 
 def bench_backfill(data: Path, res: dict, tmp: Path, jobs: int) -> None:
-    from kpi_lib import runner
-    from kpi_lib.periods import quarter_range
+    from kpi_lib.core.periods import quarter_range
+    from kpi_lib.run import runner
     os.environ["KPI_CACHE_DIR"] = str(tmp / "cache-bf")
     quarters = quarter_range("2019/20 Q1", "2024/25 Q4")
     runner.run_period(quarters[0], data, tmp / "warm", quiet=True, pdf=False, jobs=jobs)  # warm the cache
@@ -139,10 +140,10 @@ def bench_scale(scale: float, res: dict, tmp: Path, data: Path | None = None) ->
     /usr/bin/time -v (peak resident memory of the runner; each kernel is a separate process)."""
     from duckdb_reference import reference
 
-    from kpi_lib import registry
-    from kpi_lib.panel import build_panel
-    from kpi_lib.params import load_params
-    from kpi_lib.sources.detect import read_any
+    from kpi_lib.config.params import load_params
+    from kpi_lib.inputs.detect import read_any
+    from kpi_lib.measure import registry
+    from kpi_lib.measure.panel import build_panel
     kpi = str(Path(sys.executable).parent / "kpi")
     res["scale"] = scale
     if data is None:

@@ -4,8 +4,8 @@ Every figure in a report comes from a pure function here; notebooks only call th
 Entry point: :func:`kpi_lib.compute` (period, canonical tables, parameters) -> KPI result table.
 
 The public names are imported on first use (module ``__getattr__``): ``from kpi_lib import
-compute`` works as before, but importing a submodule such as :mod:`kpi_lib.notebook` or
-:mod:`kpi_lib.views` no longer imports the engine and, through it, scipy and statsmodels (most of
+compute`` works as before, but importing a submodule such as :mod:`kpi_lib.present.notebook` or
+:mod:`kpi_lib.present.views` no longer imports the engine and, through it, scipy and statsmodels (most of
 a second in every notebook kernel; issue 9, "compute once").
 """
 
@@ -18,14 +18,14 @@ __version__ = "0.2.0"
 __all__ = ["Period", "__version__", "breakdowns", "compute", "load_params", "read_tables"]
 
 #: public name -> the submodule that defines it (imported when the name is first asked for)
-_LAZY = {"breakdowns": ".engine", "compute": ".engine", "load_params": ".params",
-         "Period": ".periods", "read_tables": ".sources"}
+_LAZY = {"breakdowns": ".analyse.engine", "compute": ".analyse.engine",
+         "load_params": ".config.params", "Period": ".core.periods", "read_tables": ".inputs"}
 
 if TYPE_CHECKING:  # for type checkers and editors: the names as if imported eagerly
-    from .engine import breakdowns, compute
-    from .params import load_params
-    from .periods import Period
-    from .sources import read_tables
+    from kpi_lib.analyse.engine import breakdowns, compute
+    from kpi_lib.config.params import load_params
+    from kpi_lib.core.periods import Period
+    from kpi_lib.inputs import read_tables
 
 
 def __getattr__(name: str) -> Any:

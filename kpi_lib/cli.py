@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from .errors import Interrupted, KpiError
+from kpi_lib.core.errors import Interrupted, KpiError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Budget KPI metrics report for a Police and Crime Panel.")
@@ -29,13 +29,13 @@ def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a ta
     if params:
         import papermill as pm
 
-        from .runner import NOTEBOOKS
+        from kpi_lib.run.runner import NOTEBOOKS
         for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
             typer.echo(f"{nb.name}:")
             for name, p in pm.inspect_notebook(str(nb)).items():
                 typer.echo(f"  {name} = {p['default']}  {p['help']}".rstrip())
         return
-    from .catalogue import catalogue_frame, load_catalogue
+    from kpi_lib.config.catalogue import catalogue_frame, load_catalogue
     try:
         df = catalogue_frame(load_catalogue())
     except KpiError as exc:
@@ -59,8 +59,8 @@ def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder o
              timezone: str | None = typer.Option(None, help="Zone for timestamps without an offset, e.g. Europe/London."),
              params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml (as for run).")) -> None:
     """Check every input table as a run would; print rows per table and the periods covered."""
-    from .params import load_params
-    from .sources.detect import detect_kinds, read_any
+    from kpi_lib.config.params import load_params
+    from kpi_lib.inputs.detect import detect_kinds, read_any
     try:
         settings = load_params(params, {"timezone": timezone} if timezone else None)
         tables = read_any(data_dir, timezone=settings["timezone"], survey_scales=settings["survey_scales"])
@@ -95,7 +95,7 @@ def sample(out: Path = typer.Option(Path("data/sample"), help="Folder to write."
            first_fy: int = typer.Option(2019, help="First financial year (2019 = 2019/20)."),
            last_fy: int = typer.Option(2024, help="Last financial year (2024 = 2024/25).")) -> None:
     """Write the SYNTHETIC sample data (seeded: the same seed gives the same bytes)."""
-    from .sample import generate
+    from kpi_lib.inputs.sample import generate
     counts = generate(out, seed=seed, scale=scale, first_fy=first_fy, last_fy=last_fy)
     typer.echo(f"wrote synthetic sample data to {out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
@@ -115,7 +115,7 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
         commentary: Path | None = typer.Option(None, "--commentary", help="Force commentary (Markdown) for the report "
                                                "(default: commentary.md in the data folder, if present).")) -> None:
     """Run the quarter (or year, or range): notebooks through Papermill, then the report."""
-    from .runner import run_many
+    from kpi_lib.run.runner import run_many
     kw = {"params_file": params, "jobs": jobs, "quiet": quiet, "pdf": pdf, "previous_dir": previous,
           "commentary_file": commentary}
     try:
@@ -135,7 +135,7 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
 def render(out: Path = typer.Argument(..., help="An output folder written by `kpi run`."),
            pdf: bool = typer.Option(True, "--pdf/--no-pdf")) -> None:
     """Re-render report.html (and the PDF and Excel) from a run's executed notebooks."""
-    from .runner import rerender
+    from kpi_lib.run.runner import rerender
     try:
         path = rerender(out, pdf=pdf)
     except Interrupted as exc:  # each file is replaced whole, but some may be new and some old

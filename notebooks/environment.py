@@ -24,8 +24,8 @@ out_dir = "../outputs/interactive/2024-25-q4"  # results/environment.csv is writ
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
-from kpi_lib.notebook import start_family
-from kpi_lib.views import show_breakdown, show_kpis, show_overview, show_sources
+from kpi_lib.present.notebook import start_family
+from kpi_lib.present.views import show_breakdown, show_kpis, show_overview, show_sources
 
 run = start_family("environment", period, data_dir, out_dir, params_file)
 

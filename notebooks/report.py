@@ -27,7 +27,7 @@ previous_dir = None  # an earlier run's output folder, for "what changed since t
 commentary_file = None  # the force's commentary (Markdown, a "## <kpi id>" section per KPI)
 
 # %%
-from kpi_lib.report import (
+from kpi_lib.present.report import (
     show_changes,
     show_commentary,
     show_methods,

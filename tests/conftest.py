@@ -30,7 +30,7 @@ def _panel_cache_in_a_temporary_folder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory) -> Path:
     """A small synthetic sample (5% of the volumes, all six years) for fast engine tests."""
-    from kpi_lib.sample import generate
+    from kpi_lib.inputs.sample import generate
     out = tmp_path_factory.mktemp("sample-small")
     generate(out, scale=0.05)
     return out
@@ -38,14 +38,14 @@ def small_sample(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_tables(small_sample):
-    from kpi_lib.sources import read_tables
+    from kpi_lib.inputs import read_tables
     return read_tables(small_sample)
 
 
 @pytest.fixture(scope="session")
 def quarter_run(small_sample, tmp_path_factory):
     """One real run of the latest sample quarter (small sample), shared by pipeline and browser tests."""
-    from kpi_lib.runner import run_period
+    from kpi_lib.run.runner import run_period
     out = tmp_path_factory.mktemp("runs") / "2024-25-q4"
     return run_period("2024/25 Q4", small_sample, out, jobs=2, quiet=True)
 
@@ -57,7 +57,7 @@ def full_sample(tmp_path_factory) -> Path:
     path = REPO / "data" / "sample"
     if (path / "README.md").exists():
         return path
-    from kpi_lib.sample import generate
+    from kpi_lib.inputs.sample import generate
     out = tmp_path_factory.mktemp("sample-full")
     generate(out)
     return out
@@ -83,7 +83,7 @@ def shared_data(*parts: str) -> Path:
 
 
 def chromium_path() -> str:
-    from kpi_lib.render import find_chromium
+    from kpi_lib.present.render import find_chromium
     path = find_chromium()
     if path is None:
         if os.environ.get("KPI_REQUIRE_BROWSER"):

@@ -46,7 +46,7 @@ def measuring_script(imports: str, call: str, ok: str) -> str:
     return f"""
 import json, resource, sys, time
 from pathlib import Path
-from kpi_lib.errors import KpiError
+from kpi_lib.core.errors import KpiError
 {imports}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 import yaml
 
-from kpi_lib.annotations import (
+from kpi_lib.config.annotations import (
     Annotation,
     annotations_frame,
     for_kpi,
@@ -15,15 +15,15 @@ from kpi_lib.annotations import (
     parse_annotations,
     rebase_dates,
 )
-from kpi_lib.catalogue import load_catalogue
-from kpi_lib.errors import ParameterError
+from kpi_lib.config.catalogue import load_catalogue
+from kpi_lib.core.errors import ParameterError
 
 IDS = [k.id for k in load_catalogue()]
 GOOD = {"date": "2023-06-01", "kpis": ["trc_volume"], "text": "A recording rule changed.", "rebase": True}
 
 
 def test_shipped_file_is_valid_and_holds_the_two_known_changes():
-    from kpi_lib import sample
+    from kpi_lib.inputs import sample
     notes = load_annotations(known_kpis=IDS)
     assert rebase_dates(notes, "trc_volume") == [date(2023, 6, 1)]
     assert rebase_dates(notes, "calls_999_within_10s") == [sample.CALL_HANDLING_CHANGE] == [date(2023, 10, 1)]

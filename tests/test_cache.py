@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from kpi_lib import cache, panel
-from kpi_lib.params import load_params
+from kpi_lib.config.params import load_params
+from kpi_lib.measure import cache, panel
 
 PARAMS = load_params()
 
@@ -28,7 +28,7 @@ def test_rerun_is_a_hit_and_computes_nothing(data, tmp_path, monkeypatch):
     first, rep1 = cache.get_panel(data, PARAMS, root=root)
     assert not rep1.hit and (rep1.path / "complete.json").exists()
     monkeypatch.setattr(panel, "build_panel", _no_build)
-    monkeypatch.setattr("kpi_lib.sources.detect.read_any", _no_build)
+    monkeypatch.setattr("kpi_lib.inputs.detect.read_any", _no_build)
     again, rep2 = cache.get_panel(data, PARAMS, root=root)
     assert rep2.hit and rep2.key == rep1.key
     assert rep2.as_dict()["panel_cache"] == "hit"
@@ -79,9 +79,9 @@ def test_measure_run_writes_the_panel_for_the_notebooks(data, tmp_path):
 def test_family_results_combine_into_the_run_tables(data, tmp_path, monkeypatch):
     """start_family for every registered family, then combine_run: kpis.csv (schema-checked, one
     row per KPI and basis), spc.csv, history.csv (8 quarters) and, at Q4, year_kpis.csv."""
-    from kpi_lib import registry
-    from kpi_lib.notebook import start_family
-    from kpi_lib.results import combine_run, read_results
+    from kpi_lib.analyse.results import combine_run, read_results
+    from kpi_lib.measure import registry
+    from kpi_lib.present.notebook import start_family
     monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out"
     for name in registry.NAMES:
@@ -112,9 +112,9 @@ def test_family_results_combine_into_the_run_tables(data, tmp_path, monkeypatch)
 
 
 def test_a_bad_result_table_is_refused_with_row_and_column(data, tmp_path):
-    from kpi_lib import engine
-    from kpi_lib.errors import KpiError
-    from kpi_lib.results import write_results
+    from kpi_lib.analyse import engine
+    from kpi_lib.analyse.results import write_results
+    from kpi_lib.core.errors import KpiError
     table = engine.compute("2024/25 Q4", cache.get_panel(data, PARAMS, root=tmp_path / "c")[0], PARAMS)
     bad = table.copy()
     bad.loc[3, "status"] = "nearly"
@@ -129,7 +129,7 @@ def test_cached_panel_reads_nothing_but_hashes(data, tmp_path, monkeypatch):
     root = tmp_path / "cache"
     assert cache.cached_panel(data, PARAMS, root=root) is None
     built, _ = cache.get_panel(data, PARAMS, root=root)
-    monkeypatch.setattr("kpi_lib.sources.detect.read_any", _no_build)
+    monkeypatch.setattr("kpi_lib.inputs.detect.read_any", _no_build)
     found = cache.cached_panel(data, PARAMS, root=root)
     assert found is not None and found.info["ledger"] == built.info["ledger"]
     assert {e["table"] for e in found.info["ledger"]} >= {"crimes", "calls", "incidents"}

@@ -9,14 +9,14 @@ import sys
 import pytest
 import yaml
 
-from kpi_lib.catalogue import (
+from kpi_lib.config.catalogue import (
     budget_kpis,
     catalogue_frame,
     load_catalogue,
     parse_catalogue,
     pmf_coverage,
 )
-from kpi_lib.errors import CatalogueError
+from kpi_lib.core.errors import CatalogueError
 
 from conftest import REPO
 

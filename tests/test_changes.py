@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.changes import WHY_COHORT, WHY_UNKNOWN, published_values, revisions, verdict_changes
+from kpi_lib.present.changes import (
+    WHY_COHORT,
+    WHY_UNKNOWN,
+    published_values,
+    revisions,
+    verdict_changes,
+)
 
 
 def _kpis(period: str, rows: list[tuple]) -> pd.DataFrame:
@@ -85,7 +91,7 @@ def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, tmp
     import inspect
     import shutil
 
-    from kpi_lib.runner import run_period
+    from kpi_lib.run.runner import run_period
     if "previous_dir" not in inspect.signature(run_period).parameters:
         pytest.fail("run_period has no previous_dir parameter (contract 8)")
     data = tmp_path / "data"
@@ -115,9 +121,9 @@ def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, tmp
 
 
 def test_report_section_shows_surprising_revisions_and_collapses_maturing_ones(tmp_path):
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.periods import Period
-    from kpi_lib.report import ReportRun, changes_html
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.core.periods import Period
+    from kpi_lib.present.report import ReportRun, changes_html
     prev = _kpis("2024/25 Q3", [("trc_charge_rate", "cohort", 6.5, "percent", "too_early", "Too early to tell"),
                                 ("trc_volume", "", 20000, "count", "normal", "Normal ups and downs")])
     cur = _kpis("2024/25 Q4", [("trc_charge_rate", "cohort", 8.0, "percent", "too_early", "Too early to tell"),

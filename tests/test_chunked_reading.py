@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib import registry
-from kpi_lib.errors import InputError
-from kpi_lib.families.calls import daily_counts
-from kpi_lib.families.response import prepare as prepare_incidents
-from kpi_lib.panel import build_panel
-from kpi_lib.params import load_params
-from kpi_lib.sources import chunks
-from kpi_lib.sources.canonical import read_tables
+from kpi_lib.config.params import load_params
+from kpi_lib.core.errors import InputError
+from kpi_lib.inputs import chunks
+from kpi_lib.inputs.canonical import read_tables
+from kpi_lib.measure import registry
+from kpi_lib.measure.families.calls import daily_counts
+from kpi_lib.measure.families.response import prepare as prepare_incidents
+from kpi_lib.measure.panel import build_panel
 
 from helpers import write_table
 
@@ -143,7 +143,7 @@ def test_calls_are_kept_without_their_references_and_with_lines_as_categories(tm
 def test_daily_counts_by_hand(monkeypatch):
     """Two days (London time), both lines; one 999 call over 10 s, one 101 call abandoned.
     Counted in slices of 2 calls, so a day's calls are split across slices."""
-    from kpi_lib.families import calls as calls_mod
+    from kpi_lib.measure.families import calls as calls_mod
     monkeypatch.setattr(calls_mod, "SLICE_ROWS", 2)
     ts = pd.to_datetime
     calls = pd.DataFrame({

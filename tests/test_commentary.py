@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.commentary import load_commentary, missing_commentary, parse_commentary
-from kpi_lib.errors import ParameterError
+from kpi_lib.core.errors import ParameterError
+from kpi_lib.present.commentary import load_commentary, missing_commentary, parse_commentary
 
 KNOWN = ["rape_volume", "trc_charge_rate", "calls_101_within_30s", "robbery_volume"]
 
@@ -102,10 +102,10 @@ def test_worse_kpis_without_commentary_are_listed():
 
 
 def test_report_section_shows_commentary_beside_figures_and_lists_missing(tmp_path: Path):
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.periods import Period
-    from kpi_lib.report import ReportRun, commentary_html
-    from kpi_lib.verdicts import VERDICTS
+    from kpi_lib.analyse.verdicts import VERDICTS
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.core.periods import Period
+    from kpi_lib.present.report import ReportRun, commentary_html
 
     cat = load_catalogue()
     res = pd.DataFrame([

@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi_lib import breakdowns, compute
-from kpi_lib.catalogue import load_catalogue
-from kpi_lib.categories import load_categories
-from kpi_lib.engine import STATUSES
-from kpi_lib.families import crime
-from kpi_lib.params import load_params
-from kpi_lib.periods import Period, quarter_range
-from kpi_lib.sources.canonical import Tables
-from kpi_lib.windows import period_window
+from kpi_lib.analyse.engine import STATUSES
+from kpi_lib.config.catalogue import load_catalogue
+from kpi_lib.config.categories import load_categories
+from kpi_lib.config.params import load_params
+from kpi_lib.core.periods import Period, quarter_range
+from kpi_lib.core.windows import period_window
+from kpi_lib.inputs.canonical import Tables
+from kpi_lib.measure.families import crime
 
 IDS = [k.id for k in load_catalogue()]
 PARAMS = load_params()
@@ -157,7 +157,7 @@ def test_rates_bounded_and_quarters_add_to_the_year(data):
 
 
 def test_year_table_equals_each_quarter_computed_alone(small_tables):
-    from kpi_lib.engine import year_quarters
+    from kpi_lib.analyse.engine import year_quarters
     table = year_quarters("2023/24", small_tables).set_index("kpi_id")
     for q in (1, 4):
         r = compute(Period(2023, q), small_tables)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from kpi_lib.excel import write_workbook
+from kpi_lib.present.excel import write_workbook
 
 
 def _results() -> pd.DataFrame:

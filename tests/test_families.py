@@ -8,8 +8,8 @@ import math
 import pytest
 
 from kpi_lib import compute
-from kpi_lib.errors import InputError
-from kpi_lib.sources import read_tables
+from kpi_lib.core.errors import InputError
+from kpi_lib.inputs import read_tables
 
 from helpers import write_table
 
@@ -161,7 +161,7 @@ def test_surveys_weighted_by_hand(tmp_path):
     r = compute("2023/24 Q1", t, families=["satisfaction", "confidence"])
     v = one(r, "victim_satisfaction")  # satisfied weight (1 + 2) of 6 = 50%; n_eff = 36/10
     assert v["value"] == pytest.approx(50.0) and v["sample_n"] == 4 and "3.6" not in v["note"]
-    from kpi_lib.stats import wilson_interval
+    from kpi_lib.core.stats import wilson_interval
     lo, hi = wilson_interval(1.8, 3.6)
     assert (v["ci_low"], v["ci_high"]) == pytest.approx((100 * lo, 100 * hi))
     assert one(r, "confidence_overall")["value"] == pytest.approx(50.0)  # 2 of 4, "Don't know" counted

@@ -1,5 +1,5 @@
 """The notebook kernels a run starts (issue 9, the end-to-end ratio): the garbage collector kept
-off the imports in those kernels only (kpi_lib.kernel), and the runner marking its kernels and
+off the imports in those kernels only (kpi_lib.core.kernel), and the runner marking its kernels and
 ending each as soon as its notebook has run. Each check on the collector runs in a fresh
 interpreter, so that pytest's own objects are never frozen."""
 
@@ -10,10 +10,11 @@ import os
 import subprocess
 import sys
 
-from kpi_lib import kernel, runner
+from kpi_lib.core import kernel
+from kpi_lib.run import runner
 
 PROBE = ("import gc, json, sys\n"
-         "import kpi_lib.notebook, kpi_lib.views, kpi_lib.report\n"
+         "import kpi_lib.present.notebook, kpi_lib.present.views, kpi_lib.present.report\n"
          "from kpi_lib import charts\n"
          "charts._pyplot()\n"
          "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}))\n")
@@ -43,7 +44,7 @@ def test_in_a_runs_kernel_the_imports_are_frozen_and_the_collector_back_on():
 
 def test_the_collector_comes_back_on_when_an_import_fails():
     code = ("import gc\n"
-            "from kpi_lib.kernel import imports_settled\n"
+            "from kpi_lib.core.kernel import imports_settled\n"
             "try:\n"
             "    with imports_settled():\n"
             "        import no_such_module_here\n"
@@ -56,7 +57,7 @@ def test_the_collector_comes_back_on_when_an_import_fails():
 
 
 def test_the_runner_marks_its_kernels_and_ends_each_once_its_notebook_has_run(monkeypatch, tmp_path):
-    """A worker sets kpi_lib.kernel.ENV for the kernels it starts, and asks Papermill to end the
+    """A worker sets kpi_lib.core.kernel.ENV for the kernels it starts, and asks Papermill to end the
     kernel at once after the last cell (a graceful shutdown sometimes waited 3.5 s for a kernel
     that had nothing left to do)."""
     import papermill
@@ -79,8 +80,8 @@ def test_what_the_notebooks_show_does_not_depend_on_the_collector():
     byte for byte in a run's kernel and elsewhere."""
     code = ("import hashlib\n"
             "import pandas as pd\n"
-            "from kpi_lib.catalogue import load_catalogue\n"
-            "from kpi_lib.views import card_html\n"
+            "from kpi_lib.config.catalogue import load_catalogue\n"
+            "from kpi_lib.present.views import card_html\n"
             "k = next(k for k in load_catalogue() if k.unit == 'count')\n"
             "chart = pd.DataFrame({'x': pd.date_range('2023-01-01', periods=14, freq='MS'),"
             " 'y': [float(i % 5 + 10) for i in range(14)], 'mean': 12.0, 'lpl': 8.0, 'upl': 16.0,"

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.narrative import (
+from kpi_lib.present.narrative import (
     at_a_glance,
     change_words,
     finding,
@@ -74,7 +74,7 @@ def test_finding_names_the_comparison_basis_and_provisional_share():
 
 
 def test_at_a_glance_counts_the_verdicts_from_the_table():
-    class V:  # the shape of kpi_lib.verdicts.Verdict that the paragraph reads
+    class V:  # the shape of kpi_lib.analyse.verdicts.Verdict that the paragraph reads
         def __init__(self, label):
             self.label = label
     verdicts = {"better": V("Better, and a real change"), "worse": V("Worse, and a real change"),
@@ -88,8 +88,8 @@ def test_at_a_glance_counts_the_verdicts_from_the_table():
 
 
 def test_reported_coverage_counts_regular_headline_kpis():
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.narrative import reported_coverage
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.present.narrative import reported_coverage
     cat = load_catalogue()
     df = pd.DataFrame([{"kpi_id": k.id, "headline": True, "status": "reported"} for k in cat])
     df.loc[df["kpi_id"] == "carbon_footprint", "status"] = "not_yet_available"
@@ -99,7 +99,7 @@ def test_reported_coverage_counts_regular_headline_kpis():
 
 # ------------------------------------------------------------------------------ one-page summary
 def _verdicts():
-    from kpi_lib.verdicts import Verdict
+    from kpi_lib.analyse.verdicts import Verdict
     return {"better": Verdict("⊕", "Better, and a real change", "circled plus"),
             "worse": Verdict("⊖", "Worse, and a real change", "circled minus"),
             "normal": Verdict("○", "Normal ups and downs", "open circle"),
@@ -139,8 +139,8 @@ def _history():
 
 
 def test_plain_names_for_the_one_page_summary():
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.summary import plain_name
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.present.summary import plain_name
     names = {k.id: plain_name(k) for k in load_catalogue()}
     assert names["trc_charge_rate"] == "Total recorded crime: % charged or summonsed"
     assert names["rape_charge_rate"] == "Rape: % charged or summonsed"
@@ -150,7 +150,7 @@ def test_plain_names_for_the_one_page_summary():
 
 
 def test_sparkline_series_last_8_quarters_of_the_headline_basis():
-    from kpi_lib.summary import sparkline_series
+    from kpi_lib.present.summary import sparkline_series
     s = sparkline_series(_history(), "trc_charge_rate", "cohort")
     assert s["label"].tolist() == [f"Q{i}" for i in range(1, 9)]
     assert s["value"].tolist()[:2] == [11, 12] and math.isnan(s["value"].iloc[2]) and s["value"].iloc[-1] == 6.0
@@ -158,7 +158,7 @@ def test_sparkline_series_last_8_quarters_of_the_headline_basis():
 
 
 def test_sparkline_alt_text_and_svg():
-    from kpi_lib.summary import sparkline_alt, sparkline_series, sparkline_svg
+    from kpi_lib.present.summary import sparkline_alt, sparkline_series, sparkline_svg
     s = sparkline_series(_history(), "trc_charge_rate", "cohort")
     alt = sparkline_alt(s, "percent", "TRC charged")
     assert alt == ("TRC charged, last 8 quarters (Q1 to Q8): from 11.0% to 6.0%; lowest 6.0% (Q8), "
@@ -171,7 +171,7 @@ def test_sparkline_alt_text_and_svg():
 
 
 def test_suggested_question_only_for_worse_too_early_or_missing_target():
-    from kpi_lib.summary import suggested_question
+    from kpi_lib.present.summary import suggested_question
     assert suggested_question("worse") == "What is behind this, and what will be done?"
     assert suggested_question("too_early") == "When can this be judged?"
     assert suggested_question("missing_target", "90.0%") == "What is the plan to reach the target of 90.0%?"
@@ -181,8 +181,8 @@ def test_suggested_question_only_for_worse_too_early_or_missing_target():
 
 
 def test_plain_test_words_and_no_raw_unit_codes():
-    from kpi_lib.narrative import significance_words
-    from kpi_lib.summary import plain_test_word
+    from kpi_lib.present.narrative import significance_words
+    from kpi_lib.present.summary import plain_test_word
     assert plain_test_word(0.01, 1.0) == "a real change"
     assert plain_test_word(0.3, 0.0) == "could be chance"
     assert plain_test_word(math.nan, math.nan) == "not tested"
@@ -192,22 +192,22 @@ def test_plain_test_words_and_no_raw_unit_codes():
 
 
 def test_a_yes_no_change_is_said_in_words():
-    from kpi_lib.narrative import format_change
+    from kpi_lib.present.narrative import format_change
     assert format_change(-1.0, math.nan, "flag") == "from Yes to No"
     assert format_change(1.0, math.nan, "flag") == "from No to Yes"
     assert format_change(0.0, math.nan, "flag") == "no change"
 
 
 def test_spell_out_abbreviations_at_first_use():
-    from kpi_lib.summary import spell_out
+    from kpi_lib.present.summary import spell_out
     assert spell_out("Unqualified annual VFM conclusion") == "Unqualified annual value for money (VFM) conclusion"
     assert spell_out("Integration into Force PMF; PMF") == \
         "Integration into Force performance management framework (PMF); PMF"
 
 
 def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.summary import verdict_table
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.present.summary import verdict_table
     t = verdict_table(_kpi_rows(), load_catalogue(), _history(), _verdicts())
     assert t["kpi_id"].tolist() == ["victim_satisfaction", "trc_charge_rate", "rape_volume"]
     rape = t.set_index("kpi_id").loc["rape_volume"]
@@ -225,8 +225,8 @@ def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
 
 
 def test_verdict_table_html_links_each_kpi_and_escapes_text():
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.summary import verdict_table, verdict_table_html
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.present.summary import verdict_table, verdict_table_html
     rows = _kpi_rows()
     rows.loc[0, "verdict"] = "<script>x</script>"
     html = verdict_table_html(verdict_table(rows, load_catalogue(), _history(), _verdicts()), "Caption")
@@ -247,8 +247,8 @@ def test_verdict_table_html_links_each_kpi_and_escapes_text():
 def test_the_summary_never_recomputes_a_verdict(pairs):
     """Whatever verdict_code and words kpis.csv holds, the summary shows those words (or says
     there is no verdict), and a symbol only from the one symbol set."""
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.summary import NO_VERDICT, verdict_table
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.present.summary import NO_VERDICT, verdict_table
     rows = _kpi_rows()
     head = rows.index[rows["headline"]]
     for i, (code, words) in zip(head, pairs, strict=True):
@@ -266,8 +266,8 @@ def test_the_summary_never_recomputes_a_verdict(pairs):
 
 # ------------------------------------------------------------------------------ report sections
 def test_year_table_lists_every_kpi_with_a_verdict_against_the_previous_year():
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.report import year_table
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.present.report import year_table
     year = pd.DataFrame([
         {"kpi_id": "rape_volume", "period": "2024/25", "headline": True, "status": "reported", "value": 1250.0,
          "last_year_value": 1100.0, "change_last_year": 150.0, "change_last_year_pct": 13.64,
@@ -285,7 +285,7 @@ def test_year_table_lists_every_kpi_with_a_verdict_against_the_previous_year():
 
 
 def test_settings_are_a_readable_table_without_paths():
-    from kpi_lib.report import settings_table
+    from kpi_lib.present.report import settings_table
     t = settings_table({"headline_basis": "cohort", "charge_outcome_types": ["1", "1A"], "timezone": None,
                         "spc_grain": {"crime": "month"}, "peers_file": "/home/x/peers.yaml",
                         "spc_seasonal": ["trc_volume"], "grade1_target_minutes": 15},
@@ -300,18 +300,18 @@ def test_settings_are_a_readable_table_without_paths():
 
 
 def test_what_changed_says_so_when_there_is_nothing_to_compare(tmp_path):
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.periods import Period
-    from kpi_lib.report import ReportRun, changes_html
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.core.periods import Period
+    from kpi_lib.present.report import ReportRun, changes_html
     rep = ReportRun(Period.parse("2024/25 Q4"), tmp_path, pd.DataFrame(), pd.DataFrame(), None, load_catalogue(), {})
     assert changes_html(rep) == ('<h2 id="changes">What changed since the last report</h2><p>No earlier report was '
                                  "given to compare with, so changes since the last report are not listed.</p>")
 
 
 def test_table1_separates_not_yet_from_not_available_from_this_source(tmp_path):
-    from kpi_lib.catalogue import load_catalogue
-    from kpi_lib.periods import Period
-    from kpi_lib.report import ReportRun, table1_html
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.core.periods import Period
+    from kpi_lib.present.report import ReportRun, table1_html
     cat = load_catalogue()
     rows = []
     for k in cat:

@@ -100,7 +100,7 @@ def test_saving_through_jupytext_leaves_the_files_unchanged(tmp_path: Path):
 
 
 def test_the_rendered_report_leaves_out_parameters_guidance_and_empty_code_cells():
-    from kpi_lib.render import combine
+    from kpi_lib.present.render import combine
     nb = combine(REPO / "notebooks" / "report.ipynb", [REPO / "notebooks" / "crime.ipynb"])
     tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
     assert "notebook-only" not in tags and "parameters" not in tags

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.catalogue import load_catalogue
-from kpi_lib.charts import axis_label, chart_title, spc_alt_text, spc_figure
-from kpi_lib.views import breakdown_wide, card_html, outside_areas, peers_html, sources_html
+from kpi_lib.config.catalogue import load_catalogue
+from kpi_lib.present.charts import axis_label, chart_title, spc_alt_text, spc_figure
+from kpi_lib.present.views import breakdown_wide, card_html, outside_areas, peers_html, sources_html
 
 
 @dataclass(frozen=True)
-class Ann:  # the fields of kpi_lib.annotations.Annotation the views read
+class Ann:  # the fields of kpi_lib.config.annotations.Annotation the views read
     date: date
     text: str
 
@@ -47,7 +47,7 @@ def _row(**kw) -> dict:
 
 
 def _verdicts():
-    from kpi_lib.verdicts import VERDICTS
+    from kpi_lib.analyse.verdicts import VERDICTS
     return VERDICTS
 
 
@@ -117,7 +117,7 @@ def test_png_is_the_tight_crop_matplotlib_would_make(unit, annotated):
 
     from PIL import Image
 
-    from kpi_lib.charts import PAD_INCHES, png_bytes
+    from kpi_lib.present.charts import PAD_INCHES, png_bytes
     anns = [Ann(date(2023, 10, 1), "a known change")] if annotated else []
     ref = spc_figure(_chart(), unit=unit, grain="month", target=104.0, annotations=anns)
     buf = io.BytesIO()
@@ -134,7 +134,7 @@ def test_png_is_the_tight_crop_matplotlib_would_make(unit, annotated):
 def test_pinned_date_ticks_draw_the_same_chart(n, monkeypatch):
     """Pinning the date ticks (fix_date_ticks) changes no pixel: the same PNG bytes as with the
     automatic date locator and formatter, for a short, a two-year and a seven-year series."""
-    from kpi_lib import charts
+    from kpi_lib.present import charts
     chart = _chart(n)
     pinned = charts.png_bytes(spc_figure(chart, unit="count", grain="month"))
     fig = spc_figure(chart, unit="count", grain="month")
@@ -246,7 +246,7 @@ def test_card_never_restates_the_verdict_differently(code):
 
 
 def test_licence_line_names_only_the_sources_used():
-    from kpi_lib.render import licence_text
+    from kpi_lib.present.render import licence_text
     assert licence_text(["police_uk"]) == ("Contains public sector information licensed under the Open Government "
                                            "Licence v3.0. Source: data.police.uk street-level crime files.")
     both = licence_text(["home_office", "police_uk", "canonical"])
@@ -255,7 +255,7 @@ def test_licence_line_names_only_the_sources_used():
 
 
 def test_finish_html_unique_ids_no_anchor_links_contents_and_commentary_links():
-    from kpi_lib.render import finish_html
+    from kpi_lib.present.render import finish_html
     page = ('<html><body><nav><ol id="contents-list"></ol></nav><main>'
             '<h2 id="summary">Is it real?</h2><a class="anchor-link" href="#x">¶</a>'
             '<h3 id="The-KPIs">A</h3><h3 id="The-KPIs">B</h3><h3 id="The-KPIs-2">C</h3>'
@@ -276,7 +276,7 @@ def test_finish_html_unique_ids_no_anchor_links_contents_and_commentary_links():
 def test_chart_numbers_show_percent_limits_clipped_at_0():
     import pandas as pd
 
-    from kpi_lib.views import chart_numbers, limits_clipped
+    from kpi_lib.present.views import chart_numbers, limits_clipped
     chart = pd.DataFrame({"x": ["2025-01-01", "2025-02-01"], "y": [1.0, 2.0], "mean": [1.5, 1.5],
                           "lpl": [-0.8, -0.8], "upl": [3.8, 3.8], "variation": ["common_cause"] * 2})
     t = chart_numbers(chart, "percent")

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats import rates as sm_rates
 
-from kpi_lib import engine, panel, registry
-from kpi_lib.params import load_params
-from kpi_lib.periods import Period
-from kpi_lib.sources import read_tables
+from kpi_lib.analyse import engine
+from kpi_lib.config.params import load_params
+from kpi_lib.core.periods import Period
+from kpi_lib.inputs import read_tables
+from kpi_lib.measure import panel, registry
 
 from helpers import write_table
 
@@ -152,8 +153,8 @@ def test_empty_outcomes_table_means_rates_not_available(tmp_path):
     assert "outcomes" in said and ("no rows" in said or "empty" in said or "header" in said)
 
     # the family on its own (an empty frame reaching it) says so in the rates' notes
-    from kpi_lib.categories import load_categories
-    from kpi_lib.families.crime import counts_from_records
+    from kpi_lib.config.categories import load_categories
+    from kpi_lib.measure.families.crime import counts_from_records
     empty = pd.DataFrame({"crime_ref": pd.Series([], dtype=str), "outcome_type": pd.Series([], dtype=str),
                           "outcome_date": pd.Series([], dtype="datetime64[ns]")})
     counts = counts_from_records(tables.get("crimes"), empty, load_categories(), None)
@@ -233,8 +234,8 @@ def test_matured_counts_never_exceed_today_and_grow_with_age(force, lag, month):
 def test_survey_sums_by_month_give_the_row_level_estimate(rows):
     """Weighted share, Kish n_eff and interval from monthly sums equal stats.weighted_proportion
     on the rows themselves (an independent route)."""
-    from kpi_lib.families._survey import from_sums, monthly_sums
-    from kpi_lib.stats import weighted_proportion
+    from kpi_lib.core.stats import weighted_proportion
+    from kpi_lib.measure.families._survey import from_sums, monthly_sums
     w = [r[0] for r in rows]
     df = pd.DataFrame({"interview_date": pd.to_datetime([f"2024-{1 + r[2]:02d}-15" for r in rows]),
                        "answer": ["Yes" if r[1] else "No" for r in rows], "weight": w})
@@ -252,9 +253,9 @@ def test_survey_sums_by_month_give_the_row_level_estimate(rows):
                 min_size=1, max_size=50))
 def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
     """Offences and matured outcomes from the DuckDB aggregation against a plain Python count."""
-    from kpi_lib.aggregates import crime_aggregates
-    from kpi_lib.categories import load_categories
-    from kpi_lib.families.crime import code_categories
+    from kpi_lib.config.categories import load_categories
+    from kpi_lib.inputs.aggregates import crime_aggregates
+    from kpi_lib.measure.families.crime import code_categories
     cats = load_categories()
     day0 = pd.Timestamp("2023-04-01")
     crimes = pd.DataFrame({"crime_ref": [f"C{i}" for i in range(len(recs))],
@@ -285,7 +286,7 @@ def test_the_sample_quarter_reads_as_issue_10_expects(full_sample, tmp_path):
     """The full sample's 2024/25 Q4 (issue 10, "Done when"): last year's TRC and rape cohorts at
     equal maturity (TRC about 6.5%, against 8.7% fully matured), rape volume's change tested and
     significant (314 against 263), total recorded crime's not, and no target words without one."""
-    from kpi_lib.cache import get_panel
+    from kpi_lib.measure.cache import get_panel
     pnl, _ = get_panel(full_sample, PARAMS, root=tmp_path / "cache")
     r = engine.compute("2024/25 Q4", pnl, PARAMS).set_index(["kpi_id", "basis"])
     trc, rape = r.loc[("trc_charge_rate", "cohort")], r.loc[("rape_charge_rate", "cohort")]

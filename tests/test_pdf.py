@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from kpi_lib.catalogue import budget_kpis, load_catalogue
-from kpi_lib.summary import plain_name
+from kpi_lib.config.catalogue import budget_kpis, load_catalogue
+from kpi_lib.present.summary import plain_name
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi_lib.errors import ParameterError
-from kpi_lib.periods import Period, quarter_range
+from kpi_lib.core.errors import ParameterError
+from kpi_lib.core.periods import Period, quarter_range
 
 
 @pytest.mark.parametrize("text", ["2023/24 Q1", "2023/24-Q1", "2023-24-q1", "2023/24Q1", " 2023/2024 q1 "])

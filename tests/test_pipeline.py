@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from kpi_lib import __version__, compute, load_params
-from kpi_lib.engine import FAMILY_TABLES
-from kpi_lib.errors import NotebookError
-from kpi_lib.runner import run_period
-from kpi_lib.sources import read_tables
+from kpi_lib.analyse.engine import FAMILY_TABLES
+from kpi_lib.core.errors import NotebookError
+from kpi_lib.inputs import read_tables
+from kpi_lib.run.runner import run_period
 
 from conftest import REPO
 from helpers import write_table
@@ -107,7 +107,7 @@ def test_a_carbon_unit_without_a_factor_stops_before_any_notebook(quarter_run, s
 
 def test_failing_notebook_names_notebook_and_cell_and_keeps_it(quarter_run, small_sample, tmp_path, monkeypatch):
     # a copy of the notebooks whose environment notebook raises in its last cell
-    import kpi_lib.runner as runner
+    import kpi_lib.run.runner as runner
     nbs = tmp_path / "notebooks"
     shutil.copytree(runner.NOTEBOOKS, nbs, ignore=shutil.ignore_patterns("*.py", ".ipynb_checkpoints"))
     nb = nbformat.read(nbs / "environment.ipynb", as_version=4)
@@ -186,7 +186,7 @@ def test_rerender_and_list_params(quarter_run, tmp_path):
 def test_the_combined_report_notebook_has_unique_cell_ids(quarter_run):
     """Family notebooks are stripped to sequential cell ids (nbstripout); combined into one report
     they must not collide (nbconvert would otherwise rewrite them with a warning per cell)."""
-    from kpi_lib.render import combine
+    from kpi_lib.present.render import combine
     nbs = quarter_run.out / "notebooks"
     nb = combine(nbs / "report.ipynb", [nbs / f"{f}.ipynb" for f in FAMILY_TABLES])
     ids = [c.id for c in nb.cells]

@@ -14,11 +14,12 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from kpi_lib import cache, panel, precompute, registry
-from kpi_lib.catalogue import load_catalogue
-from kpi_lib.params import load_params
-from kpi_lib.periods import Period
-from kpi_lib.results import validate
+from kpi_lib.analyse import precompute
+from kpi_lib.analyse.results import validate
+from kpi_lib.config.catalogue import load_catalogue
+from kpi_lib.config.params import load_params
+from kpi_lib.core.periods import Period
+from kpi_lib.measure import cache, panel, registry
 
 PARAMS = load_params()
 PERIOD = "2024/25 Q4"
@@ -77,7 +78,7 @@ def test_saved_figures_load_exactly_and_only_under_their_stamp(run_folder, tmp_p
     figures = {n: precompute.write_family_files(f, res) for n, f in _compute(pnl, list(registry.NAMES)).items()}
     stamp = precompute.expected_stamp(PERIOD, PARAMS, res)
     precompute.save_figures(figures, stamp, res)
-    from kpi_lib.engine import window_set
+    from kpi_lib.analyse.engine import window_set
     ws = window_set(Period.parse(PERIOD), PARAMS)
     for name, f in figures.items():
         _figures_equal(precompute.load_figures(res, name, stamp, pnl, ws), f)
@@ -104,8 +105,8 @@ def test_start_family_loads_the_runs_figures_and_shows_the_same(run_folder, smal
     """A notebook in a run loads the figures (the engine is never asked) and its FamilyRun is
     the one it would have computed; with other settings it computes and writes its own files, and
     the saved figures are no longer used by anyone."""
-    from kpi_lib import notebook
-    from kpi_lib import runner as runner_mod
+    from kpi_lib.present import notebook
+    from kpi_lib.run import runner as runner_mod
     computed = tmp_path / "computed"
     panel.save(panel.load(run_folder / "results"), computed / "results")
     alone = notebook.start_family("crime", PERIOD, str(small_sample), str(computed))
@@ -144,22 +145,22 @@ def test_family_kernels_never_import_scipy_or_statsmodels(run_folder):
     still import."""
     code = ("import sys, json\n"
             "from pathlib import Path\n"
-            "import kpi_lib.notebook, kpi_lib.views, kpi_lib.report, kpi_lib.precompute\n"
-            "from kpi_lib.params import load_params\n"
-            f"kpi_lib.precompute.expected_stamp('{PERIOD}', load_params(), Path({str(run_folder / 'results')!r}))\n"
+            "import kpi_lib.present.notebook, kpi_lib.present.views, kpi_lib.present.report, kpi_lib.analyse.precompute\n"
+            "from kpi_lib.config.params import load_params\n"
+            f"kpi_lib.analyse.precompute.expected_stamp('{PERIOD}', load_params(), Path({str(run_folder / 'results')!r}))\n"
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'statsmodels', 'pandera', 'matplotlib'})\n"
             "from kpi_lib import Period, compute, breakdowns, load_params, read_tables\n"
             "print(json.dumps({'heavy': heavy, 'period': Period.parse('2024/25 Q4').label,"
             " 'compute': compute.__module__}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     got = json.loads(out.stdout)
-    assert got == {"heavy": [], "period": "2024/25 Q4", "compute": "kpi_lib.engine"}
+    assert got == {"heavy": [], "period": "2024/25 Q4", "compute": "kpi_lib.analyse.engine"}
 
 
 def test_the_import_check_would_catch_scipy():
     """The check itself: a module importing scipy at the top shows up in the list."""
-    code = ("import sys, kpi_lib.engine, kpi_lib.stats\n"
-            "kpi_lib.stats.poisson_test(30, 20, 90, 90)\n"
+    code = ("import sys, kpi_lib.analyse.engine, kpi_lib.core.stats\n"
+            "kpi_lib.core.stats.poisson_test(30, 20, 90, 90)\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'statsmodels'}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['scipy']"

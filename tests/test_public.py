@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 
 from kpi_lib import compute
-from kpi_lib.engine import measurements
-from kpi_lib.errors import InputError
-from kpi_lib.periods import Period
-from kpi_lib.sources.detect import detect_kinds, read_any
-from kpi_lib.sources.homeoffice import peer_comparison
+from kpi_lib.analyse.engine import measurements
+from kpi_lib.core.errors import InputError
+from kpi_lib.core.periods import Period
+from kpi_lib.inputs.detect import detect_kinds, read_any
+from kpi_lib.inputs.homeoffice import peer_comparison
 
 from conftest import REPO, shared_data
 
@@ -84,8 +84,8 @@ def test_west_mercia_literal_pins(pfa_tables):
 
 def test_another_force_with_a_renamed_label(pfa_dir):
     # The 2017/18 table says "London, City of"; the reader's canonical name is "City of London".
-    from kpi_lib.sources import homeoffice
-    from kpi_lib.sources.canonical import Tables
+    from kpi_lib.inputs import homeoffice
+    from kpi_lib.inputs.canonical import Tables
     t = Tables(frames={}, ledger=[], folder=str(pfa_dir))
     homeoffice.read_into(pfa_dir, t, force="City of London")
     hand = _by_hand(pfa_dir / "prc-pfa-2017-18.csv", "London, City of")
@@ -247,7 +247,7 @@ def test_bad_public_files_give_one_clear_message(tmp_path, rows, header, words):
     if "Offence Code" not in header:  # a file that no longer looks like a PFA table is not detected
         with pytest.raises(InputError, match="no recognised input files"):
             read_any(tmp_path)
-        from kpi_lib.sources.homeoffice import read_pfa
+        from kpi_lib.inputs.homeoffice import read_pfa
         with pytest.raises(InputError) as e:
             read_pfa(tmp_path / "pfa.csv")
     else:
@@ -269,7 +269,7 @@ def test_a_code_placed_by_its_label(tmp_path):
 # --------------------------------------------------------------------------- the whole pipeline
 @pytest.mark.notebooks
 def test_kpi_run_on_the_real_pfa_table(pfa_dir, tmp_path):
-    from kpi_lib.runner import run_period
+    from kpi_lib.run.runner import run_period
     res = run_period("2017/18 Q3", pfa_dir, tmp_path / "pfa", jobs=2, quiet=True, pdf=False)
     k = pd.read_csv(res.out / "results" / "kpis.csv").set_index(["kpi_id", "headline"]).xs(True, level=1)
     hand = _by_hand(pfa_dir / "prc-pfa-2017-18.csv", "West Mercia")
@@ -284,7 +284,7 @@ def test_kpi_run_on_the_real_pfa_table(pfa_dir, tmp_path):
 
 @pytest.mark.notebooks
 def test_kpi_run_on_a_police_uk_quarter(tmp_path):
-    from kpi_lib.runner import run_period
+    from kpi_lib.run.runner import run_period
     folder = shared_data("police-uk", "west-mercia-2025")
     months, robbery, vehicle, _ = _street_by_hand(folder)
     res = run_period("2025/26 Q1", folder, tmp_path / "puk", jobs=2, quiet=True, pdf=False)

@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from test_settings import BOMB
 
 from kpi_lib import compute
-from kpi_lib.errors import InputError, ParameterError
-from kpi_lib.periods import Period
-from kpi_lib.runner import check_coverage
-from kpi_lib.sources import read_tables
-from kpi_lib.sources.detect import read_any
-from kpi_lib.sources.parsing import MAX_FIELD_BYTES, check_field_lengths
+from kpi_lib.core.errors import InputError, ParameterError
+from kpi_lib.core.periods import Period
+from kpi_lib.inputs import read_tables
+from kpi_lib.inputs.detect import read_any
+from kpi_lib.inputs.parsing import MAX_FIELD_BYTES, check_field_lengths
+from kpi_lib.run.runner import check_coverage
 
 from conftest import REPO
 from helpers import HEADERS, measuring_script, write_table
@@ -91,7 +91,7 @@ def test_property_the_scan_finds_exactly_the_first_field_over_the_limit(rows, li
         assert f"row {r} (line {r + 1}), column 'h{c + 1}': a field is {n:,} bytes long" in str(e.value)
 
 
-MEASURE_CSV = measuring_script("from kpi_lib.sources import read_tables", "read_tables(Path(sys.argv[1]))", "read")
+MEASURE_CSV = measuring_script("from kpi_lib.inputs import read_tables", "read_tables(Path(sys.argv[1]))", "read")
 
 
 def test_a_huge_field_is_refused_with_bounded_memory(tmp_path):
@@ -209,8 +209,8 @@ def test_kpi_run_refuses_a_period_outside_the_data_before_any_work(period, words
 
 
 def test_validation_is_skipped_only_when_a_cached_panel_vouches_for_the_same_bytes(tmp_path, small_sample, monkeypatch):
-    from kpi_lib.cache import get_panel
-    from kpi_lib.runner import plan, validate
+    from kpi_lib.measure.cache import get_panel
+    from kpi_lib.run.runner import plan, validate
     monkeypatch.setenv("KPI_CACHE_DIR", str(tmp_path / "cache"))
     data = tmp_path / "data"
     shutil.copytree(small_sample, data)
@@ -232,7 +232,7 @@ def test_validation_is_skipped_only_when_a_cached_panel_vouches_for_the_same_byt
 def test_a_gzip_compression_bomb_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
     import gzip
 
-    from kpi_lib.sources import parsing
+    from kpi_lib.inputs import parsing
     monkeypatch.setattr(parsing, "_GZIP_FLOOR", 1_000_000)
     row = b"C1,2023-04-02,8N,true,Worcester\n"
     with gzip.open(tmp_path / "crimes.csv.gz", "wb", compresslevel=9) as fh:

@@ -21,8 +21,8 @@ import psutil
 import pytest
 from test_reliability_outputs import snapshot
 
-from kpi_lib.outputs import SUITE, clean_stale_builds
-from kpi_lib.processes import TEMP_PREFIX, clean_stale_tempdirs
+from kpi_lib.run.outputs import SUITE, clean_stale_builds
+from kpi_lib.run.processes import TEMP_PREFIX, clean_stale_tempdirs
 
 from conftest import REPO
 
@@ -173,8 +173,8 @@ def test_stale_temporary_folders_of_dead_runs_are_removed(tmp_path):
 
 HELD = textwrap.dedent("""
     import os, signal, sys
-    from kpi_lib.errors import Interrupted
-    from kpi_lib.processes import interruptible, signals_held
+    from kpi_lib.core.errors import Interrupted
+    from kpi_lib.run.processes import interruptible, signals_held
     try:
         with interruptible():
             with signals_held():
@@ -203,9 +203,9 @@ def test_signals_are_held_while_publishing_and_raised_after(tmp_path):
 
 WATCHED = textwrap.dedent("""
     import subprocess, sys, time
-    from kpi_lib.processes import worker_init
+    from kpi_lib.run.processes import worker_init
     # a 'worker' whose parent is this process; it starts a 'kernel' of its own and sleeps
-    code = ("import os, subprocess, sys, time; from kpi_lib.processes import worker_init; "
+    code = ("import os, subprocess, sys, time; from kpi_lib.run.processes import worker_init; "
             "worker_init(os.getppid()); "
             "k = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True); "
             "print(os.getpid(), k.pid, flush=True); time.sleep(120)")

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.errors import OutputFolderError
-from kpi_lib.outputs import SUITE, carries_marker, lock_path, output_lock, output_problem
+from kpi_lib.core.errors import OutputFolderError
+from kpi_lib.run.outputs import SUITE, carries_marker, lock_path, output_lock, output_problem
 
 from conftest import REPO
 
@@ -210,7 +210,7 @@ def test_property_anything_in_or_around_the_data_folder_is_refused(inner, siblin
 HOLD = """
 import sys, time
 from pathlib import Path
-from kpi_lib.outputs import output_lock
+from kpi_lib.run.outputs import output_lock
 with output_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(120)
@@ -278,7 +278,7 @@ def _run_folder(path: Path, period: str) -> Path:
 
 
 def test_the_plan_finds_the_previous_quarters_run_and_the_commentary(tmp_path, data_copy):
-    from kpi_lib.runner import plan
+    from kpi_lib.run.runner import plan
     runs = tmp_path / "outputs"
     q3 = _run_folder(runs / "2024-25-q3", "2024/25 Q3")
     pl = plan("2024/25 Q4", data_copy, runs / "2024-25-q4", jobs=1000)
@@ -294,8 +294,8 @@ def test_the_plan_finds_the_previous_quarters_run_and_the_commentary(tmp_path, d
 
 
 def test_a_previous_folder_or_commentary_that_is_not_usable_is_refused(tmp_path, data_copy):
-    from kpi_lib.errors import ParameterError
-    from kpi_lib.runner import plan
+    from kpi_lib.core.errors import ParameterError
+    from kpi_lib.run.runner import plan
     with pytest.raises(ParameterError, match="--previous .* not a folder written by kpi run"):
         plan("2024/25 Q4", data_copy, tmp_path / "q4", previous_dir=user_folder(tmp_path))
     with pytest.raises(ParameterError, match="--commentary .* not found or not a file"):
@@ -316,8 +316,8 @@ def test_a_previous_folder_or_commentary_that_is_not_usable_is_refused(tmp_path,
 
 
 def test_commentary_md_in_the_data_folder_is_used_when_no_file_is_given(tmp_path):
-    from kpi_lib.periods import Period
-    from kpi_lib.runner import _commentary
+    from kpi_lib.core.periods import Period
+    from kpi_lib.run.runner import _commentary
     q4 = Period.parse("2024/25 Q4")
     assert _commentary(tmp_path, None, q4) is None
     (tmp_path / "commentary.md").write_text("# 2024/25 Q4\n\n## trc_volume\n\nForce commentary.\n",

@@ -11,9 +11,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from kpi_lib.catalogue import budget_kpis, load_catalogue
-from kpi_lib.render import CHROMIUM_FLAGS
-from kpi_lib.runner import run_period
+from kpi_lib.config.catalogue import budget_kpis, load_catalogue
+from kpi_lib.present.render import CHROMIUM_FLAGS
+from kpi_lib.run.runner import run_period
 
 from conftest import chromium_path
 
@@ -122,7 +122,7 @@ def test_the_one_page_summary_is_the_first_section(page):
 
 
 def test_summary_shows_kpis_csv_values_and_verdicts_never_recomputed(page, quarter_run):
-    from kpi_lib.verdicts import VERDICTS
+    from kpi_lib.analyse.verdicts import VERDICTS
     csv = pd.read_csv(quarter_run.out / "results" / "kpis.csv")
     head = csv[csv["headline"]].set_index("kpi_id")
     rows = page.locator("table.verdicts tbody tr")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpi_lib import registry, runner
+from kpi_lib.measure import registry
+from kpi_lib.run import runner
 
 
 def test_notebooks_drawing_most_charts_start_first_registry_order_among_equals():

@@ -14,10 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi_lib import engine, panel, registry
-from kpi_lib.annotations import load_annotations
-from kpi_lib.families.crime import RATE_KPIS
-from kpi_lib.params import load_params
+from kpi_lib.analyse import engine
+from kpi_lib.config.annotations import load_annotations
+from kpi_lib.config.params import load_params
+from kpi_lib.measure import panel, registry
+from kpi_lib.measure.families.crime import RATE_KPIS
 
 GOLDEN = Path(__file__).parent / "golden"
 PARAMS = load_params()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from kpi_lib.sample import generate
+from kpi_lib.inputs.sample import generate
 
 
 def _digest(folder):

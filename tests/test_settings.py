@@ -16,10 +16,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.errors import ParameterError
-from kpi_lib.params import load_params
-from kpi_lib.safe_yaml import load_yaml
-from kpi_lib.settings import Settings, load_settings
+from kpi_lib.config.params import load_params
+from kpi_lib.config.settings import Settings, load_settings
+from kpi_lib.core.errors import ParameterError
+from kpi_lib.core.safe_yaml import load_yaml
 
 from conftest import REPO
 from helpers import measuring_script
@@ -170,7 +170,7 @@ def test_yaml_refuses_aliases_duplicates_depth_size_and_bad_text(tmp_path):
     assert load_yaml(write(tmp_path, "a: [1, {b: c}]\n", "ok.yaml"), what="x") == {"a": [1, {"b": "c"}]}
 
 
-MEASURE = measuring_script("from kpi_lib.safe_yaml import load_yaml",
+MEASURE = measuring_script("from kpi_lib.core.safe_yaml import load_yaml",
                            'load_yaml(sys.argv[1], what="parameter file")', "loaded")
 
 

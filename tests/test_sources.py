@@ -10,8 +10,8 @@ import sys
 import pandas as pd
 import pytest
 
-from kpi_lib.errors import InputError
-from kpi_lib.sources import read_tables
+from kpi_lib.core.errors import InputError
+from kpi_lib.inputs import read_tables
 
 from conftest import REPO
 from helpers import parquet_to_csv, write_table

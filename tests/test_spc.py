@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_lib import spc
+from kpi_lib.analyse import spc
 
 
 def chart(values, polarity="higher_better", **kw):

@@ -1,4 +1,4 @@
-"""Intervals and tests, against values worked out by hand (formulas in kpi_lib.stats)."""
+"""Intervals and tests, against values worked out by hand (formulas in kpi_lib.core.stats)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi_lib.stats import (
+from kpi_lib.core.stats import (
     kish_effective_n,
     median_interval_ranks,
     median_with_interval,
@@ -179,7 +179,7 @@ def test_wilson_intervals_for_arrays_are_statsmodels_wilson_for_each():
     that proportion alone (95%), with 0 at no successes, 1 at all, nan without cases."""
     from statsmodels.stats.proportion import proportion_confint
 
-    from kpi_lib.stats import wilson_intervals
+    from kpi_lib.core.stats import wilson_intervals
     x = np.array([5, 0, 10, 1.8, 37, 3, 7])
     n = np.array([10, 10, 10, 3.6, 1234, 0, np.nan])
     lo, hi = wilson_intervals(x, n)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi_lib.verdicts import VERDICTS, add_verdicts, verdict_for
+from kpi_lib.analyse.verdicts import VERDICTS, add_verdicts, verdict_for
 
 
 def row(**kw) -> dict:
@@ -212,8 +212,8 @@ def test_never_meeting_or_missing_without_a_target(r):
 
 
 def test_chart_points_use_the_same_symbols():
-    from kpi_lib.spc import VARIATION_LABELS
-    from kpi_lib.verdicts import VARIATION_VERDICT, point_symbol
+    from kpi_lib.analyse.spc import VARIATION_LABELS
+    from kpi_lib.analyse.verdicts import VARIATION_VERDICT, point_symbol
     assert set(VARIATION_VERDICT) == set(VARIATION_LABELS)
     assert point_symbol("concern_high") is VERDICTS["worse"] and point_symbol("concern_low") is VERDICTS["worse"]
     assert point_symbol("improvement_low") is VERDICTS["better"]

@@ -1,4 +1,4 @@
-"""Packaging: the wheel carries params/ and notebooks/ (found through kpi_lib.paths), and a quarter
+"""Packaging: the wheel carries params/ and notebooks/ (found through kpi_lib.core.paths), and a quarter
 runs from a fresh virtual environment outside the checkout.
 
 The fresh venv reuses the project venv's third-party packages through a .pth file (fast, offline);
@@ -56,7 +56,7 @@ def test_the_wheel_ships_parameters_notebooks_and_templates(wheel):
         assert f"kpi_lib/_resources/params/{name}" in names, name
     for nb in ("crime", "calls", "response", "confidence", "satisfaction", "finance", "environment", "report"):
         assert f"kpi_lib/_resources/notebooks/{nb}.ipynb" in names, nb
-    assert any(n.startswith("kpi_lib/templates/panel/") for n in names)
+    assert any(n.startswith("kpi_lib/present/templates/panel/") for n in names)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def venv(wheel, tmp_path_factory) -> Path:
 
 
 def test_installed_package_finds_its_files_outside_the_checkout(venv, tmp_path):
-    code = ("import kpi_lib, kpi_lib.paths as p; print(kpi_lib.__file__); print(p.params_dir()); "
+    code = ("import kpi_lib, kpi_lib.core.paths as p; print(kpi_lib.__file__); print(p.params_dir()); "
             "print(p.notebooks_dir()); print((p.params_dir() / 'kpis.yaml').is_file())")
     r = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
                        cwd=tmp_path, check=True)

@@ -1,0 +1,286 @@
+"""Run settings: one typed, validated object built from ``params/defaults.yaml``, an optional
+``--params`` file and optional overrides, checked before any work starts.
+
+Every key of ``defaults.yaml`` is a field of :class:`Settings`. Types are strict: a boolean is not
+a number, the text ``"1"`` is not a list, a grain is a mapping by family, a period is a period,
+the time zone must exist in the tz database. A bad value stops the run with one message naming the
+file, the key, the value found and what was expected, never a traceback from inside a notebook.
+
+Mappings (``spc_grain``, ``survey_scales``) are merged key by key, so a parameter file can change
+one family's grain without restating the others; every other key replaces the default. Relative
+file paths (``peers_file``, ``annotations_file``) are resolved against the folder of the file that
+names them, so notebooks (which run in another folder) find the same file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kpi_lib.core.errors import ParameterError
+from kpi_lib.core.paths import params_file
+from kpi_lib.core.periods import Period
+from kpi_lib.core.safe_yaml import load_yaml
+
+#: Home Office outcome types (0 = no outcome assigned yet); outcome settings must use these codes.
+OUTCOME_TYPES = ["0", "1", "1A", "2", "2A", "3", "3A", "4", "5", "6", "7", "8", "9", "10", "11",
+                 "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22"]
+GRAINS = ("month", "quarter", "none")
+#: Which answer setting belongs to which survey question (the questions are part of the KPIs).
+ANSWER_SETTINGS = {"satisfied_answers": "overall_satisfaction",
+                   "confidence_answers": "confidence_local_policing",
+                   "visibility_answers": "seen_officer_frequency"}
+MERGED = ("spc_grain", "survey_scales")
+REMOVED = {"spc_rebase": "rebasing now comes only from entries with `rebase: true` in "
+                         "params/annotations.yaml (or the file named by annotations_file)"}
+FILE_KEYS = ("peers_file", "annotations_file")
+
+Number = int | float  # strict (model_config): true/false and text are refused
+Text = Annotated[str, Field(min_length=1)]
+
+#: What each key expects, in words, for error messages.
+EXPECTED: dict[str, str] = {
+    "panel_name": "the Panel's name as text",
+    "headline_basis": "'cohort' or 'in_period'",
+    "charge_outcome_types": f"a list of Home Office outcome codes as text, e.g. ['1', '1A'] (codes: {', '.join(OUTCOME_TYPES[1:])})",
+    "action_taken_types": f"a list of Home Office outcome codes as text, e.g. ['1', '1A', '2'] (codes: {', '.join(OUTCOME_TYPES[1:])})",
+    "provisional_pending_pct": "a number from 0 to 100 (a percentage)",
+    "threshold_999_seconds": "a positive number of seconds",
+    "threshold_101_seconds": "a positive number of seconds",
+    "grade1_target_minutes": "a positive number of minutes",
+    "grade2_target_minutes": "a positive number of minutes",
+    "satisfied_answers": "a list of answers (text) from the survey scale of overall_satisfaction",
+    "confidence_answers": "a list of answers (text) from the survey scale of confidence_local_policing",
+    "visibility_answers": "a list of answers (text) from the survey scale of seen_officer_frequency",
+    "survey_scales": "a mapping of survey question to its list of valid answers (text)",
+    "baseline_year": "a financial year such as '2019/20' (quoted)",
+    "spc_screen_outliers": "true or false",
+    "spc_grain": f"a mapping of family to grain, e.g. {{crime: month}}, each grain one of {', '.join(GRAINS)}",
+    "spc_seasonal": "a list of KPI ids from params/kpis.yaml",
+    "min_events_for_count_test": "a whole number of at least 1",
+    "timezone": "a time zone from the tz database, e.g. Europe/London, or null",
+    "peers_file": "the path of a YAML file, or null",
+    "annotations_file": "the path of a YAML file, or null",
+    "local_areas": "a list of the force's own local area names (text), or null",
+}
+
+
+def _kpi_ids() -> set[str]:
+    doc = load_yaml(params_file("kpis.yaml"), what="KPI catalogue")
+    return {str(k["id"]) for k in (doc or {}).get("kpis", []) if isinstance(k, dict) and "id" in k}
+
+
+class Settings(BaseModel):
+    """Every run setting, typed (see ``params/defaults.yaml`` for what each one means)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    panel_name: Text
+    headline_basis: Literal["cohort", "in_period"]
+    charge_outcome_types: list[Text] = Field(min_length=1)
+    action_taken_types: list[Text] = Field(min_length=1)
+    provisional_pending_pct: Number = Field(ge=0, le=100)
+    threshold_999_seconds: Number = Field(gt=0)
+    threshold_101_seconds: Number = Field(gt=0)
+    grade1_target_minutes: Number = Field(gt=0)
+    grade2_target_minutes: Number = Field(gt=0)
+    survey_scales: dict[Text, list[Text]]
+    satisfied_answers: list[Text] = Field(min_length=1)
+    confidence_answers: list[Text] = Field(min_length=1)
+    visibility_answers: list[Text] = Field(min_length=1)
+    baseline_year: Text
+    spc_screen_outliers: bool
+    spc_grain: dict[Text, Literal["month", "quarter", "none"]]
+    spc_seasonal: list[Text]
+    min_events_for_count_test: int = Field(ge=1)
+    timezone: str | None
+    peers_file: str | None
+    annotations_file: str | None
+    local_areas: list[Text] | None = None
+
+    @field_validator("provisional_pending_pct", "threshold_999_seconds", "threshold_101_seconds",
+                     "grade1_target_minutes", "grade2_target_minutes")
+    @classmethod
+    def _finite(cls, v: int | float) -> int | float:
+        if not math.isfinite(v):
+            raise ValueError("not a finite number")
+        return v
+
+    @field_validator("charge_outcome_types", "action_taken_types")
+    @classmethod
+    def _outcome_codes(cls, v: list[str]) -> list[str]:
+        unknown = [c for c in v if c not in OUTCOME_TYPES[1:]]
+        if unknown:
+            raise ValueError(f"unknown outcome code(s) {unknown}")
+        if len(set(v)) != len(v):
+            raise ValueError("a code is listed twice")
+        return v
+
+    @field_validator("survey_scales")
+    @classmethod
+    def _scales(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for question, answers in v.items():
+            if not answers or len(set(answers)) != len(answers):
+                raise ValueError(f"the scale of {question!r} must list each answer once")
+        return v
+
+    @field_validator("baseline_year")
+    @classmethod
+    def _year(cls, v: str) -> str:
+        try:
+            p = Period.parse(v)
+        except ParameterError as exc:
+            raise ValueError(str(exc)) from None
+        if not p.is_year:
+            raise ValueError("a whole financial year is needed, not a quarter")
+        return p.label
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone in the tz database") from None
+        return v
+
+    @field_validator("spc_seasonal")
+    @classmethod
+    def _known_kpis(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - _kpi_ids())
+        if unknown:
+            raise ValueError(f"unknown KPI id(s) {unknown}")
+        return v
+
+    @field_validator("peers_file", "annotations_file")
+    @classmethod
+    def _file(cls, v: str | None) -> str | None:
+        if v is not None and not Path(v).is_file():
+            raise ValueError("no such file" if not Path(v).exists() else "not a file")
+        return v
+
+    def as_params(self) -> dict[str, Any]:
+        """The settings as the plain dict most of the code takes (``params``)."""
+        return self.model_dump(mode="python")
+
+
+def _describe(value: Any) -> str:
+    kind = {bool: "true/false", str: "text", int: "a number", float: "a number", list: "a list",
+            dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{text[:80]}{'...' if len(text) > 80 else ''} ({kind})"
+
+
+def _value_at(values: dict, loc: list) -> Any:
+    """The value at a pydantic error location (key, then list index or mapping key)."""
+    value: Any = values
+    for part in loc:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+NUMBER_ERRORS = {"int_type", "float_type", "int_parsing", "float_parsing"}
+
+
+def _message(exc: ValidationError, sources: dict[str, str], values: dict[str, Any]) -> str:
+    """One readable message for every problem pydantic found, each naming where the key came
+    from, the key (and item), the value and what was expected."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        # drop the tags pydantic adds for union members ("int", "float") and validators
+        loc = [x for x in err["loc"] if not (isinstance(x, str) and (x in ("int", "float", "str", "none")
+                                                                     or "[" in x))]
+        key = str(loc[0])
+        where = key + "".join(f"[{x!r}]" if isinstance(x, str) else f"[{x}]" for x in loc[1:])
+        value = _value_at(values, loc)
+        why = err["msg"].removeprefix("Value error, ")
+        if err["type"] in NUMBER_ERRORS:
+            why = ("true/false is not a number" if isinstance(value, bool) else
+                   "not a whole number" if isinstance(value, float) else "not a number")
+        elif err["type"] == "string_type":
+            why = "not text (write it in quotes)"
+        parts.append(f"{sources.get(key, 'parameters')}: parameter {where} is {_describe(value)}: {why}; "
+                     f"expected {EXPECTED.get(key, 'a valid value')}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _check_answers(settings: Settings, sources: dict[str, str]) -> None:
+    """Each answer setting lists answers on its question's scale (else it could never match)."""
+    for key, question in ANSWER_SETTINGS.items():
+        scale = settings.survey_scales.get(question)
+        if scale is None:
+            raise ParameterError(f"{sources['survey_scales']}: parameter survey_scales has no scale for "
+                                 f"{question!r}, which {key} needs; expected {EXPECTED['survey_scales']}")
+        outside = [a for a in getattr(settings, key) if a not in scale]
+        if outside:
+            raise ParameterError(f"{sources[key]}: parameter {key} has {_describe(outside)} not on the "
+                                 f"scale of {question!r}; expected answers from {scale}")
+
+
+def _resolve_files(values: dict, base: Path) -> dict:
+    return {k: (str((base / v).resolve()) if k in FILE_KEYS and isinstance(v, str) and v else v)
+            for k, v in values.items()}
+
+
+def _merge(into: dict, extra: dict, source: str, sources: dict[str, str], known: set[str]) -> None:
+    unknown = [k for k in extra if k not in known]
+    for key in unknown:
+        if key in REMOVED:
+            raise ParameterError(f"{source}: parameter {key} is no longer used: {REMOVED[key]}")
+        near = difflib.get_close_matches(str(key), sorted(known), n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise ParameterError(f"{source}: unknown parameter {key!r}{hint}; known parameters: "
+                             f"{', '.join(sorted(known))}")
+    for key, value in extra.items():
+        if key in MERGED and isinstance(value, dict) and isinstance(into.get(key), dict):
+            if key == "spc_grain":
+                unknown_families = [f for f in value if f not in into[key]]
+                if unknown_families:
+                    raise ParameterError(f"{source}: parameter spc_grain names unknown famil"
+                                         f"{'ies' if len(unknown_families) > 1 else 'y'} "
+                                         f"{unknown_families}; expected {', '.join(into[key])}")
+            into[key] = {**into[key], **value}
+        else:
+            into[key] = value
+        sources[key] = source
+
+
+def load_settings(path: str | Path | None = None, overrides: dict | None = None) -> Settings:
+    """Defaults, then the YAML file at ``path``, then ``overrides``; validated (ParameterError)."""
+    defaults_path = params_file("defaults.yaml")
+    values = load_yaml(defaults_path, what="default parameters")
+    if not isinstance(values, dict):
+        raise ParameterError(f"{defaults_path}: expected a mapping of parameter names to values")
+    values = _resolve_files(values, defaults_path.parent)
+    known = set(values)
+    sources = dict.fromkeys(values, str(defaults_path))
+    if path is not None:
+        p = Path(path)
+        extra = load_yaml(p, what="parameter file")
+        if extra is None:
+            extra = {}
+        if not isinstance(extra, dict):
+            raise ParameterError(f"parameter file {p}: expected a mapping of parameter names to values, "
+                                 f"found {_describe(extra)}")
+        _merge(values, _resolve_files(extra, p.resolve().parent), str(p), sources, known)
+    if overrides:
+        _merge(values, _resolve_files(dict(overrides), Path.cwd()), "overrides", sources, known)
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ParameterError(_message(exc, sources, values)) from None
+    _check_answers(settings, sources)
+    return settings
+
+
+__all__ = ["EXPECTED", "GRAINS", "OUTCOME_TYPES", "Settings", "load_settings"]

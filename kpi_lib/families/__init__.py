@@ -1,4 +1,0 @@
-"""One module per KPI family. Each declares itself once as ``FAMILY`` (a
-:class:`~kpi_lib.families._common.Family`: name, title, input tables, KPI ids, prepare, measure,
-breakdown); :mod:`kpi_lib.registry` lists them. Families are pure: tables and reference data in,
-measurement rows out, no file access."""

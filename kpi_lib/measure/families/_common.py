@@ -1,0 +1,127 @@
+"""Measurement rows shared by every family.
+
+A measurement is one KPI over one window: ``kpi_id, window_kind, window_start, window_end,
+value, numerator, denominator, ci_low, ci_high, sample_n, status, basis, note`` plus ``test_n``
+(the effective sample size used for tests of change in a proportion) and ``source``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kpi_lib.config.categories import CrimeCategories
+from kpi_lib.core.stats import wilson_intervals
+from kpi_lib.core.windows import Window
+
+COLUMNS = ["kpi_id", "window_kind", "window_start", "window_end", "value", "numerator",
+           "denominator", "ci_low", "ci_high", "sample_n", "test_n", "status", "basis", "note",
+           "source", "pending_share"]
+NAN = math.nan
+_WILSON = "_wilson"  # (successes, total) of a proportion row whose interval frame() adds
+
+
+def row(kpi_id: str, w: Window, *, value: float = NAN, numerator: float = NAN,
+        denominator: float = NAN, ci_low: float = NAN, ci_high: float = NAN,
+        sample_n: float = NAN, test_n: float = NAN, status: str = "reported", basis: str = "",
+        note: str = "", source: str = "canonical", pending_share: float = NAN) -> dict:
+    return {"kpi_id": kpi_id, "window_kind": w.kind, "window_start": w.start,
+            "window_end": w.end, "value": value, "numerator": numerator,
+            "denominator": denominator, "ci_low": ci_low, "ci_high": ci_high,
+            "sample_n": sample_n, "test_n": test_n, "status": status, "basis": basis,
+            "note": note, "source": source, "pending_share": pending_share}
+
+
+def count_row(kpi_id: str, w: Window, count: float, **kw) -> dict:
+    return row(kpi_id, w, value=float(count), numerator=float(count), **kw)
+
+
+def proportion_row(kpi_id: str, w: Window, successes: float, total: float, **kw) -> dict:
+    """Percentage with a Wilson interval; undefined (not 0%) when the denominator is 0."""
+    if total <= 0:
+        note = " ".join(x for x in ("No cases in the period: the rate is undefined, not 0%.",
+                                     kw.pop("note", "")) if x)
+        return row(kpi_id, w, numerator=float(successes), denominator=float(total), sample_n=0,
+                   test_n=0, status="reported", note=note, **kw)
+    out = row(kpi_id, w, value=100 * successes / total, numerator=float(successes),
+              denominator=float(total), sample_n=float(total), test_n=float(total), **kw)
+    out[_WILSON] = (float(successes), float(total))  # the interval is added by frame(), in one call
+    return out
+
+
+def unavailable(kpi_id: str, w: Window, status: str, note: str, **kw) -> dict:
+    return row(kpi_id, w, status=status, note=note, **kw)
+
+
+def covers(w: Window, first: date | None, last_exclusive: date | None) -> bool:
+    """True when the data cover the whole window."""
+    return first is not None and last_exclusive is not None and w.start >= first and w.end <= last_exclusive
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    """Measurement rows as a table; the Wilson intervals of :func:`proportion_row` rows are
+    computed here for all of them at once (:func:`kpi_lib.core.stats.wilson_intervals`)."""
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    at = [i for i, r in enumerate(rows) if _WILSON in r]
+    if at:
+        x, n = np.array([rows[i][_WILSON] for i in at]).T
+        lo, hi = wilson_intervals(x, n)
+        out.loc[at, "ci_low"] = 100 * lo
+        out.loc[at, "ci_high"] = 100 * hi
+    return out
+
+
+def month_start(d: date) -> date:
+    return date(d.year, d.month, 1)
+
+
+def next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+BREAKDOWN_COLUMNS = ["kpi_id", "dimension", "category", "value", "numerator", "denominator", "basis",
+                     "ci_low", "ci_high", "sample_n"]
+
+
+def breakdown_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    """Breakdown rows with every column of :data:`BREAKDOWN_COLUMNS` (missing ones empty)."""
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    return df.reindex(columns=BREAKDOWN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Reference data every family may need, loaded once by the configuration layer
+    (:func:`kpi_lib.measure.registry.load_config`) so that families do no file access."""
+
+    params: dict
+    categories: CrimeCategories | None = None
+    carbon_factors: pd.DataFrame | None = None
+    extras: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    """What a family module declares about itself, once (listed in :mod:`kpi_lib.measure.registry`).
+
+    prepare(tables, config) -> the family's aggregate of its inputs, or None when the input is
+    absent (every KPI is then ``not_available_from_source`` with ``missing_note``);
+    measure(aggregate, windows, params) -> measurement rows (``COLUMNS``);
+    breakdown(aggregate, window, params) -> breakdown rows (``BREAKDOWN_COLUMNS``) for one window.
+    """
+
+    name: str
+    title: str
+    tables: tuple[str, ...]
+    kpi_ids: tuple[str, ...]
+    prepare: Callable[[Any, Config], Any]
+    measure: Callable[[Any, list[Window], dict], pd.DataFrame]
+    breakdown: Callable[[Any, Window, dict], pd.DataFrame]
+    missing_note: str = "No input for this family."
+    breakdown_dimensions: tuple[str, ...] = ()

@@ -1,0 +1,184 @@
+"""Words from numbers: formatting, plain-English findings and the "at a glance" paragraph.
+
+The words follow the statistics (../shared/guide/STATS.md): "higher than usual (special cause)"
+only when SPC says so; a change in a proportion is called an increase or decrease only when the
+two-proportion test is significant, otherwise "no significant change".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+
+from kpi_lib.analyse.spc import ASSURANCE_LABELS, VARIATION_LABELS
+
+UNIT_SUFFIX = {"percent": "%", "minutes": " min", "seconds": " s", "tco2e": " tCO2e"}
+STATUS_TEXT = {
+    "reported": "Reported",
+    "not_yet_available": "Not yet available",
+    "annual": "Annual KPI (reported at year end)",
+    "not_available_from_source": "Not available from this source",
+}
+def _truthy(x) -> bool:
+    """True for True, 'True', 1; False for anything else (CSV round trips give strings)."""
+    return str(x).strip().lower() in ("true", "1", "1.0")
+
+
+def _nan(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x)
+
+
+def _float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def significance_words(test: Any, p_value: Any, significant: Any) -> str:
+    """The words of a significance test as the Panel reads them: the test's name (or why there is
+    none), its p-value, and what that means ("a real change" or "could be chance")."""
+    words = ("" if _nan(test) else str(test)).strip()
+    p = _float(p_value)
+    sig = _float(significant)
+    if not words and math.isnan(p):
+        return "no test"
+    parts = [words] if words else []
+    if not math.isnan(p):
+        parts.append("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+    text = ", ".join(parts)
+    if not math.isnan(sig):
+        text += ": a real change" if sig >= 0.5 else ": could be chance"
+    return unit_words(text)
+
+
+#: raw unit codes as the reader says them ("no test for a change in tco2e" reads "in tonnes of CO2e")
+UNIT_WORDS = {"tco2e": "tonnes of CO2e", "flag": "a yes/no measure", "gbp": "pounds"}
+
+
+def unit_words(text: str) -> str:
+    """``text`` with raw unit codes (tco2e, flag, gbp) in words."""
+    return re.sub(r"\b(tco2e|flag|gbp)\b", lambda m: UNIT_WORDS[m.group(1)], text)
+
+
+def format_value(value, unit: str) -> str:
+    """88.2%, 19,847, 12.6 min, £1.25m, Yes/No, 2,278 tCO2e; an em dash for no value."""
+    if _nan(value):
+        return "—"
+    if unit == "flag":
+        return "Yes" if value >= 0.5 else "No"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "gbp":
+        return f"£{value / 1e6:,.2f}m"
+    if unit in ("percent", "minutes", "seconds"):
+        return f"{value:,.1f}{UNIT_SUFFIX[unit]}"
+    if unit == "tco2e":
+        return f"{value:,.0f}{UNIT_SUFFIX[unit]}"
+    return f"{value:,.2f}"
+
+
+def format_change(change, pct, unit: str) -> str:
+    """'+1.2 points', '-3.4% (-120)', or an em dash."""
+    if _nan(change):
+        return "—"
+    if unit == "flag":  # a yes/no KPI: say what changed, never "-1.00"
+        return "no change" if abs(change) < 0.5 else ("from Yes to No" if change < 0 else "from No to Yes")
+    change = 0.0 if abs(change) < 0.05 and unit in ("percent", "minutes", "seconds") else change
+    if unit == "percent":
+        return f"{change:+.1f} points"
+    if unit in ("minutes", "seconds"):
+        return f"{change:+.1f}{UNIT_SUFFIX[unit]}"
+    if unit == "count":
+        return f"{change:+,.0f}" + ("" if _nan(pct) else f" ({pct:+.1f}%)")
+    if unit == "tco2e":
+        return f"{change:+,.0f} tCO2e" + ("" if _nan(pct) else f" ({pct:+.1f}%)")
+    return f"{change:+,.2f}"
+
+
+def change_words(change, pct, significant, unit: str, against: str) -> str:
+    """A sentence fragment for one comparison, honest about significance for proportions."""
+    if _nan(change):
+        return f"no comparison with {against} (no value for one of the periods)"
+    text = format_change(change, pct, unit)
+    if unit == "percent":
+        if _nan(significant):
+            return f"{text} against {against} (no test possible)"
+        if not significant:
+            return f"no significant change against {against} ({text}; two-proportion test, 5% level)"
+        return f"{'an increase' if change > 0 else 'a decrease'} of {text[1:] if text[0] in '+-' else text} against {against} (significant at the 5% level)"
+    return f"{text} against {against}"
+
+
+def variation_text(variation: str) -> str:
+    """The SPC variation in words only: the verdict symbols of kpi_lib.analyse.verdicts are the one set
+    of symbols in the report."""
+    return VARIATION_LABELS.get(variation, "Not applicable")
+
+
+def assurance_text(assurance: str) -> str:
+    """The SPC assurance against a target, in words only."""
+    return ASSURANCE_LABELS.get(assurance, "Not applicable")
+
+
+def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None = None,
+                names: dict | None = None) -> str:
+    """One paragraph counting the budget KPIs' verdicts (the ``verdict_code`` column of
+    kpis.csv; never recomputed), naming those that are worse (by ``names``, KPI id to display
+    name, where given)."""
+    head = results[results["headline"].astype(bool) & ~results["supplementary"].astype(bool)]
+    if "verdict_code" not in head:
+        return f"The {len(head)} budget KPIs for {period_label} carry no verdicts in this run."
+    codes = head["verdict_code"].fillna("").astype(str)
+    counts = codes.value_counts()
+    labels = {k: getattr(v, "label", k) for k, v in (verdicts or {}).items()}
+    order = [c for c in (verdicts or {}) if counts.get(c, 0)] + \
+        [c for c in counts.index if c not in (verdicts or {}) and c]
+    parts = [f"{counts[c]} {labels.get(c, c.replace('_', ' ')).lower()}" for c in order]
+    text = f"Of the {len(head)} budget KPIs for {period_label}: " + "; ".join(parts) + "."
+    w = head[codes == "worse"]
+    ids = w["kpi_id"] if "kpi_id" in w else w["name"]
+    worse = [(names or {}).get(i, n) for i, n in zip(ids, w["name"], strict=True)]
+    if worse:
+        text += " Worse, and a real change: " + "; ".join(worse) + "."
+    return text
+
+
+def reported_coverage(results: pd.DataFrame, catalogue: list) -> tuple[int, int]:
+    """(reported, regularly reportable) over headline budget KPIs that are not annual."""
+    regular_ids = [k.id for k in catalogue if k.frequency != "annual" and not k.supplementary]
+    head = results[results["headline"] & results["kpi_id"].isin(regular_ids)]
+    return int((head["status"] == "reported").sum()), len(head)
+
+
+def finding(row: pd.Series | dict, period_label: str) -> str:
+    """One plain-English sentence for a KPI: latest value, its interval, the comparison with the
+    same period last year and the words of its test (from kpis.csv), and whether the figure is
+    provisional. The verdict itself is shown beside it, never restated here."""
+    name = row["name"]
+    if row["status"] != "reported" or _nan(row["value"]):
+        status = STATUS_TEXT.get(row["status"], row["status"])
+        return f"{name}: {status[:1].lower() + status[1:]}. {row.get('note') or ''}".strip()
+    unit = row["unit"]
+    val = format_value(row["value"], unit)
+    extra = ""
+    if unit == "percent" and not _nan(row.get("ci_low")):
+        extra = f" (95% interval {row['ci_low']:.1f}% to {row['ci_high']:.1f}%)"
+    elif unit in ("minutes",) and not _nan(row.get("ci_low")):
+        extra = f" (95% interval {row['ci_low']:.1f} to {row['ci_high']:.1f} min)"
+    if _nan(row.get("change_last_year")):
+        comp = "no comparison with the same period last year"
+    else:
+        comp = (f"{format_change(row.get('change_last_year'), row.get('change_last_year_pct'), unit)} "
+                f"on the same period last year ({format_value(row.get('last_year_value'), unit)}; "
+                f"{significance_words(row.get('last_year_test'), row.get('last_year_p_value'), row.get('last_year_significant'))})")
+    basis = str(row.get("comparison_basis") or "").strip()
+    basis = "" if basis in ("", "nan") else f" Compared on {basis[:1].lower()}{basis[1:]}."
+    provisional = ""
+    if _truthy(row.get("provisional")) and not _nan(row.get("pending_share")):
+        provisional = (f" Provisional: {row['pending_share']:.0f}% of these crimes still await an "
+                       "outcome, so this rate will rise as investigations close.")
+    return f"{val} in {period_label}{extra}; {comp}.{basis}{provisional}"

@@ -1,0 +1,204 @@
+"""Turn executed notebooks into the Panel's report: one self-contained HTML file (nbconvert with
+the project's own ``panel`` template), an Excel workbook of the KPI table and summary, and a PDF
+printed from the HTML by headless Chromium. The renderer never computes a figure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+from nbconvert import HTMLExporter
+
+from kpi_lib.config.catalogue import load_catalogue
+from kpi_lib.core.errors import KpiError
+from kpi_lib.core.kernel import collector_paused
+from kpi_lib.present.summary import summary_table
+from kpi_lib.present.views import FAMILY_TITLES
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HIDDEN_TAGS = {"parameters", "injected-parameters", "notebook-only"}
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-extensions", "--disable-default-apps"]
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium (or another Chromium on PATH); KPI_CHROMIUM overrides."""
+    env = os.environ.get("KPI_CHROMIUM")
+    if env:
+        return env
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
+    """The report notebook with each executed family notebook inserted where the report's cell
+    tagged ``families-go-here`` stands (before Methods). Parameter cells, cells tagged
+    ``notebook-only`` (guidance for someone running the notebook) and code cells with nothing to
+    show are left out."""
+    nb = nbformat.read(report_nb, as_version=4)
+    nb.cells = [c for c in nb.cells if (c.cell_type != "code" or c.get("outputs"))
+                and not HIDDEN_TAGS & set(c.metadata.get("tags", [])) - {"parameters", "injected-parameters"}]
+    at = next((i for i, c in enumerate(nb.cells) if "families-go-here" in c.metadata.get("tags", [])),
+              len(nb.cells))
+    inserted = []
+    for path in family_nbs:
+        fam = nbformat.read(path, as_version=4)
+        for cell in fam.cells:
+            if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+                continue
+            if cell.cell_type == "code" and not cell.get("outputs"):
+                continue  # nothing to show (and an empty block would let a heading be orphaned)
+            cell.id = f"{path.stem}-{len(inserted)}"  # unique across the combined notebook
+            inserted.append(cell)
+    nb.cells[at:at] = inserted
+    return nb
+
+
+def sections(period_is_year: bool, families: list[str]) -> list[tuple[str, str]]:
+    """The sections a report normally has (id, title). The contents list itself is built from the
+    rendered headings by :func:`finish_html`, so it can never point at a missing section; this list
+    is kept for callers that want the expected order."""
+    out = [("summary", "Is it real? The budget KPIs at a glance"), ("table1", "The budget KPIs in the Table 1 layout")]
+    if period_is_year:
+        out.append(("year", "The year against the previous year"))
+    out += [(f"family-{f}", FAMILY_TITLES[f]) for f in families]
+    out.append(("methods", "How the figures are made"))
+    return out
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal for ``content:`` (quotes, backslashes and ``<`` escaped)."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ")
+    return f'"{out}"'
+
+
+def finish_html(body: str) -> str:
+    """Make the exported page hold together for a reader: drop the notebook's hidden anchor links,
+    give every element a unique id (later duplicates get -2, -3, ...), link each KPI's card to the
+    force's commentary on it (when there is some), and fill the contents list from the section
+    headings (``h2`` with an id inside ``main``) so each entry lands on a visible heading."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    for a in soup.select("a.anchor-link"):
+        a.decompose()
+    taken = {el["id"] for el in soup.find_all(id=True)}  # an id an element already has stays its own
+    seen: set[str] = set()
+    for el in soup.find_all(id=True):
+        i = el["id"]
+        if i in seen:
+            n = 2
+            while f"{i}-{n}" in taken:
+                n += 1
+            el["id"] = f"{i}-{n}"
+            taken.add(el["id"])
+        seen.add(el["id"])
+    for h in soup.select('h3[id^="commentary-"]'):
+        card = soup.find(id=f"kpi-{h['id'][len('commentary-'):]}")
+        if card is not None:
+            p = soup.new_tag("p", attrs={"class": "commentary-link"})
+            a = soup.new_tag("a", href=f"#{h['id']}")
+            a.string = "What the force says about this"
+            p.append(a)
+            card.insert_after(p)
+    main = soup.find("main")
+    olist = soup.find(id="contents-list")
+    if main is not None and olist is not None:
+        for h in main.find_all("h2"):
+            if not h.get("id"):
+                continue
+            li = soup.new_tag("li")
+            a = soup.new_tag("a", href=f"#{h['id']}")
+            a.string = h.get_text(" ", strip=True)
+            li.append(a)
+            olist.append(li)
+    return str(soup)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
+PUBLIC_SOURCES = {"home_office": "Home Office, police recorded crime and outcomes open data tables",
+                  "police_uk": "data.police.uk street-level crime files"}
+
+
+def licence_text(kinds: list[str]) -> str:
+    """The licence line, naming only the public sources this run used ("" when none)."""
+    used = [PUBLIC_SOURCES[k] for k in PUBLIC_SOURCES if k in kinds]
+    return f"{OGL} Source: {'; '.join(used)}." if used else ""
+
+
+def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
+    """Render with the ``panel`` template: no code, no prompts, alt text kept, nothing remote.
+    The licence line names only the public sources the run used (from its inputs.json)."""
+    meta = dict(meta)
+    record = Path(out).parent / "inputs.json"
+    if meta.get("public_data") and record.exists():
+        import json
+        kinds = json.loads(record.read_text(encoding="utf-8")).get("input_kinds", [])
+        meta["licence"] = licence_text(list(kinds))
+    meta["print_header_css"] = css_string(f"{meta.get('title', 'Budget KPI metrics report')}: {meta.get('period', '')}")
+    meta["print_marking_css"] = css_string("SYNTHETIC SAMPLE DATA" if meta.get("synthetic") else "")
+    nb.metadata["kpi_report"] = meta
+    nb.metadata["title"] = f"{meta.get('title', 'Budget KPI metrics report')}: {meta.get('period', '')}"
+    exporter = HTMLExporter(template_name="panel", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    with collector_paused():  # the page and its parse tree: a third of the time otherwise
+        body, _ = exporter.from_notebook_node(nb, resources={"language_code": "en"})
+        page = finish_html(body)
+    write_atomic(out, page)
+    return out
+
+
+def write_excel(results: pd.DataFrame, out: Path, spc: pd.DataFrame | None = None) -> Path:
+    """kpis.xlsx (see :mod:`kpi_lib.present.excel`): About, Summary (Table 1 layout), KPI results and SPC
+    points. The SPC points are read from ``results/spc.csv`` beside ``out`` when not given."""
+    from kpi_lib.present.excel import write_workbook
+
+    if spc is None:
+        path = Path(out).parent / "results" / "spc.csv"
+        spc = pd.read_csv(path) if path.exists() else None
+    if spc is not None and "unit" not in spc and "unit" in results:
+        units = results.drop_duplicates("kpi_id").set_index("kpi_id")["unit"]
+        spc = spc.assign(unit=spc["kpi_id"].map(units))
+    summary = summary_table(results, load_catalogue())
+    return write_workbook(results, out, summary=summary, spc=spc)
+
+
+def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:
+    """Print the HTML to PDF with headless Chromium (print CSS puts sections on new pages)."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise KpiError("cannot print report.pdf: Chromium not found (install Debian 'chromium' "
+                       "or set KPI_CHROMIUM)")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".pdf")
+    os.close(fd)
+    os.chmod(tmp, 0o644)
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+               "--generate-pdf-document-outline",
+               f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0 or not Path(tmp).exists() or Path(tmp).stat().st_size == 0:
+        Path(tmp).unlink(missing_ok=True)
+        raise KpiError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr[-500:]}")
+    os.replace(tmp, out)
+    return out

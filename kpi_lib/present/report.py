@@ -1,0 +1,512 @@
+"""The report notebook's helpers: read the run's results and present the Panel's pages in order:
+the one-page "Is it real?" summary, what the force says, what changed since the last report, the
+Table 1 layout, the end-of-year view, and how the figures are made. Reads results; never
+recomputes a figure or a verdict.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kpi_lib.core.kernel import imports_settled
+
+with imports_settled():  # in a run's kernel: no collection while importing pandas (kpi_lib.core.kernel)
+    import pandas as pd
+
+    from kpi_lib.analyse.spc import ASSURANCE_LABELS, VARIATION_LABELS
+    from kpi_lib.analyse.verdicts import VERDICTS
+    from kpi_lib.config.catalogue import Kpi, load_catalogue, pmf_coverage
+    from kpi_lib.core.errors import ParameterError
+    from kpi_lib.core.periods import Period
+    from kpi_lib.present.changes import WHY_COHORT, published_values, revisions, verdict_changes
+    from kpi_lib.present.commentary import Commentary, load_commentary, missing_commentary
+    from kpi_lib.present.narrative import (
+        STATUS_TEXT,
+        at_a_glance,
+        format_change,
+        format_value,
+    )
+    from kpi_lib.present.summary import (
+        ABBREVIATIONS_NOTE,
+        frame_html,
+        kpi_anchor,
+        plain_name,
+        plain_test_word,
+        spell_out,
+        summary_html,
+        summary_table,
+        verdict_key_html,
+        verdict_table,
+        verdict_table_html,
+    )
+    from kpi_lib.present.views import _html
+
+TEXT_COLUMNS = ("basis", "note", "source", "spc_rule", "verdict", "verdict_code", "comparison_basis",
+                "last_year_test", "change_12m_test")
+
+
+def read_results_csv(path: Path) -> pd.DataFrame:
+    """A results CSV (kpis.csv, year_kpis.csv, history.csv, ...) with its text columns as text
+    (empty, not NaN)."""
+    df = pd.read_csv(path, keep_default_na=True, dtype={c: str for c in TEXT_COLUMNS})
+    for c in TEXT_COLUMNS:
+        if c in df:
+            df[c] = df[c].fillna("")
+    return df
+
+
+@dataclass
+class ReportRun:
+    period: Period
+    out_dir: Path
+    results: pd.DataFrame
+    breakdowns: pd.DataFrame
+    quarters: pd.DataFrame | None
+    catalogue: list[Kpi]
+    provenance: dict
+    history: pd.DataFrame | None = None
+    year_results: pd.DataFrame | None = None
+    previous: pd.DataFrame | None = None
+    previous_history: pd.DataFrame | None = None
+    previous_name: str = ""
+    commentary: dict[str, Commentary] = field(default_factory=dict)
+    verdicts: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _optional_csv(path: Path) -> pd.DataFrame | None:
+    return read_results_csv(path) if path.exists() else None
+
+
+def start_report(period: str, out_dir: str, previous_dir: str | None = None,
+                 commentary_file: str | None = None) -> ReportRun:
+    """Read this run's results (``results/kpis.csv``; combined from the family results first when
+    the notebooks were run by hand), the quarterly history and the year table when present, the
+    earlier run to compare with (``previous_dir``) and the force commentary (``commentary_file``)."""
+    p = Period.parse(period)
+    out = Path(out_dir)
+    res_dir = out / "results"
+    cat = load_catalogue()
+    if not (res_dir / "kpis.csv").exists():
+        # run in JupyterLab after the family notebooks: combine them here (imported only then, so
+        # that a report kernel in a run never imports the schema library)
+        from kpi_lib.analyse.results import combine_run
+        combine_run(out)
+    results = read_results_csv(res_dir / "kpis.csv")
+    bd = _optional_csv(res_dir / "breakdowns.csv")
+    quarters = None
+    if p.is_year:
+        from kpi_lib.measure.registry import NAMES
+        qs = [read_results_csv(res_dir / f"{f}_quarters.csv") for f in NAMES
+              if (res_dir / f"{f}_quarters.csv").exists()]
+        quarters = pd.concat(qs, ignore_index=True) if qs else None
+    prov_path = out / "inputs.json"
+    provenance = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.exists() else {}
+    previous = prev_history = None
+    prev_name = ""
+    if previous_dir:
+        prev = Path(previous_dir)
+        if not (prev / "results" / "kpis.csv").exists():
+            raise ParameterError(f"previous_dir {prev.name!r}: no results/kpis.csv there; expected the "
+                                 "output folder of an earlier `kpi run`")
+        previous = read_results_csv(prev / "results" / "kpis.csv")
+        prev_history = _optional_csv(prev / "results" / "history.csv")
+        prev_name = str(previous["period"].iloc[0]) if len(previous) else prev.name
+    commentary = load_commentary(commentary_file, p.label, [k.id for k in cat])
+    return ReportRun(p, out, results, bd if bd is not None else pd.DataFrame(), quarters, cat, provenance,
+                     history=_optional_csv(res_dir / "history.csv"),
+                     year_results=_optional_csv(res_dir / "year_kpis.csv"),
+                     previous=previous, previous_history=prev_history, previous_name=prev_name,
+                     commentary=commentary, verdicts=VERDICTS)
+
+
+# ------------------------------------------------------------------------------ one-page summary
+def show_verdicts(rep: ReportRun) -> None:
+    """The one-page "Is it real?" summary: first after the title, one landscape A4 page."""
+    table = verdict_table(rep.results, rep.catalogue, rep.history, rep.verdicts)
+    intro = ("One row per budget KPI, in the order of Table 1. The verdict says whether a change "
+             "is real or normal ups and downs; the change against the same period last year says "
+             "whether it is a real change or could be chance (see the note under the table). Each KPI "
+             "name links to its chart and figures.")
+    _html('<section class="one-page" aria-labelledby="summary">'
+          f'<h2 id="summary">Is it real? The budget KPIs at a glance, {html.escape(rep.period.label)}</h2>'
+          f'<p class="intro">{html.escape(intro)}</p>'
+          '<p class="print-only">Table 1 order. The verdict says whether a change is real; the change '
+          "on the same period last year is \"a real change\" or \"could be chance\" (see the note under "
+          "the table).</p>"
+          + verdict_key_html(rep.verdicts)
+          + verdict_table_html(table, f"Budget KPIs, {rep.period.label}: latest value, last 8 "
+                               "quarters, verdict and change on last year")
+          + "</section>")
+
+
+# ------------------------------------------------------------------------------ commentary
+def commentary_html(rep: ReportRun) -> str:
+    """What the force says, per KPI, beside that KPI's latest figure and verdict; "worse" KPIs
+    without commentary are listed as "no commentary given"."""
+    e = html.escape
+    cat = {k.id: k for k in rep.catalogue}
+    head = rep.results[rep.results["headline"].astype(bool)].drop_duplicates("kpi_id").set_index("kpi_id")
+    out = ['<h2 id="commentary">What the force says</h2>']
+    if not rep.commentary:
+        out.append("<p>No force commentary was supplied for this period.</p>")
+    for kpi_id, c in rep.commentary.items():
+        k = cat[kpi_id]
+        figs = ""
+        if kpi_id in head.index:
+            r = head.loc[kpi_id]
+            value = format_value(r["value"], k.unit) if r["status"] == "reported" else STATUS_TEXT.get(r["status"], "")
+            sym = getattr(rep.verdicts.get(str(r.get("verdict_code", ""))), "symbol", "")
+            figs = (f'<p class="figures"><strong>{e(value)}</strong>; '
+                    f'<span aria-hidden="true">{e(sym)}</span> {e(str(r.get("verdict", "")))}; '
+                    f'<a href="#{kpi_anchor(kpi_id)}">chart and figures</a></p>')
+        out.append(f'<h3 id="commentary-{e(kpi_id)}">{e(plain_name(k))}</h3>{figs}'
+                   f'<div class="commentary">{c.html}</div>')
+    missing = missing_commentary(rep.results, rep.commentary)
+    if missing:
+        items = "".join(f'<li><a href="#{kpi_anchor(k)}">{e(plain_name(cat[k]))}</a>: no commentary given</li>'
+                        for k in missing if k in cat)
+        out.append('<div class="commentary-missing"><p><strong>Worse, and a real change, with no '
+                   f"commentary from the force:</strong></p><ul>{items}</ul></div>")
+    return "".join(out)
+
+
+def show_commentary(rep: ReportRun) -> None:
+    _html(commentary_html(rep))
+
+
+# ------------------------------------------------------------------------------ what changed
+def changes_html(rep: ReportRun) -> str:
+    """Verdicts that changed and back-figures revised since the earlier report."""
+    e = html.escape
+    out = ['<h2 id="changes">What changed since the last report</h2>']
+    if rep.previous is None:
+        out.append("<p>No earlier report was given to compare with, so changes since the last "
+                   "report are not listed.</p>")
+        return "".join(out)
+    names = {k.id: plain_name(k) for k in rep.catalogue}
+    vc = verdict_changes(rep.previous, rep.results)
+    out.append(f"<p>Compared with the report for {e(rep.previous_name)}.</p>")
+    if len(vc):
+        t = pd.DataFrame({"KPI": vc["kpi_id"].map(names).fillna(vc["name"]),
+                          f"Verdict in {rep.previous_name}": vc["previous_verdict"],
+                          f"Verdict now ({rep.period.label})": vc["verdict"]})
+        out.append(frame_html(t, "KPIs whose verdict changed", scroll=True))
+    else:
+        out.append("<p>No KPI's verdict changed.</p>")
+    if rep.history is None:
+        out.append("<p>Revised back-figures cannot be checked: this run has no quarterly history table.</p>")
+        return "".join(out)
+    rv = revisions(published_values(rep.previous, rep.previous_history), rep.history, names)
+    if rv.empty:
+        out.append("<p>No published figure has been revised.</p>")
+        return "".join(out)
+
+    def table(df: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"KPI": df["name"] + df["basis"].map(lambda b: f" ({b.replace('_', '-')} basis)" if b else ""),
+                             "Quarter": df["quarter"], "Published": df["published"], "Now": df["now"],
+                             "Change": df["change"], "Why": df["why"]})
+    maturing = rv[rv["why"] == WHY_COHORT]
+    other = rv[rv["why"] != WHY_COHORT]
+    if len(other):
+        out.append(frame_html(table(other), "Figures revised since they were published", scroll=True))
+    else:
+        out.append("<p>No figure was revised apart from outcome rates that rose as outcomes were recorded.</p>")
+    if len(maturing):
+        out.append(f"<details><summary>Outcome rates revised as outcomes were recorded (expected): "
+                   f"{len(maturing)} figure{'' if len(maturing) == 1 else 's'}</summary>"
+                   + frame_html(table(maturing), "Outcome rates revised as their cohorts matured", scroll=True)
+                   + "</details>")
+    return "".join(out)
+
+
+def show_changes(rep: ReportRun) -> None:
+    _html(changes_html(rep))
+
+
+# ------------------------------------------------------------------------------ Table 1 layout
+def table1_html(rep: ReportRun) -> str:
+    """The full Table 1 layout with its reading guide, the verdict count, coverage, what cannot be
+    reported this period (and why) and, separately, what the source cannot give."""
+    head = rep.results[rep.results["headline"].astype(bool) & ~rep.results["supplementary"].astype(bool)]
+    cannot = head[head["status"] != "reported"]
+    names = {k.id: plain_name(k) for k in rep.catalogue}
+    freq = {k.id: k.frequency for k in rep.catalogue}
+    parts = ['<h2 id="table1">The budget KPIs in the Table 1 layout</h2>',
+             "<p><strong>How to read this table.</strong> It keeps the layout of Table 1 of the Panel's "
+             "2023 budget metrics paper: plan priority, improvement area and, in the last column, what "
+             "the paper said in 2023 about the KPI's place in the force's performance management "
+             "framework (PMF); that column is the paper's text, not the position now. Each KPI is "
+             "named in plain words, with the paper's wording under it. <em>Change</em> compares with "
+             "the same period a year earlier: \"a real change\" or \"could be chance\" (the tests are "
+             "named under the one-page summary).</p>",
+             f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts), names))}</p>",
+             f"<p><strong>Coverage:</strong> {html.escape(coverage_sentence(head, names, freq, rep.period.is_year))}</p>"]
+    def items(rows: pd.DataFrame) -> str:
+        return "".join(f"<li><strong>{html.escape(names.get(r['kpi_id'], r['name']))}</strong>: "
+                       f"{html.escape(STATUS_TEXT.get(r['status'], r['status']).lower())}. "
+                       f"{html.escape(spell_out(str(r['note'])))}</li>" for _, r in rows.iterrows())
+    source = cannot["status"] == "not_available_from_source"
+    if (~source).any():
+        parts.append(f"<p><strong>Cannot be reported this period, and why:</strong></p><ul>{items(cannot[~source])}</ul>")
+    if source.any():
+        parts.append("<p><strong>Not available from this source</strong> (a limit of the data used, not a "
+                     f"delay: these figures will not arrive later from it):</p><ul>{items(cannot[source])}</ul>")
+    table = summary_table(rep.results, rep.catalogue)
+    parts.append(summary_html(table, f"Budget KPIs, {rep.period.label}, in the layout of Table 1"))
+    parts.append(f'<p class="footnote">{html.escape(ABBREVIATIONS_NOTE)}</p>')
+    return "".join(parts)
+
+
+def coverage_sentence(head: pd.DataFrame, names: Mapping[str, str], freq: Mapping[str, str],
+                      is_year: bool) -> str:
+    """How many budget KPIs are reported this period, in plain words, and why the others are not
+    (e.g. "24 of 25 budget KPIs reported this quarter; not reported: Unqualified annual value for
+    money conclusion ... (annual, not yet due)")."""
+    n = len(head)
+    done = int((head["status"] == "reported").sum())
+    text = f"{done} of {n} budget KPIs reported this {'year' if is_year else 'quarter'}"
+    missing = head[head["status"] != "reported"]
+    if len(missing):
+        why = []
+        for _, r in missing.iterrows():
+            status = STATUS_TEXT.get(r["status"], str(r["status"])).lower()
+            if freq.get(r["kpi_id"]) == "annual" and r["status"] in ("not_yet_available", "annual"):
+                status = "annual, not yet due"
+            why.append(f"{names.get(r['kpi_id'], r['name'])} ({status})")
+        text += "; not reported: " + "; ".join(why)
+    return text + "."
+
+
+def show_table1(rep: ReportRun) -> None:
+    """The Table 1 layout, then the supplementary measures."""
+    _html(table1_html(rep))
+    show_supplementary(rep)
+
+
+def show_supplementary(rep: ReportRun) -> None:
+    sup = rep.results[rep.results["supplementary"].astype(bool) & rep.results["headline"].astype(bool)]
+    if sup.empty:
+        return
+    t = pd.DataFrame({
+        "Measure": sup["name"],
+        "Value": [format_value(v, u) if s == "reported" else STATUS_TEXT[s]
+                  for v, u, s in zip(sup["value"], sup["unit"], sup["status"], strict=True)],
+        "Same period last year": [format_value(v, u) for v, u in zip(sup["last_year_value"], sup["unit"], strict=True)],
+        "Verdict": sup["verdict"] if "verdict" in sup else "",
+    })
+    _html(frame_html(t, f"Supplementary measures the Panel and the PCC also scrutinise, {rep.period.label}",
+                     scroll=True))
+
+
+# ------------------------------------------------------------------------------ end of year
+def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
+    """The whole financial year against the previous year, for every budget KPI with a verdict."""
+    cat = {k.id: k for k in catalogue}
+    head = year[year["headline"].astype(str).str.lower().isin(["true", "1", "1.0"])].drop_duplicates("kpi_id")
+    if "verdict_code" in head:
+        head = head[head["verdict_code"].astype(str).str.len() > 0]
+    order = {k.id: i for i, k in enumerate(catalogue)}
+    head = head[head["kpi_id"].isin(cat)].sort_values("kpi_id", key=lambda s: s.map(order))
+    rows = []
+    for _, r in head.iterrows():
+        k = cat[r["kpi_id"]]
+        reported = r["status"] == "reported"
+        rows.append({
+            "KPI": plain_name(k),
+            "The year": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
+            "Previous year": format_value(r.get("last_year_value"), k.unit),
+            "Change": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit),
+            "Is the change real?": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
+            if reported and str(r.get("change_last_year", "")) not in ("", "nan") else "",
+            "Verdict": str(r.get("verdict", "")),
+        })
+    return pd.DataFrame(rows)
+
+
+def quarters_table(rep: ReportRun) -> pd.DataFrame:
+    """For a year run: each quarter's headline value side by side, the year, the previous year
+    and the baseline year."""
+    cat = {k.id: k for k in rep.catalogue}
+    q = rep.quarters[rep.quarters["kpi_id"].isin(cat)].copy()
+    q["KPI"] = q["kpi_id"].map(lambda k: plain_name(cat[k]))
+    for c in ("Q1", "Q2", "Q3", "Q4"):
+        q[c] = [format_value(v, cat[k].unit) for v, k in zip(q[c], q["kpi_id"], strict=True)]
+    head = rep.results[rep.results["headline"].astype(bool)].drop_duplicates("kpi_id").set_index("kpi_id")
+    q = q[q["kpi_id"].isin(head.index)]
+    q["Year"] = [format_value(head.loc[k, "value"], cat[k].unit) if head.loc[k, "status"] == "reported"
+                 else STATUS_TEXT[head.loc[k, "status"]] for k in q["kpi_id"]]
+    q["Previous year"] = [format_value(head.loc[k, "last_year_value"], cat[k].unit) for k in q["kpi_id"]]
+    q["Baseline year"] = [format_value(head.loc[k, "baseline_value"], cat[k].unit) for k in q["kpi_id"]]
+    order = {k.id: i for i, k in enumerate(rep.catalogue)}
+    q = q.sort_values("kpi_id", key=lambda s: s.map(order))
+    return q[["KPI", "Q1", "Q2", "Q3", "Q4", "Year", "Previous year", "Baseline year"]]
+
+
+def show_year(rep: ReportRun) -> None:
+    """End-of-year view (at Q4 and for a year run), for the annual assurance and accountability
+    meeting: the whole year against the previous year with the test and the verdict and, for a
+    year run, each quarter of the year."""
+    has_year = rep.year_results is not None and len(rep.year_results)
+    has_quarters = rep.period.is_year and rep.quarters is not None and len(rep.quarters)
+    if not has_year and not has_quarters:
+        return
+    fy = str(rep.year_results["period"].iloc[0]) if has_year and "period" in rep.year_results else rep.period.label
+    parts = [f'<h2 id="year">The year {html.escape(fy)} against the previous year</h2>']
+    if has_year:
+        t = year_table(rep.year_results, rep.catalogue)
+        parts.append("<p>For the annual assurance and accountability meeting: each KPI for the whole "
+                     "financial year against the year before, whether the change is real or could be chance "
+                     "(the tests are named under the one-page summary) and the verdict.</p>"
+                     '<div class="year-table">'
+                     + frame_html(t, f"KPIs, financial year {fy}, against the previous year", scroll=True) + "</div>")
+    if has_quarters:
+        parts.append("<details><summary>Each quarter of the year</summary>"
+                     + frame_html(quarters_table(rep), f"Budget KPIs by quarter, {rep.period.label}", scroll=True)
+                     + "</details>")
+    _html("".join(parts))
+
+
+# ------------------------------------------------------------------------------ methods
+GLOSSARY = [
+    ("Cohort basis", "Crimes recorded in the period, and the outcomes they have been given so far. "
+     "Recent periods are still maturing: their rates rise as investigations close."),
+    ("In-period basis", "Outcomes given in the period, whenever the crime was recorded, over the "
+     "crimes recorded in the period. It does not mature, but mixes crimes from different periods."),
+    ("Equal maturity", "Comparing two cohorts at the same age: last year's cohort counted only "
+     "with the outcomes it had the same number of days after its period ended."),
+    ("SPC (statistical process control)", "A chart of a measure over time with its usual range "
+     "(the process limits). A point outside the limits, or a long run on one side, is a signal that "
+     "something changed (special cause); points inside are normal ups and downs (common cause)."),
+    ("Seasonal adjustment", "For measures that rise and fall with the seasons, the limits move with "
+     "the usual pattern of each month, so summer and winter alone do not raise a signal."),
+    ("Significance test and p-value", "A test of whether a change against last year is bigger than "
+     "chance would give. A p-value below 0.05 is read as a real change."),
+    ("Interval (95%)", "The range the true value probably lies in, given the sample or the counts."),
+    ("Effective sample size", "For weighted surveys: the number of unweighted respondents that "
+     "would give the same precision. It is smaller than the number interviewed."),
+]
+
+
+SETTING_LABELS = {
+    "action_taken_types": "Outcome types counted as action taken",
+    "baseline_year": "Baseline year",
+    "charge_outcome_types": "Outcome types counted as charged or summonsed",
+    "confidence_answers": "Answers counted as confident",
+    "grade1_target_minutes": "Grade 1 (emergency) attendance target, minutes",
+    "grade2_target_minutes": "Grade 2 (priority) attendance target, minutes",
+    "headline_basis": "Headline basis for outcome rates",
+    "min_events_for_count_test": "Fewest events for a test of a change in a count",
+    "panel_name": "Panel",
+    "provisional_pending_pct": "An outcome rate is provisional while more than this % of crimes await an outcome",
+    "satisfied_answers": "Answers counted as satisfied",
+    "spc_grain": "Chart points (month or quarter), by section",
+    "spc_screen_outliers": "Extreme points left out when setting chart limits",
+    "spc_seasonal": "Measures whose chart limits allow for the seasons",
+    "survey_scales": "Survey answer scales",
+    "threshold_101_seconds": "101 calls: answered within (seconds)",
+    "threshold_999_seconds": "999 calls: answered within (seconds)",
+    "timezone": "Time zone",
+    "visibility_answers": "Answers counted as seeing an officer",
+}
+SETTING_WORDS = {"calls": "call handling", "confidence": "public confidence", "crime": "crime",
+                 "environment": "environment", "finance": "finance", "response": "emergency response",
+                 "satisfaction": "victim satisfaction", "month": "month", "quarter": "quarter",
+                 "none": "no chart", "cohort": "cohort", "in_period": "in-period",
+                 "confidence_local_policing": "confidence in local policing",
+                 "overall_satisfaction": "overall satisfaction",
+                 "seen_officer_frequency": "how often an officer is seen"}
+
+
+def settings_table(parameters: Mapping[str, Any], names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The run's settings as a readable two-column table (lists joined, no JSON), with plain labels
+    and KPI names in place of setting and KPI ids; file settings are left out."""
+    names = dict(names or {})
+    def word(x: Any) -> str:
+        x = str(x)
+        return names.get(x) or SETTING_WORDS.get(x) or x
+    def text(v: Any) -> str:
+        if isinstance(v, Mapping):
+            return "; ".join(f"{word(k).replace('_', ' ')}: {text(x)}" for k, x in v.items()) or "none"
+        if isinstance(v, list | tuple):
+            return ", ".join(map(word, v)) or "none"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return "not set" if v is None else word(v)
+    rows = [{"Setting": SETTING_LABELS.get(k, k.replace("_", " ").capitalize()), "Value": text(v)}
+            for k, v in sorted(parameters.items()) if not str(k).endswith(("_file", "_dir"))]
+    return pd.DataFrame(rows, columns=["Setting", "Value"])
+
+
+def methods_html(rep: ReportRun) -> str:
+    e = html.escape
+    glossary = "".join(f"<dt>{e(t)}</dt><dd>{e(d)}</dd>" for t, d in GLOSSARY)
+    basis = rep.results.loc[rep.results["headline"].astype(bool)
+                            & rep.results["basis"].isin(["cohort", "in_period"]), "basis"]
+    b = basis.iloc[0].replace("_", "-") if len(basis) else "cohort"
+    parts = [
+        "<p>Every figure comes from the force's records (or the public data named in each section) "
+        "by tested calculations; nothing in this report is typed by hand. Charge and summons rates "
+        f"use the {e(b)} basis as their headline; the other basis is in the spreadsheet.</p>",
+        "<p>Each KPI's verdict combines three things: whether the latest point on its chart is "
+        "outside its usual range (SPC, after allowing for the seasons and for known changes marked "
+        "on the chart), whether the change against the same period last year passes a significance "
+        "test, and, where the KPI has a target, whether the target is met. Outcome rates that are "
+        "still maturing are compared at equal maturity, or called too early to tell. \"Meeting\" or "
+        "\"missing\" a target is said only where a target exists.</p>",
+        f'<h3 id="glossary">Glossary</h3><dl class="glossary">{glossary}</dl>',
+    ]
+    rules = "; ".join(f"{v}" for v in VARIATION_LABELS.values())
+    parts.append("<details><summary>SPC rules in detail</summary><p>XmR chart (NHS England Making "
+                 "Data Count, as NHSRplotthedots): mean and process limits at the mean plus or minus "
+                 "2.66 times the average moving range. Special cause: a point outside the limits; 7 "
+                 "points in a row rising or falling; 2 of 3 points near a limit on the same side; 7 "
+                 "points in a row on one side of the mean. Fewer than 12 points give trial limits. "
+                 f"Variation labels: {e(rules)}. Assurance labels: "
+                 f"{e('; '.join(ASSURANCE_LABELS.values()))}.</p></details>")
+    def plain_definition(text: str) -> str:  # no file paths in the report body
+        return re.sub(r"\s*(in|from)\s+params/[\w./-]+\.ya?ml", " in the report's settings", text)
+    defs = pd.DataFrame([{"KPI": spell_out(k.name), "Definition": spell_out(plain_definition(k.definition)),
+                          "Target": "—" if k.target is None else f"{format_value(k.target, k.unit)} ({k.target_source})"}
+                         for k in rep.catalogue])
+    parts.append("<details><summary>KPI definitions and targets</summary>"
+                 + frame_html(defs, "KPI definitions and targets", scroll=True) + "</details>")
+    prov = rep.provenance
+    if prov.get("parameters"):
+        parts.append("<details><summary>Settings used for this report</summary>"
+                     + frame_html(settings_table(prov["parameters"], {k.id: plain_name(k) for k in rep.catalogue}),
+                                  "Settings used for this report", scroll=True)
+                     + "</details>")
+    inputs = pd.DataFrame(prov.get("inputs", []))
+    record = []
+    if len(inputs):
+        t = pd.DataFrame({"Data": inputs.get("table", pd.Series([""] * len(inputs))).astype(str)
+                          .str.replace("_", " ").str.capitalize(),
+                          "Rows read": inputs.get("rows_read", ""), "Rows used": inputs.get("rows_used", ""),
+                          "Rows rejected": inputs.get("rows_rejected", ""),
+                          "Fingerprint (SHA-256, first 12)": inputs["sha256"].astype(str).str[:12]
+                          if "sha256" in inputs else ""})
+        record.append(frame_html(t, "Input data, rows used and rejected", scroll=True))
+    if prov.get("code_version"):
+        record.append(f"<p><strong>Code version:</strong> {e(str(prov['code_version']))}. The full record "
+                      "of this run (every setting and input) is kept with the report's files.</p>")
+    if record:
+        parts.append("<details><summary>Provenance: input data and code version</summary>"
+                     + "".join(record) + "</details>")
+    if rep.previous is not None:
+        parts.append(f"<p><strong>Compared with:</strong> the report for {e(rep.previous_name)}.</p>")
+    pmf = pmf_coverage(rep.catalogue)
+    parts.append(f"<p><strong>About the KPI list.</strong> Table 1 marks "
+                 f"{e(pmf.sentence('as already included in force reports'))}; the paper's text says 14 "
+                 "(64%), counting differently.</p>")
+    return "".join(parts)
+
+
+def show_methods(rep: ReportRun) -> None:
+    """How the figures are made: prose, glossary, and the details collapsed."""
+    _html(methods_html(rep))

@@ -1,0 +1,339 @@
+"""What the family notebooks show: one card per KPI (verdict, finding, chart with its title and
+key, annotations, numbers behind the chart collapsed), then the family's full figures and
+breakdowns collapsed, and where the figures came from. Reads a :class:`kpi_lib.present.notebook.FamilyRun`
+and the KPI result rows; computes nothing and never restates a verdict.
+
+Builders (``*_html``) are pure and return HTML strings; ``show_*`` display them in the notebook.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpi_lib.analyse.spc import VARIATION_LABELS
+from kpi_lib.analyse.verdicts import VERDICTS
+from kpi_lib.present.charts import chart_title, png_bytes, spc_alt_text, spc_figure
+from kpi_lib.present.narrative import STATUS_TEXT, finding, format_change, format_value
+from kpi_lib.present.summary import frame_html, kpi_anchor, plain_name, spell_out
+
+if TYPE_CHECKING:  # only a type here: the report notebook imports this module without it
+    from kpi_lib.present.notebook import FamilyRun
+
+SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
+               "police_uk": "data.police.uk street files", "none": "no input"}
+FAMILY_TITLES = {
+    "crime": "Crime volumes and charge/summons outcomes",
+    "calls": "Call handling", "response": "Emergency response times",
+    "confidence": "Public confidence and police visibility",
+    "satisfaction": "Victim satisfaction", "finance": "Finance", "environment": "Environment",
+}
+BASIS_WORDS = {"cohort": "cohort basis", "in_period": "in-period basis"}
+
+
+def _html(text: str) -> None:
+    from IPython.display import HTML, display
+    display(HTML(text))
+
+
+def _annotations(run: FamilyRun) -> list:
+    """The dated events that apply to the run (loaded once by the configuration layer)."""
+    return list(getattr(run, "annotations", None) or [])
+
+
+def verdict_html(row: Mapping, verdicts: Mapping[str, Any]) -> str:
+    """The KPI's verdict, symbol plus the words from kpis.csv (never recomputed)."""
+    code = str(row.get("verdict_code") or "")
+    words = str(row.get("verdict") or "")
+    if not code or code == "nan":
+        return ""
+    sym = getattr(verdicts.get(code), "symbol", "")
+    return (f'<p class="verdict-line"><strong>Verdict:</strong> <span class="verdict-symbol" '
+            f'aria-hidden="true">{html.escape(sym)}</span> {html.escape(words)}</p>')
+
+
+def chart_numbers(chart: pd.DataFrame, unit: str, n: int = 13) -> pd.DataFrame:
+    """The latest ``n`` points behind an SPC chart, formatted for reading."""
+    t = chart.tail(n)[["x", "y", "mean", "lpl", "upl", "variation"]].copy()
+    t["x"] = pd.to_datetime(t["x"]).dt.strftime("%b %Y")
+    if unit == "percent":  # a percentage cannot fall below 0% or rise above 100%
+        for c in ("mean", "lpl", "upl"):
+            t[c] = pd.to_numeric(t[c], errors="coerce").clip(0, 100)
+    for c in ("y", "mean", "lpl", "upl"):
+        t[c] = t[c].map(lambda v: format_value(v, unit))
+    t["variation"] = t["variation"].map(lambda v: VARIATION_LABELS.get(v, v))
+    t.columns = ["Period starting", "Value", "Mean", "Lower limit", "Upper limit", "Variation"]
+    return t
+
+
+def limits_clipped(chart: pd.DataFrame, unit: str, n: int = 13) -> bool:
+    """Whether a percent chart's limits, in the latest ``n`` points, were clipped at 0% or 100%
+    (the engine's ``limits_clipped`` column, or a limit at the edge)."""
+    if unit != "percent":
+        return False
+    t = chart.tail(n)
+    if "limits_clipped" in t and t["limits_clipped"].astype(str).str.lower().isin(["true", "1", "1.0"]).any():
+        return True
+    lpl = pd.to_numeric(t["lpl"], errors="coerce")
+    upl = pd.to_numeric(t["upl"], errors="coerce")
+    return bool((lpl <= 0).any() or (upl >= 100).any())
+
+
+def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
+              annotations: Iterable = (), verdicts: Mapping[str, Any] | None = None,
+              grain: str = "month", period_start=None) -> str:
+    """One KPI's card: heading (the target of the summary's link), verdict, finding, the chart
+    under a title that states the finding with its key above it, the annotations in words, and
+    the numbers behind the chart collapsed."""
+    e = html.escape
+    verdicts = verdicts if verdicts is not None else VERDICTS
+    name = plain_name(kpi)
+    parts = [f'<article class="kpi-card" aria-labelledby="{kpi_anchor(kpi.id)}">',
+             f'<h3 id="{kpi_anchor(kpi.id)}">{e(name)}</h3>']
+    has_chart = chart is not None and len(chart) >= 2
+    if not has_chart:
+        parts.append(verdict_html(row, verdicts))
+    parts.append(f'<p class="finding">{e(spell_out(finding({**dict(row), "name": name}, period_label)))}</p>')
+    note = row.get("note")
+    provisional = str(row.get("provisional", "")).lower() in ("true", "1", "1.0")
+    if isinstance(note, str) and note and row.get("status") == "reported" and not provisional:
+        parts.append(f'<p class="finding"><em>Note:</em> {e(note)}</p>')
+    if has_chart:
+        anns = [a for a in annotations
+                if pd.Timestamp(chart["x"].min()) <= pd.Timestamp(a.date) <= pd.Timestamp(chart["x"].max())
+                + pd.Timedelta(days=31)]
+        title = chart_title(name, row, grain)
+        # an outcome rate still maturing (kpis.csv: provisional): the period's points drawn hollow
+        # (at most the latest quarter: a year run's earlier quarters have largely matured)
+        prov_from = None
+        if provisional and period_start is not None:
+            last = pd.Timestamp(pd.to_datetime(chart["x"]).max())
+            prov_from = max(pd.Timestamp(period_start),
+                            last - pd.DateOffset(months=2) if grain == "month" else last)
+        fig = spc_figure(chart, title=None, unit=kpi.unit, grain=grain, target=kpi.target, annotations=anns,
+                         provisional_from=prov_from)
+        alt = spc_alt_text(chart, name, kpi.unit, grain, kpi.target, annotations=anns)
+        data = base64.b64encode(png_bytes(fig)).decode("ascii")
+        sym = getattr(verdicts.get(str(row.get("verdict_code") or "")), "symbol", "")
+        sym_html = f'<span class="verdict-symbol" aria-hidden="true">{e(sym)}</span> ' if sym else ""
+        parts.append(f'<p class="chart-title">{sym_html}{e(title)}</p><figure>'
+                     f'<img src="data:image/png;base64,{data}" alt="{e(alt)}">')
+        if anns:
+            items = "".join(f"<li>{e(pd.Timestamp(a.date).strftime('%-d %b %Y'))}: {e(a.text)}</li>"
+                            for a in anns)
+            parts.append(f'<figcaption>Marked on the chart (numbered):<ol class="annotations">{items}</ol></figcaption>')
+        parts.append("</figure>")
+        if str(row.get("spc_trial", "")).lower() in ("true", "1", "1.0"):
+            parts.append("<p><em>Caution:</em> fewer than 12 points since the limits were last "
+                         "recalculated, so these are trial limits.</p>")
+        if prov_from is not None:
+            parts.append('<p class="provisional-note"><em>Provisional:</em> the hollow points (from '
+                         f"{e(prov_from.strftime('%B %Y'))}) are still maturing and will rise as "
+                         "investigations close.</p>")
+        clipped = (" Limits shown clipped at 0% (and 100%): a percentage cannot go beyond them."
+                   if limits_clipped(chart, kpi.unit) else "")
+        parts.append(f"<details><summary>Numbers behind the chart: {e(name)}</summary>"
+                     + (f'<p class="footnote">{e(clipped.strip())}</p>' if clipped else "")
+                     + frame_html(chart_numbers(chart, kpi.unit), f"Latest points: {name}", scroll=True)
+                     + "</details>")
+    parts.append("</article>")
+    return "".join(p for p in parts if p)
+
+
+def kpi_overview(run: FamilyRun) -> pd.DataFrame:
+    """The family's KPI rows as a readable table (headline and other bases)."""
+    rows = []
+    names = {k.id: plain_name(k) for k in getattr(run, "catalogue", None) or []}
+    for _, r in run.results.iterrows():
+        basis = BASIS_WORDS.get(r["basis"], "") if isinstance(r["basis"], str) else ""
+        rows.append({
+            "KPI": names.get(r["kpi_id"], r["name"]) + (f" ({basis})" if basis else ""),
+            "Value": format_value(r["value"], r["unit"]) if r["status"] == "reported" else STATUS_TEXT[r["status"]],
+            "95% interval": (f"{format_value(r['ci_low'], r['unit'])} to {format_value(r['ci_high'], r['unit'])}"
+                             if not pd.isna(r["ci_low"]) else "—"),
+            "Numerator": "—" if pd.isna(r["numerator"]) else f"{r['numerator']:,.0f}",
+            "Denominator": "—" if pd.isna(r["denominator"]) else f"{r['denominator']:,.0f}",
+            "Same period last year": format_value(r["last_year_value"], r["unit"]),
+            "Change": format_change(r["change_last_year"], r["change_last_year_pct"], r["unit"]),
+            "12 months vs previous 12": format_change(r["change_12m"], r["change_12m_pct"], r["unit"]),
+            "Source": SOURCE_TEXT.get(r["source"], r["source"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def show_overview(run: FamilyRun) -> None:
+    """A one-line synthetic note (when synthetic), and every figure of the family collapsed."""
+    if run.tables.synthetic:
+        _html('<p class="screen-only"><strong>Synthetic sample data:</strong> every number in this '
+              "section is invented, for testing and demonstration only.</p>")
+    title = f"{FAMILY_TITLES[run.family]}: every figure for {run.period.label}"
+    _html(f"<details><summary>{html.escape(title)}</summary>"
+          + frame_html(kpi_overview(run), title, scroll=True) + "</details>")
+
+
+def _chart_for(run: FamilyRun, kpi, row) -> pd.DataFrame | None:
+    """The SPC chart behind a KPI row, as the engine computed it with the row (like for like,
+    seasonal limits and annotations applied)."""
+    basis = row["basis"] if isinstance(row["basis"], str) else ""
+    return run.charts.get((kpi.id, basis))
+
+
+def charted(results: pd.DataFrame) -> pd.Series:
+    """Which KPI rows get an SPC chart on their card: reported, with an SPC grain. (The runner
+    counts a notebook's charts with this too, to start the longest notebooks first.)"""
+    grain = results["spc_grain"].astype(str) if "spc_grain" in results else pd.Series("none", index=results.index)
+    return (results["status"] == "reported") & ~grain.isin(["none", "", "nan"])
+
+
+def show_kpis(run: FamilyRun) -> None:
+    """One card per headline KPI, two to a row on a wide screen."""
+    cat = {k.id: k for k in run.catalogue}
+    anns_all = _annotations(run)
+    verdicts = VERDICTS
+    cards = []
+    headline = run.results[run.results["headline"].astype(bool)]
+    for (_, r), with_chart in zip(headline.iterrows(), charted(headline), strict=True):
+        kpi = cat[r["kpi_id"]]
+        grain = str(r.get("spc_grain", "none"))
+        chart = _chart_for(run, kpi, r) if with_chart else None
+        anns = [a for a in anns_all if a.applies_to(kpi.id)]
+        cards.append(card_html(r, kpi, run.period.label, chart, anns, verdicts, grain,
+                               period_start=run.period.start))
+    _html('<div class="kpi-grid">' + "".join(cards) + "</div>")
+
+
+def breakdown_wide(bd: pd.DataFrame, names: Mapping[str, str], units: Mapping[str, str],
+                   dimension: str) -> pd.DataFrame:
+    """A breakdown in wide form: one row per category (area, crime type, ...), one column per
+    KPI (and basis, where a KPI has two), never the KPI name repeated on every row."""
+    t = bd[bd["dimension"] == dimension].copy()
+    if t.empty:
+        return pd.DataFrame()
+    basis = t["basis"].fillna("").astype(str) if "basis" in t else pd.Series("", index=t.index)
+    multi = t.assign(_b=basis).groupby("kpi_id")["_b"].nunique()
+    t["column"] = [names.get(k, k) + (f" ({BASIS_WORDS.get(b, b)})" if multi.get(k, 1) > 1 and b else "")
+                   for k, b in zip(t["kpi_id"], basis, strict=True)]
+    t["text"] = [format_value(v, units.get(k, "percent")) for v, k in zip(t["value"], t["kpi_id"], strict=True)]
+    order = list(dict.fromkeys(t["column"]))
+    wide = t.pivot_table(index="category", columns="column", values="text", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=order).fillna("—")
+    wide.columns.name = None
+    if "sample_n" in t and t["sample_n"].notna().any():
+        n = t.groupby("category", sort=False)["sample_n"].max()
+        wide["Respondents"] = n.reindex(wide.index).map(lambda v: "—" if pd.isna(v) else f"{v:,.0f}")
+    wide.index.name = dimension[:1].upper() + dimension[1:]
+    return wide.reset_index()
+
+
+NO_LOCATION = ("No location", "Unknown", "")
+
+
+def outside_areas(bd: pd.DataFrame, own_areas: Iterable[str] | None = None) -> tuple[pd.DataFrame, str]:
+    """Local-area rows split into the force's own areas and the rest: "No location" (and, when the
+    force's own areas are known, areas outside the force) go to a note with their counts, so the
+    table lists only the force's areas. Returns (rows to show, note or "")."""
+    own = set(own_areas) if own_areas else None
+    cat = bd["category"].fillna("").astype(str)
+    away = cat.isin(NO_LOCATION) | (~cat.isin(own) if own is not None else False)
+    if not away.any():
+        return bd, ""
+    gone = bd[away]
+    volumes = gone[gone["kpi_id"].str.endswith("_volume")]
+    first = "trc_volume" if (volumes["kpi_id"] == "trc_volume").any() else \
+        (volumes["kpi_id"].iloc[0] if len(volumes) else None)
+    counts = volumes[volumes["kpi_id"] == first]
+    parts = []
+    for name in dict.fromkeys(gone["category"].fillna("").astype(str)):
+        label = name or "No location"
+        n = counts.loc[counts["category"].fillna("").astype(str) == name, "value"]
+        parts.append(f"{label} ({n.iloc[0]:,.0f} crimes)" if len(n) and not pd.isna(n.iloc[0]) else label)
+    return bd[~away], ("Not in the table, because they are not among the force's own areas: "
+                       + "; ".join(parts) + ".")
+
+
+def show_breakdown(run: FamilyRun, dimension: str) -> None:
+    """A breakdown, wide and collapsed by default."""
+    cat = {k.id: k for k in run.catalogue}
+    names = {**{k: plain_name(v) for k, v in cat.items()},
+             "response_grade1_within_target": "Grade 1 within target",
+             "response_grade2_within_target": "Grade 2 within target"}
+    units = {k: v.unit for k, v in cat.items()}
+    bd, note = run.breakdowns, ""
+    if dimension == "local area" and len(bd):
+        # the force's own areas: a `local_areas` list in the settings or the peer settings, when given
+        own = (run.params.get("local_areas") if isinstance(run.params, dict) else None) or \
+            (getattr(run, "peer_settings", None) or {}).get("local_areas")
+        part, note = outside_areas(bd[bd["dimension"] == dimension], own)
+        bd = pd.concat([bd[bd["dimension"] != dimension], part])
+    wide = breakdown_wide(bd, names, units, dimension)
+    title = f"{FAMILY_TITLES[run.family]}: by {dimension}, {run.period.label}"
+    if wide.empty:
+        _html(f"<p>No breakdown by {html.escape(dimension)} is available from these inputs.</p>")
+        return
+    _html(f"<details><summary>Breakdown by {html.escape(dimension)}</summary>"
+          + frame_html(wide, title, scroll=True)
+          + (f"<p>{html.escape(note)}</p>" if note else "") + "</details>")
+
+
+def sources_html(results: pd.DataFrame, notes: Iterable[str] = (), licence: str | None = None) -> str:
+    """Where the figures came from; what this source cannot give ("not available from this
+    source", which is not "not yet available"); source notes; the licence, only for sources
+    that were used."""
+    e = html.escape
+    used = sorted(set(results["source"].fillna("none")) - {"none", ""})
+    lines = [f"<p><strong>Data source:</strong> {e(', '.join(SOURCE_TEXT.get(u, u) for u in used) or 'no input for this family')}.</p>"]
+    missing = results[results["status"] == "not_available_from_source"].drop_duplicates("kpi_id")
+    if len(missing):
+        lines.append("<p><strong>What this source cannot give:</strong> " + "; ".join(
+            f"{e(str(n))} ({e(str(note))})" if isinstance(note, str) and note else e(str(n))
+            for n, note in missing[["name", "note"]].itertuples(index=False))
+            + ". This is a limit of the source, not a delay: these figures will not arrive later.</p>")
+    lines += [f"<p><em>Source note:</em> {e(n)}</p>" for n in notes]
+    if licence and used and used != ["canonical"]:
+        lines.append(f"<p><em>Licence:</em> {e(licence)}</p>")
+    return "".join(lines)
+
+
+def show_sources(run: FamilyRun) -> None:
+    _html(sources_html(run.results, run.tables.notes, run.tables.licence))
+
+
+PEER_NAMES = {"trc": "Total recorded crime", "vwi": "Violence with injury", "rape": "Rape",
+              "robbery": "Robbery", "burglary_residential": "Residential burglary",
+              "vehicle_crime": "Vehicle crime"}
+
+
+def peers_html(table: pd.DataFrame, settings: Mapping[str, Any], quarter_label: str) -> str:
+    """The force against its comparison group and England and Wales (Home Office PFA tables),
+    collapsed; empty when there is no comparison."""
+    if table is None or table.empty:
+        return ""
+    t = table.copy()
+    t["category"] = t["category"].map(PEER_NAMES).fillna(t["category"])
+    for c in ("force", "group", "england_and_wales"):
+        t[c] = t[c].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}")
+    force = str(settings.get("force", "This force"))
+    t = t[["category", "measure", "force", "group", "england_and_wales"]]
+    t.columns = ["Category", "Measure", force, "Comparison group", "England and Wales"]
+    per_people = t["Measure"].astype(str).str.contains("per 1,000").any()
+    group = settings.get("group") or []
+    intro = (f"{quarter_label}. Comparison group: {settings.get('group_name', 'similar forces')}"
+             + (f" ({', '.join(group)})" if group else "") + f"; averaging: {settings.get('averaging', 'weighted')}. "
+             + ("Rates per 1,000 people." if per_people else "No population table was supplied, so these are "
+                "counts and shares, not rates."))
+    return (f"<details><summary>How the force compares with similar forces</summary><p>{html.escape(intro)}</p>"
+            + frame_html(t, f"{force} against its comparison group and England and Wales", scroll=True)
+            + "</details>")
+
+
+def show_peers(run: FamilyRun) -> None:
+    """Force against its comparison group and England and Wales (Home Office PFA tables only)."""
+    table = getattr(run, "peers", None)
+    settings = getattr(run, "peer_settings", None) or {}
+    text = peers_html(table, settings, run.period.quarters()[-1].label) if table is not None else ""
+    if text:
+        _html(text)
