@@ -1,7 +1,10 @@
-"""Small hand-made canonical inputs for tests."""
+"""Helpers the test modules share: small hand-made canonical inputs, a YAML bomb, a snapshot of a
+folder and a measuring script (no test module imports another)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +48,8 @@ def measuring_script(imports: str, call: str, ok: str) -> str:
     test can bound the time and memory that hostile input costs."""
     return f"""
 import json, resource, sys, time
+import hashlib
+import os
 from pathlib import Path
 from kpi_lib.core.errors import KpiError
 {imports}
@@ -59,3 +64,23 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "outcome": outcome,
                   "extra_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}}))
 """
 
+
+
+#: A "billion laughs" YAML document: nine levels of nine aliases.
+BOMB = "a: &a [" + ",".join(["lol"] * 9) + "]\n" + "".join(
+    f"{b}: &{b} [" + ",".join([f"*{a}"] * 9) + "]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every entry under ``root`` (and ``root`` itself): files by SHA-256, folders and links by kind."""
+    out: dict[str, str] = {}
+    paths = [root, *sorted(root.rglob("*"))] if root.is_dir() and not root.is_symlink() else [root]
+    for p in paths:
+        key = str(p.relative_to(root.parent))
+        if p.is_symlink():
+            out[key] = f"link -> {os.readlink(p)}"
+        elif p.is_dir():
+            out[key] = "folder"
+        elif p.exists():
+            out[key] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out

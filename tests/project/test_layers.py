@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PKG = Path(__file__).resolve().parent.parent / "kpi_lib"
+PKG = Path(__file__).resolve().parents[2] / "kpi_lib"
 STAGES = ["core", "config", "inputs", "measure", "analyse", "present", "run"]
 TOP = len(STAGES)  # kpi_lib.cli, kpi_lib.spc: above every stage
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_settings import BOMB
 
 from kpi_lib import compute
 from kpi_lib.core.errors import InputError, ParameterError
@@ -29,7 +28,7 @@ from kpi_lib.inputs.parsing import MAX_FIELD_BYTES, check_field_lengths
 from kpi_lib.run.runner import check_coverage
 
 from conftest import REPO
-from helpers import HEADERS, measuring_script, write_table
+from helpers import BOMB, HEADERS, measuring_script, write_table
 
 KPI = Path(sys.executable).with_name("kpi")
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from test_reliability_outputs import snapshot
 
 from kpi_lib.run.outputs import SUITE, clean_stale_builds
 from kpi_lib.run.processes import TEMP_PREFIX, clean_stale_tempdirs
 
 from conftest import REPO
+from helpers import snapshot
 
 KPI = Path(sys.executable).with_name("kpi")
 LINE = "interrupted; the last good report is unchanged\n"

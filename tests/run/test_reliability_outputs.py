@@ -8,7 +8,6 @@ by a dead process is taken over; a folder written by an earlier run is replaced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from kpi_lib.core.errors import OutputFolderError
 from kpi_lib.run.outputs import SUITE, carries_marker, lock_path, output_lock, output_problem
 
 from conftest import REPO
+from helpers import snapshot
 
 KPI = Path(sys.executable).with_name("kpi")
 RUN = ["run", "2024/25-Q4", "--quiet", "--no-pdf", "--jobs", "1"]
@@ -35,21 +35,6 @@ RUN = ["run", "2024/25-Q4", "--quiet", "--no-pdf", "--jobs", "1"]
 def kpi(*args: str, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
     cmd = [str(KPI)] if KPI.exists() else [sys.executable, "-m", "kpi_lib.cli"]
     return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=timeout)
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` (and ``root`` itself): files by SHA-256, folders and links by kind."""
-    out: dict[str, str] = {}
-    paths = [root, *sorted(root.rglob("*"))] if root.is_dir() and not root.is_symlink() else [root]
-    for p in paths:
-        key = str(p.relative_to(root.parent))
-        if p.is_symlink():
-            out[key] = f"link -> {os.readlink(p)}"
-        elif p.is_dir():
-            out[key] = "folder"
-        elif p.exists():
-            out[key] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope="module")

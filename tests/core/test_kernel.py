@@ -15,7 +15,7 @@ from kpi_lib.run import runner
 
 PROBE = ("import gc, json, sys\n"
          "import kpi_lib.present.notebook, kpi_lib.present.views, kpi_lib.present.report\n"
-         "from kpi_lib import charts\n"
+         "from kpi_lib.present import charts\n"
          "charts._pyplot()\n"
          "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}))\n")
 

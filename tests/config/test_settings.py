@@ -22,7 +22,7 @@ from kpi_lib.core.errors import ParameterError
 from kpi_lib.core.safe_yaml import load_yaml
 
 from conftest import REPO
-from helpers import measuring_script
+from helpers import BOMB, measuring_script
 
 DEFAULTS = yaml.safe_load((REPO / "params" / "defaults.yaml").read_text(encoding="utf-8"))
 KPI = Path(sys.executable).with_name("kpi")
@@ -145,8 +145,6 @@ def test_property_grain_overrides_change_only_the_families_named(grains):
 
 # ---- bounded YAML --------------------------------------------------------------------------
 
-BOMB = "a: &a [" + ",".join(["lol"] * 9) + "]\n" + "".join(
-    f"{b}: &{b} [" + ",".join([f"*{a}"] * 9) + "]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def test_yaml_refuses_aliases_duplicates_depth_size_and_bad_text(tmp_path):
