@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from kpi_lib.analyse import spc
+from kpi_lib.analyse.columns import RESULTS, SPC_POINTS, STATUSES
 from kpi_lib.analyse.verdicts import add_verdicts
 from kpi_lib.config.annotations import rebase_dates
 from kpi_lib.config.catalogue import Kpi, load_catalogue
@@ -42,21 +43,7 @@ from kpi_lib.measure.families.crime import CATEGORY_KPIS, RATE_KPIS
 from kpi_lib.measure.panel import Panel, build_panel, matured_counts
 
 OUTCOME_BASES = ("cohort", "in_period")
-STATUSES = ("reported", "not_yet_available", "annual", "not_available_from_source")
-RESULT_COLUMNS = [
-    "kpi_id", "name", "family", "period", "period_start", "period_end", "value", "unit",
-    "numerator", "denominator", "ci_low", "ci_high", "sample_n", "status", "basis", "headline",
-    "source", "note", "target", "polarity", "supplementary", "pending_share", "provisional",
-    "previous_value", "last_year_value", "rolling12_value", "previous12_value", "baseline_value",
-    "previous_value_mature", "last_year_value_mature", "rolling12_value_mature",
-    "previous12_value_mature", "baseline_value_mature", "comparison_basis",
-    "change_previous", "change_last_year", "change_last_year_pct", "last_year_test",
-    "last_year_p_value", "last_year_significant",
-    "change_12m", "change_12m_pct", "change_12m_test", "change_12m_p_value", "change_12m_significant",
-    "change_baseline", "change_baseline_pct",
-    "spc_grain", "spc_points", "spc_variation", "spc_assurance", "spc_rule", "spc_trial", "spc_seasonal",
-    "verdict_code", "verdict", "synthetic_data",
-]
+RESULT_COLUMNS = RESULTS.names
 #: family -> input tables it reads (from the registry; kept for callers that loop over families)
 FAMILY_TABLES = {f.name: list(f.tables) for f in registry.FAMILIES}
 COMPARISONS = ("previous", "last_year", "rolling12", "previous12", "baseline")
@@ -220,11 +207,7 @@ def spc_points(computed: Computed, catalogue: list[Kpi]) -> pd.DataFrame:
     parts = [spc.points_table(chart, kpi_id, basis, units[kpi_id])
              for (kpi_id, basis), chart in computed.charts.items()]
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SPC_COLUMNS)
-
-
-SPC_COLUMNS = ["kpi_id", "basis", "x", "y", "mean", "lpl", "upl", "variation", "rule", "segment",
-               "adjustment", "limits_clipped"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SPC_POINTS.names)
 
 
 # ------------------------------------------------------------------------------ entry point

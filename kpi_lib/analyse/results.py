@@ -18,86 +18,67 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
-from kpi_lib.analyse.engine import RESULT_COLUMNS, STATUSES
-from kpi_lib.analyse.verdicts import VERDICTS
+from kpi_lib.analyse.columns import RESULTS, Table, typed
+from kpi_lib.analyse.columns import read_csv as read_typed_csv
 from kpi_lib.config.catalogue import load_catalogue
 from kpi_lib.core.errors import KpiError
 from kpi_lib.measure import registry
 
-TEXT_COLUMNS = ("basis", "note", "source", "spc_rule", "comparison_basis", "last_year_test",
-                "change_12m_test", "verdict_code", "verdict", "spc_grain", "spc_variation",
-                "spc_assurance")
-FLOAT_COLUMNS = ("value", "numerator", "denominator", "ci_low", "ci_high", "sample_n", "target",
-                 "pending_share", "previous_value", "last_year_value", "rolling12_value",
-                 "previous12_value", "baseline_value", "previous_value_mature",
-                 "last_year_value_mature", "rolling12_value_mature", "previous12_value_mature",
-                 "baseline_value_mature", "change_previous", "change_last_year",
-                 "change_last_year_pct", "last_year_p_value", "last_year_significant", "change_12m",
-                 "change_12m_pct", "change_12m_p_value", "change_12m_significant", "change_baseline",
-                 "change_baseline_pct")
-VERDICT_CODES = tuple(VERDICTS)
-_SIG = pa.Check.isin([0.0, 1.0])
-_P = pa.Check.in_range(0.0, 1.0)
-
-_SPEC = {
-        "kpi_id": pa.Column(str), "name": pa.Column(str), "family": pa.Column(str, pa.Check.isin(list(registry.NAMES))),
-        "period": pa.Column(str), "period_start": pa.Column(str), "period_end": pa.Column(str),
-        "unit": pa.Column(str), "status": pa.Column(str, pa.Check.isin(list(STATUSES))),
-        "headline": pa.Column(bool), "polarity": pa.Column(str), "supplementary": pa.Column(bool),
-        "provisional": pa.Column(bool), "spc_points": pa.Column(int, pa.Check.ge(0)),
-        "spc_trial": pa.Column(bool), "spc_seasonal": pa.Column(bool), "synthetic_data": pa.Column(bool),
-        "last_year_significant": pa.Column(float, _SIG, nullable=True),
-        "change_12m_significant": pa.Column(float, _SIG, nullable=True),
-        "last_year_p_value": pa.Column(float, _P, nullable=True),
-        "change_12m_p_value": pa.Column(float, _P, nullable=True),
-        "verdict_code": pa.Column(str, pa.Check.isin(["", *VERDICT_CODES])),
-        **{c: pa.Column(float, nullable=True) for c in FLOAT_COLUMNS
-           if c not in ("last_year_significant", "change_12m_significant", "last_year_p_value",
-                        "change_12m_p_value")},
-        **{c: pa.Column(str) for c in TEXT_COLUMNS if c != "verdict_code"},
-}
-#: The schema of kpis.csv: every column in the table's order, types, domains, one row per KPI and basis.
-SCHEMA = pa.DataFrameSchema({c: _SPEC[c] for c in RESULT_COLUMNS}, strict=True, ordered=True,
-                            unique=["kpi_id", "basis"])
+RESULT_COLUMNS = RESULTS.names
 
 
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
-    for c in TEXT_COLUMNS:
-        if c in df:
-            df[c] = df[c].fillna("").astype(str)
-    for c in FLOAT_COLUMNS:
-        if c in df:
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    for c in ("headline", "supplementary", "provisional", "spc_trial", "spc_seasonal", "synthetic_data"):
-        if c in df:
-            df[c] = df[c].map(lambda v: v if isinstance(v, bool) else str(v).strip().lower() == "true").astype(bool)
-    if "spc_points" in df:
-        df["spc_points"] = pd.to_numeric(df["spc_points"], errors="coerce").fillna(0).astype(int)
-    return df
+def _pandera_column(column) -> pa.Column:
+    """One declared column as a pandera column: its type, nullability and allowed values."""
+    checks = []
+    if column.kind is str and not column.nullable:
+        checks.append(pa.Check.str_length(min_value=1))
+    if column.check is not None:
+        allowed = column.check.allowed()
+        if allowed is not None:
+            checks.append(pa.Check.isin(list(allowed)))
+        low, high = column.check.low, column.check.high
+        if low is not None and high is not None:
+            checks.append(pa.Check.in_range(low, high))
+        elif low is not None:
+            checks.append(pa.Check.ge(low))
+        elif high is not None:
+            checks.append(pa.Check.le(high))
+    return pa.Column(column.kind, checks, nullable=column.nullable)
 
 
-def validate(df: pd.DataFrame, what: str = "KPI result table") -> pd.DataFrame:
-    """Check a result table against :data:`SCHEMA`; one readable error naming row and column."""
-    missing = [c for c in RESULT_COLUMNS if c not in df.columns]
-    extra = [c for c in df.columns if c not in RESULT_COLUMNS]
+@lru_cache(maxsize=8)
+def schema(table: Table = RESULTS) -> pa.DataFrameSchema:
+    """The pandera schema of a declared table: every column in order, with its type, whether it
+    may be empty and its allowed values; one row per KPI and basis."""
+    return pa.DataFrameSchema({c.name: _pandera_column(c) for c in table.columns}, strict=True,
+                              ordered=True, unique=["kpi_id", "basis"])
+
+
+def validate(df: pd.DataFrame, what: str = "KPI result table", table: Table = RESULTS) -> pd.DataFrame:
+    """Check a result table against its schema; one readable error naming row and column."""
+    names = table.names
+    missing = [c for c in names if c not in df.columns]
+    extra = [c for c in df.columns if c not in names]
     if missing or extra:
         raise KpiError(f"{what}: columns differ from the KPI result table "
                        f"(missing {missing or 'none'}, unexpected {extra or 'none'})")
-    df = _typed(df[RESULT_COLUMNS])
+    df = typed(df[names], table)
     try:
-        return SCHEMA.validate(df, lazy=True)
+        return schema(table).validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
         first = exc.failure_cases.iloc[0]
         idx = first["index"]
         where = "" if pd.isna(idx) else f" row {int(idx) + 2}"
         kpi = "" if pd.isna(idx) else f" ({df.loc[idx, 'kpi_id']})"
-        raise KpiError(f"{what}:{where}{kpi}, column {first['column']}: value {first['failure_case']!r} "
+        case = first["failure_case"]
+        case = case.item() if hasattr(case, "item") else case  # 11.0, not np.float64(11.0)
+        raise KpiError(f"{what}:{where}{kpi}, column {first['column']}: value {case!r} "
                        f"fails {first['check']}") from None
 
 
@@ -116,20 +97,19 @@ def write_csv_atomic(df: pd.DataFrame, path: str | Path) -> None:
             os.unlink(tmp)
 
 
-def write_results(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+def write_results(df: pd.DataFrame, path: str | Path, table: Table = RESULTS) -> pd.DataFrame:
     """Validate a KPI result table and write it atomically; returns the validated table."""
-    checked = validate(df, str(path))
+    checked = validate(df, str(path), table)
     write_csv_atomic(checked, path)
     return checked
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
+def read_results(path: str | Path, table: Table = RESULTS) -> pd.DataFrame:
     """Read a KPI result table (kpis.csv or a family's results), typed and validated."""
     path = Path(path)
     if not path.exists():
         raise KpiError(f"KPI result table not found: {path}")
-    df = pd.read_csv(path, keep_default_na=True, dtype={c: str for c in TEXT_COLUMNS})
-    return validate(df, str(path))
+    return validate(read_typed_csv(path, table), str(path), table)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -42,6 +42,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from kpi_lib.analyse.columns import SPC_POINTS
+
 LIMIT = 2.66
 NEAR = 2 * LIMIT / 3
 SCREEN = 3.267
@@ -411,8 +413,7 @@ def clip_percent_limits(chart: pd.DataFrame, unit: str) -> pd.DataFrame:
     return out
 
 
-POINT_COLUMNS = ["kpi_id", "basis", "x", "y", "mean", "lpl", "upl", "variation", "rule", "segment",
-                 "adjustment", "limits_clipped"]
+POINT_COLUMNS = SPC_POINTS.names
 
 
 def points_table(chart: pd.DataFrame, kpi_id: str, basis: str, unit: str) -> pd.DataFrame:

@@ -19,61 +19,53 @@ from pathlib import Path
 
 import pandas as pd
 
+from kpi_lib.analyse.columns import RESULTS, SPC_POINTS, Table
+
 FORMULA_START = ("=", "+", "-", "@")
-HEADERS = {
-    "kpi_id": "KPI id", "name": "KPI", "family": "Family", "period": "Period",
-    "period_start": "Period start", "period_end": "Period end", "value": "Value", "unit": "Unit",
-    "numerator": "Numerator", "denominator": "Denominator", "ci_low": "95% interval, low",
-    "ci_high": "95% interval, high", "sample_n": "Sample size", "status": "Status", "basis": "Basis",
-    "headline": "Headline row", "source": "Source", "note": "Note", "target": "Target",
-    "polarity": "Better when", "supplementary": "Supplementary measure",
-    "pending_share": "Outcomes pending (%)", "provisional": "Provisional",
-    "previous_value": "Previous quarter", "last_year_value": "Same period last year",
-    "rolling12_value": "Rolling 12 months", "previous12_value": "Previous 12 months",
-    "baseline_value": "Baseline year", "change_previous": "Change on previous quarter",
-    "change_last_year": "Change on last year", "change_last_year_pct": "Change on last year (%)",
-    "last_year_significant": "Change on last year significant", "last_year_test": "Test (last year)",
-    "last_year_p_value": "p-value (last year)", "change_12m": "Change, 12 months on previous 12",
-    "change_12m_pct": "Change, 12 months on previous 12 (%)",
-    "change_12m_significant": "12-month change significant", "change_12m_test": "Test (12 months)",
-    "change_12m_p_value": "p-value (12 months)", "change_baseline": "Change on baseline",
-    "change_baseline_pct": "Change on baseline (%)", "comparison_basis": "Comparison basis",
-    "previous_value_mature": "Previous quarter (fully matured)",
-    "last_year_value_mature": "Same period last year (fully matured)",
-    "rolling12_value_mature": "Rolling 12 months (fully matured)",
-    "previous12_value_mature": "Previous 12 months (fully matured)",
-    "baseline_value_mature": "Baseline year (fully matured)",
-    "spc_grain": "SPC grain", "spc_points": "SPC points", "spc_variation": "SPC variation",
-    "spc_assurance": "SPC assurance", "spc_rule": "SPC rule", "spc_trial": "SPC trial limits",
-    "verdict_code": "Verdict code", "verdict": "Verdict", "synthetic_data": "Synthetic data",
-    # SPC points
-    "x": "Period starting", "y": "Value", "mean": "Mean", "lpl": "Lower process limit",
-    "upl": "Upper process limit", "variation": "Variation", "rule": "Rule", "segment": "Segment",
-    "adjustment": "Seasonal factor", "limits_clipped": "Limits clipped to 0-100",
-    # Table 1 summary
+#: Headers of the Table 1 summary sheet (the result and SPC columns bring their own labels).
+SUMMARY_HEADERS = {
     "plan_priority": "Plan priority", "improvement_area": "Improvement area", "kpi": "KPI",
     "table1_name": "KPI (wording of Table 1)",
     "latest": "Latest (as shown)", "count_or_sample": "Count or sample",
     "vs_last_year": "Change on last year (as shown)", "vs_12_months": "12 months vs previous 12 (as shown)",
     "pmf_integration": "Status in the 2023 paper (force performance framework)",
 }
-DATE_COLUMNS = {"period_start", "period_end", "x"}
+TABLES: tuple[Table, ...] = (RESULTS, SPC_POINTS)
 UNIT_FORMATS = {"count": "#,##0", "percent": "0.0", "minutes": "0.0", "seconds": "0.0",
                 "gbp": "£#,##0", "flag": "0", "tco2e": "#,##0"}
-VALUE_COLUMNS = {"value", "numerator", "denominator", "ci_low", "ci_high", "target", "previous_value",
-                 "last_year_value", "rolling12_value", "previous12_value", "baseline_value",
-                 "change_previous", "change_last_year", "change_12m", "change_baseline",
-                 "y", "mean", "lpl", "upl"} | {c for c in HEADERS if c.endswith("_mature")}
-FIXED_FORMATS = {"pending_share": "0.0", "change_last_year_pct": "0.0", "change_12m_pct": "0.0",
-                 "change_baseline_pct": "0.0", "last_year_p_value": "0.0000",
-                 "change_12m_p_value": "0.0000", "adjustment": "0.000", "sample_n": "#,##0",
-                 "spc_points": "0"}
+
+
+def _declared(tables: tuple[Table, ...]) -> dict:
+    """Each declared column by name, the first table's where two tables share a name."""
+    out: dict = {}
+    for t in tables:
+        for c in t.columns:
+            out.setdefault(c.name, c)
+    return out
+
+
+def headers(tables: tuple[Table, ...] = TABLES) -> dict[str, str]:
+    """Column name -> spreadsheet header: the declared labels, then the summary sheet's."""
+    return {**{name: c.label for name, c in _declared(tables).items()}, **SUMMARY_HEADERS}
+
+
+def formats(tables: tuple[Table, ...] = TABLES) -> tuple[set[str], set[str], dict[str, str]]:
+    """(date columns, columns shown in the KPI's unit, columns with a fixed number format)."""
+    cols = _declared(tables).values()
+    dates = {c.name for c in cols if c.excel == "date"}
+    in_unit = {c.name for c in cols if c.excel == "unit"}
+    fixed = {c.name: c.excel for c in cols if c.excel not in ("", "date", "unit")}
+    return dates, in_unit, fixed
+
+
+HEADERS = headers()
+DATE_COLUMNS, VALUE_COLUMNS, FIXED_FORMATS = formats()
 DATE_FORMAT = "d mmm yyyy"
 
 
-def header(column: str) -> str:
-    """A human header for a column name."""
-    return HEADERS.get(column, column.replace("_", " ").capitalize())
+def header(column: str, names: dict[str, str] | None = None) -> str:
+    """A human header for a column name (from ``names``, default :data:`HEADERS`)."""
+    return (HEADERS if names is None else names).get(column, column.replace("_", " ").capitalize())
 
 
 def _cell_value(v):

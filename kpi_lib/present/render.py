@@ -14,6 +14,7 @@ import nbformat
 import pandas as pd
 from nbconvert import HTMLExporter
 
+from kpi_lib.analyse.columns import SPC_POINTS, read_csv
 from kpi_lib.config.catalogue import load_catalogue
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.kernel import collector_paused
@@ -175,7 +176,7 @@ def write_excel(results: pd.DataFrame, out: Path, spc: pd.DataFrame | None = Non
 
     if spc is None:
         path = Path(out).parent / "results" / "spc.csv"
-        spc = pd.read_csv(path) if path.exists() else None
+        spc = read_csv(path, SPC_POINTS) if path.exists() else None
     if spc is not None and "unit" not in spc and "unit" in results:
         units = results.drop_duplicates("kpi_id").set_index("kpi_id")["unit"]
         spc = spc.assign(unit=spc["kpi_id"].map(units))

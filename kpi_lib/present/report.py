@@ -19,6 +19,7 @@ from kpi_lib.core.kernel import imports_settled
 with imports_settled():  # in a run's kernel: no collection while importing pandas (kpi_lib.core.kernel)
     import pandas as pd
 
+    from kpi_lib.analyse.columns import read_csv as read_table
     from kpi_lib.analyse.spc import ASSURANCE_LABELS, VARIATION_LABELS
     from kpi_lib.analyse.verdicts import VERDICTS
     from kpi_lib.config.catalogue import Kpi, load_catalogue, pmf_coverage
@@ -47,18 +48,10 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     )
     from kpi_lib.present.views import _html
 
-TEXT_COLUMNS = ("basis", "note", "source", "spc_rule", "verdict", "verdict_code", "comparison_basis",
-                "last_year_test", "change_12m_test")
-
-
 def read_results_csv(path: Path) -> pd.DataFrame:
-    """A results CSV (kpis.csv, year_kpis.csv, history.csv, ...) with its text columns as text
-    (empty, not NaN)."""
-    df = pd.read_csv(path, keep_default_na=True, dtype={c: str for c in TEXT_COLUMNS})
-    for c in TEXT_COLUMNS:
-        if c in df:
-            df[c] = df[c].fillna("")
-    return df
+    """A results CSV (kpis.csv, year_kpis.csv, history.csv, ...) read by the one typed reader:
+    text as text (empty, not NaN), flags as booleans, numbers as floats."""
+    return read_table(path)
 
 
 @dataclass

@@ -49,7 +49,7 @@ def verdict_html(row: Mapping, verdicts: Mapping[str, Any]) -> str:
     """The KPI's verdict, symbol plus the words from kpis.csv (never recomputed)."""
     code = str(row.get("verdict_code") or "")
     words = str(row.get("verdict") or "")
-    if not code or code == "nan":
+    if not code:
         return ""
     sym = getattr(verdicts.get(code), "symbol", "")
     return (f'<p class="verdict-line"><strong>Verdict:</strong> <span class="verdict-symbol" '
@@ -186,7 +186,7 @@ def charted(results: pd.DataFrame) -> pd.Series:
     """Which KPI rows get an SPC chart on their card: reported, with an SPC grain. (The runner
     counts a notebook's charts with this too, to start the longest notebooks first.)"""
     grain = results["spc_grain"].astype(str) if "spc_grain" in results else pd.Series("none", index=results.index)
-    return (results["status"] == "reported") & ~grain.isin(["none", "", "nan"])
+    return (results["status"] == "reported") & ~grain.isin(["none", ""])
 
 
 def show_kpis(run: FamilyRun) -> None:

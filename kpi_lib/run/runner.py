@@ -612,15 +612,11 @@ def _sections(p: Period) -> list:
 def _render_outputs(folder: Path, meta: dict, pdf: bool) -> str | None:
     """report.html, kpis.xlsx and (optionally) report.pdf from the executed notebooks in ``folder``.
     Returns a note when the PDF could not be printed."""
-    import pandas as pd
-
+    from kpi_lib.analyse.columns import read_csv
     from kpi_lib.present.render import combine, print_pdf, render_html, write_excel
     nb = combine(folder / "notebooks" / "report.ipynb", [folder / "notebooks" / f"{f}.ipynb" for f in FAMILIES])
     report = render_html(nb, meta, folder / "report.html")
-    results = pd.read_csv(folder / "results" / "kpis.csv", keep_default_na=True,
-                          dtype={c: str for c in ("basis", "note", "source", "spc_rule")})
-    for c in ("basis", "note", "source", "spc_rule"):
-        results[c] = results[c].fillna("")
+    results = read_csv(folder / "results" / "kpis.csv")
     write_excel(results, folder / "kpis.xlsx")
     if pdf:
         try:
