@@ -9,7 +9,7 @@ process ends anyway: about 0.2 s while importing and up to 0.2 s while drawing t
 second more, is avoided by the runner ending its kernels at once after their last cell.)
 
 So, in a kernel the runner started (environment variable :data:`ENV` set to ``"1"`` by
-:func:`kpi_lib.run.runner._execute`, inherited by the kernel), :func:`imports_settled` pauses the
+:func:`kpi_lib.run.pool.execute_notebook`, inherited by the kernel), :func:`imports_settled` pauses the
 collector while the notebook helpers import their libraries, then moves everything loaded out of
 its reach (:func:`gc.freeze`). Nothing is computed differently: the collector only reclaims
 reference cycles, and freezing only keeps some alive until the process ends.

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from kpi_lib.core import kernel
-from kpi_lib.run import runner
+from kpi_lib.run import pool
 
 PROBE = ("import gc, json, sys\n"
          "import kpi_lib.present.notebook, kpi_lib.present.views, kpi_lib.present.report\n"
@@ -69,7 +69,7 @@ def test_the_runner_marks_its_kernels_and_ends_each_once_its_notebook_has_run(mo
 
     monkeypatch.setenv(kernel.ENV, "")  # restored after the test (the worker sets it in-process)
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
-    res = runner._execute("calls", str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), {}, 60)
+    res = pool.execute_notebook("calls", str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), {}, 60)
     assert res["ok"] is True
     assert seen["env"] == "1"
     assert seen["shutdown_kernel"] == "immediate"

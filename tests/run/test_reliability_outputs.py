@@ -302,9 +302,9 @@ def test_a_previous_folder_or_commentary_that_is_not_usable_is_refused(tmp_path,
 
 def test_commentary_md_in_the_data_folder_is_used_when_no_file_is_given(tmp_path):
     from kpi_lib.core.periods import Period
-    from kpi_lib.run.runner import _commentary
+    from kpi_lib.run.plan import find_commentary
     q4 = Period.parse("2024/25 Q4")
-    assert _commentary(tmp_path, None, q4) is None
+    assert find_commentary(tmp_path, None, q4) is None
     (tmp_path / "commentary.md").write_text("# 2024/25 Q4\n\n## trc_volume\n\nForce commentary.\n",
                                             encoding="utf-8")
-    assert _commentary(tmp_path, None, q4) == tmp_path / "commentary.md"
+    assert find_commentary(tmp_path, None, q4) == tmp_path / "commentary.md"
