@@ -185,6 +185,10 @@ RESULTS = Table((
     _flag("spc_seasonal", "SPC seasonal limits"),
     _text("verdict_code", "Verdict code", one_of(_verdict_codes)),
     _text("verdict", "Verdict"),
+    _number("outlook_value", "Year-end outlook", "unit"),
+    _number("outlook_low", "Year-end outlook, 80% interval low", "unit"),
+    _number("outlook_high", "Year-end outlook, 80% interval high", "unit"),
+    _number("outlook_p_meet", "Probability of meeting the target by year end", "0.00", PROBABILITY),
     _flag("synthetic_data", "Synthetic data"),
 ))
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from kpi_lib.analyse import spc
 from kpi_lib.analyse.columns import RESULTS, SPC_POINTS, STATUSES
+from kpi_lib.analyse.outlook import add_outlook
 from kpi_lib.analyse.verdicts import add_verdicts
 from kpi_lib.config.annotations import rebase_dates
 from kpi_lib.config.catalogue import Kpi, load_catalogue
@@ -348,7 +349,8 @@ def compute_all(period: Period | str, source, params: dict | None = None,
                 "last_year_p_value", "change_12m_p_value", "last_year_significant",
                 "change_12m_significant"):
         out[col] = out[col].astype(float)
-    out = add_verdicts(out)[RESULT_COLUMNS]
+    out = add_verdicts(out)
+    out = add_outlook(out, period, m, catalogue, annotations)[RESULT_COLUMNS]
     return Computed(out, m, ws, charts)
 
 
