@@ -63,12 +63,12 @@ def trivial_notebooks(folder: Path, reference_results: Path, families: list[str]
     return folder
 
 
-def bench_panel(data: Path, res: dict, tmp: Path) -> None:
+def bench_panel(data: Path, res: dict, tmp: Path):
     from duckdb_reference import reference
 
+    from kpi_lib.config.configuration import load_configuration
     from kpi_lib.config.params import load_params
     from kpi_lib.inputs.detect import read_any
-    from kpi_lib.measure import registry
     from kpi_lib.measure.cache import get_panel
     from kpi_lib.measure.panel import build_panel
 
@@ -78,8 +78,9 @@ def bench_panel(data: Path, res: dict, tmp: Path) -> None:
     res["rows"] = {e.table: e.rows_read for e in tables.ledger}
     # each side timed twice and the faster taken: the first call of either also pays for
     # importing its libraries (DuckDB; scipy and statsmodels, imported where first used)
-    res["panel_build_first_s"], pnl = timed(build_panel, tables, registry.load_config(params))
-    res["panel_build_again_s"], pnl = timed(build_panel, tables, registry.load_config(params))
+    config = load_configuration(params)
+    res["panel_build_first_s"], pnl = timed(build_panel, tables, config)
+    res["panel_build_again_s"], pnl = timed(build_panel, tables, config)
     res["panel_build_s"] = min(res["panel_build_first_s"], res["panel_build_again_s"])
     res["panel_rows"] = len(pnl.measurements)
     res["duckdb_reference_again_s"], _ = timed(reference, data)
@@ -89,15 +90,15 @@ def bench_panel(data: Path, res: dict, tmp: Path) -> None:
     res["cache_hit"] = rep2.hit
     res["ratios"]["panel build (validated tables) / duckdb reference"] = res["panel_build_s"] / ref
     res["ratios"]["read+validate+panel / duckdb reference"] = (res["read_validate_s"] + res["panel_build_s"]) / ref
-    return pnl, params
+    return pnl, config
 
 
-def bench_compute(pnl, params, res: dict) -> None:
+def bench_compute(pnl, config, res: dict) -> None:
     from kpi_lib.analyse import engine
     from kpi_lib.core.periods import quarter_range
-    res["compute_one_quarter_s"], _ = timed(engine.compute, PERIOD, pnl, params)
+    res["compute_one_quarter_s"], _ = timed(engine.compute, PERIOD, pnl, config)
     quarters = quarter_range("2019/20 Q1", "2024/25 Q4")
-    res["compute_24_quarters_s"], _ = timed(lambda: [engine.compute(q, pnl, params) for q in quarters])
+    res["compute_24_quarters_s"], _ = timed(lambda: [engine.compute(q, pnl, config) for q in quarters])
 
 
 def bench_end_to_end(data: Path, res: dict, tmp: Path, jobs: int) -> None:
@@ -140,9 +141,8 @@ def bench_scale(scale: float, res: dict, tmp: Path, data: Path | None = None) ->
     /usr/bin/time -v (peak resident memory of the runner; each kernel is a separate process)."""
     from duckdb_reference import reference
 
-    from kpi_lib.config.params import load_params
+    from kpi_lib.config.configuration import load_configuration
     from kpi_lib.inputs.detect import read_any
-    from kpi_lib.measure import registry
     from kpi_lib.measure.panel import build_panel
     kpi = str(Path(sys.executable).parent / "kpi")
     res["scale"] = scale
@@ -155,7 +155,7 @@ def bench_scale(scale: float, res: dict, tmp: Path, data: Path | None = None) ->
     res["scale_duckdb_reference_s"], _ = timed(reference, data)
     res["scale_read_validate_s"], tables = timed(read_any, data)
     res["scale_rows"] = {e.table: e.rows_read for e in tables.ledger}
-    res["scale_panel_build_s"], _ = timed(build_panel, tables, registry.load_config(load_params()))
+    res["scale_panel_build_s"], _ = timed(build_panel, tables, load_configuration())
     del tables
     res["scale_duckdb_reference_again_s"], _ = timed(reference, data)
     ref = min(res["scale_duckdb_reference_s"], res["scale_duckdb_reference_again_s"])
@@ -194,8 +194,8 @@ def main() -> None:
                  "ratios": {}}
     tmp = Path(tempfile.mkdtemp(prefix="kpi-bench-"))
     try:
-        pnl, params = bench_panel(data, res, tmp)
-        bench_compute(pnl, params, res)
+        pnl, config = bench_panel(data, res, tmp)
+        bench_compute(pnl, config, res)
         if args.end_to_end or args.backfill:
             bench_end_to_end(data, res, tmp, args.jobs)
         if args.backfill:

@@ -1,12 +1,12 @@
 """kpi_lib: the tested library behind the Police and Crime Panel's Budget KPI metrics report.
 
 Every figure in a report comes from a pure function here; notebooks only call them and present.
-Entry point: :func:`kpi_lib.compute` (period, canonical tables, parameters) -> KPI result table.
+Entry points for an analyst (:mod:`kpi_lib.api`): :func:`kpi_lib.compute` (period, data, optional
+configuration) -> KPI result table; :func:`kpi_lib.measure` (data folder) -> measurement panel.
 
-The public names are imported on first use (module ``__getattr__``): ``from kpi_lib import
-compute`` works as before, but importing a submodule such as :mod:`kpi_lib.present.notebook` or
-:mod:`kpi_lib.present.views` no longer imports the engine and, through it, scipy and statsmodels (most of
-a second in every notebook kernel; issue 9, "compute once").
+The public names are imported on first use (module ``__getattr__``), so that importing a
+submodule such as :mod:`kpi_lib.present.views` does not import the engine and, through it, scipy
+and statsmodels.
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
-__all__ = ["Period", "__version__", "breakdowns", "compute", "load_params", "read_tables"]
+__all__ = ["Configuration", "Period", "__version__", "breakdowns", "compute", "load_configuration",
+           "load_params", "measure", "read_tables"]
 
 #: public name -> the submodule that defines it (imported when the name is first asked for)
-_LAZY = {"breakdowns": ".analyse.engine", "compute": ".analyse.engine",
+_LAZY = {"breakdowns": ".api", "compute": ".api", "measure": ".api",
+         "Configuration": ".config.configuration", "load_configuration": ".config.configuration",
          "load_params": ".config.params", "Period": ".core.periods", "read_tables": ".inputs"}
 
 if TYPE_CHECKING:  # for type checkers and editors: the names as if imported eagerly
-    from kpi_lib.analyse.engine import breakdowns, compute
+    from kpi_lib.api import breakdowns, compute, measure
+    from kpi_lib.config.configuration import Configuration, load_configuration
     from kpi_lib.config.params import load_params
     from kpi_lib.core.periods import Period
     from kpi_lib.inputs import read_tables

@@ -43,6 +43,20 @@ def small_tables(small_sample):
 
 
 @pytest.fixture(scope="session")
+def config():
+    """The default configuration (settings, catalogue, categories, factors, annotations, peers)."""
+    from kpi_lib.config.configuration import load_configuration
+    return load_configuration()
+
+
+@pytest.fixture(scope="session")
+def small_panel(small_tables, config):
+    """The measurement panel of the small sample, built once for every test that reads it."""
+    from kpi_lib.measure.panel import build_panel
+    return build_panel(small_tables, config)
+
+
+@pytest.fixture(scope="session")
 def quarter_run(small_sample, tmp_path_factory):
     """One real run of the latest sample quarter (small sample), shared by pipeline and browser tests."""
     from kpi_lib.run.runner import run_period

@@ -1,4 +1,4 @@
-"""The single entry point: ``compute(period, panel, settings)`` returns the KPI result table.
+"""The single entry point: ``compute(period, panel, config)`` returns the KPI result table.
 
 It derives everything from the measurement panel (:mod:`kpi_lib.measure.panel`) alone: the period's row
 per KPI (crime outcome rates have a second row for the non-headline basis, ``headline`` False),
@@ -34,8 +34,8 @@ from kpi_lib.analyse.columns import RESULTS, SPC_POINTS, STATUSES
 from kpi_lib.analyse.outlook import add_outlook
 from kpi_lib.analyse.verdicts import add_verdicts
 from kpi_lib.config.annotations import rebase_dates
-from kpi_lib.config.catalogue import Kpi, load_catalogue
-from kpi_lib.config.params import load_params
+from kpi_lib.config.catalogue import Kpi
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core import stats
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window, WindowSet, period_window, windows_for
@@ -190,18 +190,6 @@ def _chart(kpi: Kpi, basis: str, rows: pd.DataFrame, ws: WindowSet, params: dict
     return grain, _xmr(series, kpi, grain, annotations, params)
 
 
-def spc_chart(kpi: Kpi, m: pd.DataFrame, ws: WindowSet, params: dict,
-              annotations: list | None = None) -> pd.DataFrame:
-    """An XmR chart table straight from measurement rows (no maturity matching): kept for
-    presentation code that charts measurement rows itself; prefer ``Computed.charts``."""
-    grain = (params.get("spc_grain") or {}).get(kpi.family, "quarter")
-    series = _series(m, ws.months if grain == "month" else ws.quarters)
-    if grain == "month" and len(series) < 2:
-        grain, series = "quarter", _series(m, ws.quarters)
-    anns = registry.load_annotations_for(params) if annotations is None else annotations
-    return _xmr(series, kpi, grain, anns, params)
-
-
 def spc_points(computed: Computed, catalogue: list[Kpi]) -> pd.DataFrame:
     """Every chart point of a computed period (results/<family>_spc.csv, contract 4)."""
     units = {k.id: k.unit for k in catalogue}
@@ -212,26 +200,17 @@ def spc_points(computed: Computed, catalogue: list[Kpi]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ entry point
-def _as_panel(source, params: dict, families: list[str] | None, period: Period) -> Panel:
+def _as_panel(source, config: Configuration, families: list[str] | None, period: Period) -> Panel:
     if isinstance(source, Panel):
         return source
-    return build_panel(source, registry.load_config(params), families, through=period)
+    return build_panel(source, config, families, through=period)
 
 
-def _settings_dict(params) -> dict:
-    if params is None:
-        return load_params()
-    if hasattr(params, "model_dump"):
-        return params.model_dump()
-    return params
-
-
-def compute(period: Period | str, panel, params: dict | None = None,
-            families: list[str] | None = None, catalogue: list[Kpi] | None = None,
-            annotations: list | None = None) -> pd.DataFrame:
+def compute(period: Period | str, panel, config: Configuration,
+            families: list[str] | None = None) -> pd.DataFrame:
     """The KPI result table for ``period`` (a quarter or a whole financial year), from the panel
-    (or from canonical tables, which are measured first)."""
-    return compute_all(period, panel, params, families, catalogue, annotations).results
+    (or from canonical tables, which are measured first) and the run's configuration."""
+    return compute_all(period, panel, config, families).results
 
 
 def _index(m: pd.DataFrame) -> dict:
@@ -249,16 +228,12 @@ def _missing_row(kpi_id: str, w: Window, basis: str) -> dict:
             "pending_share": math.nan}
 
 
-def compute_all(period: Period | str, source, params: dict | None = None,
-                families: list[str] | None = None, catalogue: list[Kpi] | None = None,
-                annotations: list | None = None) -> Computed:
+def compute_all(period: Period | str, source, config: Configuration,
+                families: list[str] | None = None) -> Computed:
     """The KPI result table with the measurements, windows and SPC charts behind it."""
     period = Period.parse(period)
-    params = _settings_dict(params)
-    catalogue = catalogue or load_catalogue()
-    panel = _as_panel(source, params, families, period)
-    if annotations is None:
-        annotations = registry.load_annotations_for(params)
+    params, catalogue, annotations = config.params, config.catalogue, config.annotations
+    panel = _as_panel(source, config, families, period)
     fams = families or panel.families
     m = panel.whole_force()
     m = m[m["family"].isin(fams)]
@@ -360,12 +335,11 @@ def by_kpi_basis(mk: pd.DataFrame, basis: str) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ derived tables
-def breakdowns(period: Period | str, source, params: dict | None = None,
+def breakdowns(period: Period | str, source, config: Configuration,
                families: list[str] | None = None) -> pd.DataFrame:
     """Breakdowns for the period (by local area, crime type, outcome group, carbon source)."""
     period = Period.parse(period)
-    params = _settings_dict(params)
-    panel = _as_panel(source, params, families, period)
+    panel = _as_panel(source, config, families, period)
     fams = families or panel.families
     b = panel.breakdowns()
     w = period_window(period)
@@ -379,30 +353,27 @@ def breakdowns(period: Period | str, source, params: dict | None = None,
     return out.sort_values(["kpi_id", "dimension", "category", "basis"], kind="stable", ignore_index=True)
 
 
-def measurements(period: Period | str, source, params: dict | None = None,
+def measurements(period: Period | str, source, config: Configuration,
                  families: list[str] | None = None) -> tuple[pd.DataFrame, WindowSet]:
     """Measurement rows (whole force, every window the panel holds) and the period's windows."""
-    period, params, m = _whole_force(period, source, params, families)
-    return m.reset_index(drop=True), window_set(period, params)
+    period, m = _whole_force(period, source, config, families)
+    return m.reset_index(drop=True), window_set(period, config.params)
 
 
-def _whole_force(period, source, params, families) -> tuple[Period, dict, pd.DataFrame]:
-    """The parsed period, the settings as a dict, and the panel's whole-force rows of the families."""
+def _whole_force(period, source, config: Configuration, families) -> tuple[Period, pd.DataFrame]:
+    """The parsed period and the panel's whole-force rows of the families."""
     period = Period.parse(period)
-    params = _settings_dict(params)
-    m = _as_panel(source, params, families, period).whole_force()
-    return period, params, (m[m["family"].isin(families)] if families else m)
+    m = _as_panel(source, config, families, period).whole_force()
+    return period, (m[m["family"].isin(families)] if families else m)
 
 
-def history(period: Period | str, panel: Panel, params: dict | None = None,
-            families: list[str] | None = None, catalogue: list[Kpi] | None = None,
-            quarters: int = 8) -> pd.DataFrame:
+def history(period: Period | str, panel: Panel, config: Configuration,
+            families: list[str] | None = None, quarters: int = 8) -> pd.DataFrame:
     """The last ``quarters`` quarters (to the period's end) of every KPI's headline value:
     kpi_id, basis, quarter, period_start, value, status, unit (contract 6: sparklines, "what
     changed"). Values are as measured at this extraction (cohort rates as they stand today)."""
     period = Period.parse(period)
-    params = _settings_dict(params)
-    catalogue = catalogue or load_catalogue()
+    params, catalogue = config.params, config.catalogue
     last = period if not period.is_year else Period(period.fy, 4)
     qs = [last]
     while len(qs) < quarters:
@@ -426,10 +397,11 @@ def history(period: Period | str, panel: Panel, params: dict | None = None,
     return pd.DataFrame(rows, columns=["kpi_id", "basis", "quarter", "period_start", "value", "status", "unit"])
 
 
-def year_quarters(period: Period | str, source, params: dict | None = None,
+def year_quarters(period: Period | str, source, config: Configuration,
                   families: list[str] | None = None) -> pd.DataFrame:
     """For an end-of-year report: each quarter's headline value side by side (kpi_id x Q1..Q4)."""
-    period, params, m = _whole_force(period, source, params, families)
+    params = config.params
+    period, m = _whole_force(period, source, config, families)
     m = m[m["window_kind"] == "quarter"]
     cols = {}
     for q in period.year().quarters():

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpi_lib.config.catalogue import Kpi
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.periods import Period
 from kpi_lib.core.provenance import code_digest  # cheap to import: no readers, no schema library
 from kpi_lib.core.windows import WindowSet
@@ -68,22 +68,21 @@ def family_measurements(panel: Panel, family: str) -> pd.DataFrame:
     return m[m["family"].isin([family])]
 
 
-def compute_families(period: Period | str, panel: Panel, params: dict, families: list[str],
-                     catalogue: list[Kpi], annotations: list) -> dict[str, FamilyFigures]:
-    """The figures of ``families`` for ``period`` from ``panel``: one computation for them all,
-    split by family (see the module doc for why the split equals computing each alone)."""
+def compute_families(period: Period | str, panel: Panel, config: Configuration,
+                     families: list[str]) -> dict[str, FamilyFigures]:
+    """The figures of ``families`` for ``period`` from ``panel`` with the run's configuration: one
+    computation for them all, split by family (see the module doc for why the split equals
+    computing each alone)."""
     from kpi_lib.analyse import engine
 
     p = Period.parse(period)
-    done = engine.compute_all(p, panel, params, families=families, catalogue=catalogue,
-                              annotations=annotations)
+    done = engine.compute_all(p, panel, config, families=families)
     year = None
     if p.is_year:
         year = done.results
     elif p.quarter == 4:
-        year = engine.compute(p.year(), panel, params, families=families, catalogue=catalogue,
-                              annotations=annotations)
-    family_of = {k.id: k.family for k in catalogue}
+        year = engine.compute(p.year(), panel, config, families=families)
+    family_of = {k.id: k.family for k in config.catalogue}
     out = {}
     for fam in families:
         part = panel.for_families([fam])
@@ -92,10 +91,10 @@ def compute_families(period: Period | str, panel: Panel, params: dict, families:
                               done.windows, charts)
         out[fam] = FamilyFigures(
             fam, own.results, own.measurements, own.windows,
-            engine.breakdowns(p, part, params, families=[fam]), engine.spc_points(own, catalogue),
-            charts, engine.history(p, part, params, families=[fam], catalogue=catalogue),
+            engine.breakdowns(p, part, config, families=[fam]), engine.spc_points(own, config.catalogue),
+            charts, engine.history(p, part, config, families=[fam]),
             None if year is None else _rows_of(year, fam),
-            engine.year_quarters(p, part, params, families=[fam]) if p.is_year else None)
+            engine.year_quarters(p, part, config, families=[fam]) if p.is_year else None)
     return out
 
 

@@ -148,12 +148,12 @@ def get_panel(data_dir: str | Path, params: dict, *, tables=None, root: str | Pa
             return found, CacheReport(True, key, folder, time.monotonic() - t0)
         note = "a damaged cache entry was ignored and rebuilt"
         shutil.rmtree(folder, ignore_errors=True)
-    from kpi_lib.measure.registry import load_config
+    from kpi_lib.config.configuration import load_configuration
     if tables is None:
         from kpi_lib.inputs.detect import read_any
         tables = read_any(data_dir, timezone=params.get("timezone"),
                           survey_scales=params.get("survey_scales"))
-    built = panel_mod.build_panel(tables, load_config(params), families)
+    built = panel_mod.build_panel(tables, load_configuration(params), families)
     store_entry(built, folder)
     prune(folder.parent, keep=KEEP)
     return built, CacheReport(False, key, folder, time.monotonic() - t0, note)

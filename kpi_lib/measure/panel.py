@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window, month_windows, period_window, quarter_windows
 from kpi_lib.measure import registry
 from kpi_lib.measure.families import _common
-from kpi_lib.measure.families._common import Config
 
 COLUMNS = ["kpi_id", "basis", "breakdown_dim", "breakdown_value", "window_kind", "window_start",
            "window_end", "value", "numerator", "denominator", "ci_low", "ci_high", "sample_n",
@@ -189,7 +189,7 @@ def _breakdown_rows(fam, aggregate, windows: list[Window], params: dict, source:
         "note": "", "source": source, "pending_share": math.nan, "family": fam.name})
 
 
-def build_panel(tables, config: Config, families: list[str] | None = None,
+def build_panel(tables, config: Configuration, families: list[str] | None = None,
                 through: Period | None = None) -> Panel:
     """Measure every KPI of the families (all registered families when None) over every window
     the data cover, with breakdowns and cohort maturity, from tables already read."""
@@ -232,15 +232,15 @@ def build_panel(tables, config: Config, families: list[str] | None = None,
     }
     if maturity is None:
         maturity = pd.DataFrame(columns=MATURITY_COLUMNS)
-    info["peer_settings"] = (config.extras.get("peers") or {}).get("settings", {})
+    info["peer_settings"] = (config.peers or {}).get("settings", {})
     return Panel(measurements, maturity.reset_index(drop=True)[MATURITY_COLUMNS], info,
                  peer_tables(tables, config, first, last))
 
 
-def peer_tables(tables, config: Config, first: Period, last: Period) -> pd.DataFrame:
+def peer_tables(tables, config: Configuration, first: Period, last: Period) -> pd.DataFrame:
     """Peer comparison for every quarter the Home Office PFA tables cover (empty without them)."""
     pfa = tables.extras.get("home_office_pfa")
-    peers = config.extras.get("peers")
+    peers = config.peers
     if pfa is None or not peers:
         return pd.DataFrame(columns=PEER_COLUMNS)
     from kpi_lib.inputs.homeoffice import peer_comparison

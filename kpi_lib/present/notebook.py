@@ -29,17 +29,17 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     import pandas as pd
 
     from kpi_lib.analyse import precompute
-    from kpi_lib.config.catalogue import Kpi, load_catalogue
+    from kpi_lib.config.catalogue import Kpi
+    from kpi_lib.config.configuration import load_configuration
     from kpi_lib.config.params import load_params
     from kpi_lib.core.errors import ParameterError
-    from kpi_lib.core.paths import params_file
     from kpi_lib.core.periods import Period
     from kpi_lib.core.windows import WindowSet
     from kpi_lib.measure import panel as panel_mod
     from kpi_lib.measure import registry
     from kpi_lib.measure.panel import Panel
 
-__all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "load_peers", "start_family"]
+__all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "start_family"]
 
 
 @dataclass
@@ -121,8 +121,8 @@ def start_family(family: str, period: str, data_dir: str, out_dir: str | None = 
     p, params, out = check_parameters(period, data_dir, out_dir, params_file)
     full = family_panel(data_dir, out, params)
     pnl = full.for_families([fam.name])
-    catalogue = load_catalogue()
-    annotations = registry.load_annotations_for(params)
+    config = load_configuration(params)
+    catalogue, annotations = config.catalogue, config.annotations
     res = out / "results"
     figs = None
     if (res / precompute.FOLDER / precompute.STAMP).exists():
@@ -131,15 +131,9 @@ def start_family(family: str, period: str, data_dir: str, out_dir: str | None = 
                                        full, window_set(p, params))
     if figs is None:  # no run's figures for these settings: compute them here
         precompute.forget(res)  # this family's files are about to differ from any saved figures
-        figs = precompute.compute_families(p, pnl, params, [fam.name], catalogue, annotations)[fam.name]
+        figs = precompute.compute_families(p, pnl, config, [fam.name])[fam.name]
         figs = precompute.write_family_files(figs, res)
     return FamilyRun(fam.name, p, params, pnl, figs.results, figs.measurements, figs.windows,
                      figs.breakdowns, figs.spc, figs.charts, figs.history, catalogue, out, annotations,
                      InputsInfo.from_panel(pnl), pnl.peers_for(p.quarters()[-1]),
                      dict(pnl.info.get("peer_settings", {})))
-
-
-def load_peers(path: str | None = None) -> dict:
-    """Peer comparison settings (params/peers.yaml, or the file named by ``peers_file``)."""
-    from kpi_lib.measure.registry import _load_yaml
-    return _load_yaml(Path(path) if path else params_file("peers.yaml"), "peer comparison settings")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kpi_lib.config.params import load_params
+from kpi_lib.config.catalogue import Kpi, load_catalogue
+from kpi_lib.config.configuration import Configuration, load_configuration
 from kpi_lib.core.errors import ParameterError
 from kpi_lib.core.periods import Period
 from kpi_lib.measure import registry
@@ -36,7 +37,7 @@ class Plan:
     data: Path
     out: Path
     given_out: Path
-    params: dict
+    config: Configuration
     params_file: Path | None
     jobs: int
     jobs_requested: int | None
@@ -47,6 +48,11 @@ class Plan:
     commentary_file: Path | None
     started: datetime
     t0: float
+
+    @property
+    def params(self) -> dict:
+        """The validated settings (as a plain dict)."""
+        return self.config.params
 
     @property
     def build(self) -> Path:
@@ -67,7 +73,8 @@ def _previous_run(p: Period, out: Path, given: str | Path | None) -> Path | None
     return sibling if carries_marker(sibling) and (sibling / "manifest.json").exists() else None
 
 
-def find_commentary(data: Path, given: str | Path | None, period: Period) -> Path | None:
+def find_commentary(data: Path, given: str | Path | None, period: Period,
+                    catalogue: list[Kpi] | None = None) -> Path | None:
     """Force commentary (Markdown): ``--commentary FILE``, else ``commentary.md`` in the data
     folder when present, else None. Must be a UTF-8 file of at most 1 MB, written for this
     period and naming only known KPI ids: checked here, before any notebook runs."""
@@ -83,9 +90,8 @@ def find_commentary(data: Path, given: str | Path | None, period: Period) -> Pat
         path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ParameterError(f"commentary file {path}: not UTF-8 text (byte {exc.start})") from None
-    from kpi_lib.config.catalogue import load_catalogue
     from kpi_lib.present.commentary import load_commentary
-    load_commentary(path, period.label, [k.id for k in load_catalogue()])
+    load_commentary(path, period.label, [k.id for k in (catalogue if catalogue is not None else load_catalogue())])
     return path
 
 
@@ -102,12 +108,12 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
                              f"{(FIRST_YEAR + 1) % 100:02d} to {LAST_YEAR}/{(LAST_YEAR + 1) % 100:02d} are accepted")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"--jobs must be a whole number of at least 1, got {jobs!r}")
-    params = load_params(params_file)
+    config = load_configuration(params_file)
     data = Path(data_dir).resolve()
     if not data.is_dir():
         raise ParameterError(f"data folder not found: {data_dir}")
     given = Path(out_dir) if out_dir else Path.cwd() / "outputs" / p.slug
     out = check_output_folder(given, data=data)
-    return Plan(p, data, out, given, params, Path(params_file).resolve() if params_file else None,
+    return Plan(p, data, out, given, config, Path(params_file).resolve() if params_file else None,
                 jobs_used(jobs), jobs, quiet, timeout, pdf, _previous_run(p, out, previous_dir),
-                find_commentary(data, commentary_file, p), started, t0)
+                find_commentary(data, commentary_file, p, config.catalogue), started, t0)

@@ -145,12 +145,10 @@ def compute(pl: Plan, build: Path) -> dict[str, int]:
         save_figures,
         write_family_files,
     )
-    from kpi_lib.config.catalogue import load_catalogue
     from kpi_lib.measure import panel as panel_mod
     res = build / "results"
     pnl = panel_mod.load(res)
-    figures = compute_families(pl.period, pnl, pl.params, FAMILIES, load_catalogue(),
-                               registry.load_annotations_for(pl.params))
+    figures = compute_families(pl.period, pnl, pl.config, FAMILIES)
     written = {name: write_family_files(f, res) for name, f in figures.items()}
     save_figures(written, expected_stamp(pl.period, pl.params, res), res)
     return {name: charts_drawn(f.results) for name, f in written.items()}

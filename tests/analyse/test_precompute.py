@@ -16,12 +16,12 @@ import pytest
 
 from kpi_lib.analyse import precompute
 from kpi_lib.analyse.results import validate
-from kpi_lib.config.catalogue import load_catalogue
-from kpi_lib.config.params import load_params
+from kpi_lib.config.configuration import load_configuration
 from kpi_lib.core.periods import Period
 from kpi_lib.measure import cache, panel, registry
 
-PARAMS = load_params()
+CONFIG = load_configuration()
+PARAMS = CONFIG.params
 PERIOD = "2024/25 Q4"
 
 
@@ -51,8 +51,7 @@ def _figures_equal(a: precompute.FamilyFigures, b: precompute.FamilyFigures) -> 
 
 
 def _compute(pnl, families, period=PERIOD):
-    return precompute.compute_families(period, pnl, PARAMS, families, load_catalogue(),
-                                       registry.load_annotations_for(PARAMS))
+    return precompute.compute_families(period, pnl, CONFIG, families)
 
 
 @pytest.mark.parametrize("period", [PERIOD, "2024/25 Q2", "2023/24"])
@@ -113,7 +112,7 @@ def test_start_family_loads_the_runs_figures_and_shows_the_same(run_folder, smal
 
     build = tmp_path / "build"
     panel.save(panel.load(run_folder / "results"), build / "results")
-    runner_mod.compute(SimpleNamespace(period=Period.parse(PERIOD), params=PARAMS), build)
+    runner_mod.compute(SimpleNamespace(period=Period.parse(PERIOD), params=PARAMS, config=CONFIG), build)
     for suffix in ("", "_breakdown", "_spc", "_history", "_year"):  # the notebook's very files
         assert (build / "results" / f"crime{suffix}.csv").read_bytes() == \
             (computed / "results" / f"crime{suffix}.csv").read_bytes(), suffix
@@ -154,7 +153,7 @@ def test_family_kernels_never_import_scipy_or_statsmodels(run_folder):
             " 'compute': compute.__module__}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     got = json.loads(out.stdout)
-    assert got == {"heavy": [], "period": "2024/25 Q4", "compute": "kpi_lib.analyse.engine"}
+    assert got == {"heavy": [], "period": "2024/25 Q4", "compute": "kpi_lib.api"}
 
 
 def test_the_import_check_would_catch_scipy():

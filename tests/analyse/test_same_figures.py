@@ -16,12 +16,12 @@ import pytest
 
 from kpi_lib.analyse import engine
 from kpi_lib.config.annotations import load_annotations
-from kpi_lib.config.params import load_params
-from kpi_lib.measure import panel, registry
+from kpi_lib.config.configuration import load_configuration
 from kpi_lib.measure.families.crime import RATE_KPIS
 
 GOLDEN = Path(__file__).parent / "golden"
-PARAMS = load_params()
+CONFIG = load_configuration()
+PARAMS = CONFIG.params
 REBASED = {k for a in load_annotations() if a.rebase for k in
            ([] if a.kpis == "all" else a.kpis)}
 SEASONAL = set(PARAMS.get("spc_seasonal") or [])
@@ -66,15 +66,10 @@ def _same(a, b) -> bool:
     return math.isclose(fa, fb, rel_tol=1e-9, abs_tol=1e-12)
 
 
-@pytest.fixture(scope="module")
-def small_panel(small_tables):
-    return panel.build_panel(small_tables, registry.load_config(PARAMS))
-
-
 @pytest.mark.parametrize("period,slug", [("2023/24 Q1", "2023-24-q1"), ("2024/25 Q4", "2024-25-q4")])
 def test_same_figures_as_before_the_panel(small_panel, period, slug):
     golden = pd.read_csv(GOLDEN / f"kpis_{slug}_small_sample.csv", keep_default_na=True)
-    now = engine.compute(period, small_panel, PARAMS).reset_index(drop=True)
+    now = engine.compute(period, small_panel, CONFIG).reset_index(drop=True)
     assert list(zip(now["kpi_id"], now["basis"].fillna(""), strict=True)) == \
         list(zip(golden["kpi_id"], golden["basis"].fillna(""), strict=True))
     unexpected = []
@@ -91,7 +86,7 @@ def test_same_figures_as_before_the_panel(small_panel, period, slug):
 def test_on_purpose_changes_happened(small_panel):
     """The listed changes are real (the golden values differ where the issue said they would)."""
     golden = pd.read_csv(GOLDEN / "kpis_2024-25-q4_small_sample.csv", keep_default_na=True)
-    now = engine.compute("2024/25 Q4", small_panel, PARAMS).reset_index(drop=True)
+    now = engine.compute("2024/25 Q4", small_panel, CONFIG).reset_index(drop=True)
     trc = now["kpi_id"].eq("trc_charge_rate") & now["basis"].eq("cohort")
     assert not _same(now.loc[trc, "last_year_value"].iloc[0], golden.loc[trc, "last_year_value"].iloc[0])
     assert _same(now.loc[trc, "last_year_value_mature"].iloc[0], golden.loc[trc, "last_year_value"].iloc[0])

@@ -13,11 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_lib.config.params import load_params
+from kpi_lib.config.configuration import load_configuration
 from kpi_lib.core.errors import InputError
 from kpi_lib.inputs import chunks
 from kpi_lib.inputs.canonical import read_tables
-from kpi_lib.measure import registry
 from kpi_lib.measure.families.calls import daily_counts
 from kpi_lib.measure.families.response import prepare as prepare_incidents
 from kpi_lib.measure.panel import build_panel
@@ -123,8 +122,7 @@ def test_the_tables_read_do_not_depend_on_the_chunk_size(tmp_path_factory, rows)
 
 def test_the_panel_does_not_depend_on_the_chunk_size(small_sample, small_tables, small_chunks):
     small_chunks(9_973)  # several chunks of every record-level table of the small sample
-    params = load_params()
-    config = registry.load_config(params)
+    config = load_configuration()
     parts = read_tables(small_sample)
     assert parts.frames["calls"].shape[0] > 3 * 9_973
     a = build_panel(small_tables, config).measurements

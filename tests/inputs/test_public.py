@@ -152,11 +152,11 @@ def _street_by_hand(folder: Path):
     ("west-mercia-2025", "2025/26 Q3", 102105 - 16870, 16870),
     ("west-mercia-2024-01-to-04", "2024/25 Q1", 32423 - 4956, 4956),
 ])
-def test_police_uk_monthly_counts(folder, period, literal_total, literal_asb):
+def test_police_uk_monthly_counts(folder, period, literal_total, literal_asb, config):
     path = shared_data("police-uk", folder)
     months, robbery, vehicle, areas = _street_by_hand(path)
     tables = read_any(path)
-    m, _ = measurements(period, tables, families=["crime"])
+    m, _ = measurements(period, tables, config, families=["crime"])
     got = {(r.kpi_id, r.window_start.strftime("%Y-%m")): r.value for r in m.itertuples()
            if r.window_kind == "month" and r.status == "reported"}
     for month in months:

@@ -8,10 +8,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from kpi_lib.config.params import load_params
+from kpi_lib.config.configuration import load_configuration
 from kpi_lib.measure import cache, panel
 
-PARAMS = load_params()
+CONFIG = load_configuration()
+PARAMS = CONFIG.params
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_a_bad_result_table_is_refused_with_row_and_column(data, tmp_path):
     from kpi_lib.analyse import engine
     from kpi_lib.analyse.results import write_results
     from kpi_lib.core.errors import KpiError
-    table = engine.compute("2024/25 Q4", cache.get_panel(data, PARAMS, root=tmp_path / "c")[0], PARAMS)
+    table = engine.compute("2024/25 Q4", cache.get_panel(data, PARAMS, root=tmp_path / "c")[0], CONFIG)
     bad = table.copy()
     bad.loc[3, "status"] = "nearly"
     with pytest.raises(KpiError, match=r"row 5 .*column status: value 'nearly'"):

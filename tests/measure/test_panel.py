@@ -18,14 +18,15 @@ from hypothesis import strategies as st
 from statsmodels.stats import rates as sm_rates
 
 from kpi_lib.analyse import engine
-from kpi_lib.config.params import load_params
+from kpi_lib.config.configuration import load_configuration
 from kpi_lib.core.periods import Period
 from kpi_lib.inputs import read_tables
-from kpi_lib.measure import panel, registry
+from kpi_lib.measure import panel
 
 from helpers import write_table
 
-PARAMS = load_params()
+CONFIG = load_configuration()
+PARAMS = CONFIG.params
 
 
 def _crimes(prefix: str, n: int, day: str, code: str) -> list[str]:
@@ -60,8 +61,8 @@ def force(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def q4(force):
-    p = panel.build_panel(force, registry.load_config(PARAMS), families=["crime"])
-    return engine.compute("2024/25 Q4", p, PARAMS, families=["crime"]).set_index(["kpi_id", "basis"])
+    p = panel.build_panel(force, CONFIG, families=["crime"])
+    return engine.compute("2024/25 Q4", p, CONFIG, families=["crime"]).set_index(["kpi_id", "basis"])
 
 
 def test_cohort_rates_compared_at_equal_maturity(q4):
@@ -121,8 +122,8 @@ def test_no_target_is_never_on_or_off_track(q4):
 
 
 def test_spc_points_are_at_equal_maturity(force):
-    p = panel.build_panel(force, registry.load_config(PARAMS), families=["crime"])
-    done = engine.compute_all("2024/25 Q4", p, PARAMS, families=["crime"])
+    p = panel.build_panel(force, CONFIG, families=["crime"])
+    done = engine.compute_all("2024/25 Q4", p, CONFIG, families=["crime"])
     chart = done.charts[("rape_charge_rate", "cohort")].set_index("x")
     # each monthly point has L = 45 days after its own month end. February 2024: 20 rapes; the
     # cutoff is 29 Feb 2024 + 45 days = 14 April 2024, and the first charge came on 20 April, so
@@ -144,7 +145,7 @@ def test_empty_outcomes_table_means_rates_not_available(tmp_path):
     write_table(tmp_path, "crimes", ["C1,2023-04-10,8N,false,Worcester", "C2,2023-07-10,8N,false,Worcester"])
     write_table(tmp_path, "outcomes", [])
     tables = read_tables(tmp_path)
-    r = engine.compute("2023/24 Q1", tables, PARAMS, families=["crime"])
+    r = engine.compute("2023/24 Q1", tables, CONFIG, families=["crime"])
     rates = r[r["kpi_id"].str.endswith("_charge_rate")]
     assert len(rates) and (rates["status"] == "not_available_from_source").all()
     assert rates["value"].isna().all() and (r.loc[r["kpi_id"] == "trc_volume", "value"] == 1).all()
@@ -162,11 +163,6 @@ def test_empty_outcomes_table_means_rates_not_available(tmp_path):
 
 
 # ---------------------------------------------------------------------------- panel structure
-@pytest.fixture(scope="module")
-def small_panel(small_tables):
-    return panel.build_panel(small_tables, registry.load_config(PARAMS))
-
-
 def test_every_kpi_measured_once_per_window(small_panel):
     m = small_panel.whole_force()
     keys = ["kpi_id", "basis", "window_kind", "window_start", "window_end"]
@@ -205,8 +201,8 @@ def test_breakdowns_add_up_to_the_force(small_panel):
 def test_saved_panel_gives_the_same_table(small_panel, tmp_path):
     panel.save(small_panel, tmp_path)
     again = panel.load(tmp_path)
-    a = engine.compute("2024/25 Q4", small_panel, PARAMS)
-    b = engine.compute("2024/25 Q4", again, PARAMS)
+    a = engine.compute("2024/25 Q4", small_panel, CONFIG)
+    b = engine.compute("2024/25 Q4", again, CONFIG)
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -220,7 +216,7 @@ def test_a_damaged_panel_file_is_a_clear_error(small_panel, tmp_path):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lag=st.integers(-40, 800), month=st.sampled_from(["2024-01-01", "2024-02-01", "2025-03-01"]))
 def test_matured_counts_never_exceed_today_and_grow_with_age(force, lag, month):
-    p = panel.build_panel(force, registry.load_config(PARAMS), families=["crime"])
+    p = panel.build_panel(force, CONFIG, families=["crime"])
     m = pd.Timestamp(month).date()
     end = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
     early, later = (panel.matured_counts(p, "trc", ["1", "1A"], [(m, end + pd.Timedelta(days=d))])[0]
@@ -288,7 +284,7 @@ def test_the_sample_quarter_reads_as_issue_10_expects(full_sample, tmp_path):
     significant (314 against 263), total recorded crime's not, and no target words without one."""
     from kpi_lib.measure.cache import get_panel
     pnl, _ = get_panel(full_sample, PARAMS, root=tmp_path / "cache")
-    r = engine.compute("2024/25 Q4", pnl, PARAMS).set_index(["kpi_id", "basis"])
+    r = engine.compute("2024/25 Q4", pnl, CONFIG).set_index(["kpi_id", "basis"])
     trc, rape = r.loc[("trc_charge_rate", "cohort")], r.loc[("rape_charge_rate", "cohort")]
     assert trc["comparison_basis"].startswith("equal maturity: outcomes up to 45 days")
     assert 6.0 < trc["last_year_value"] < 7.0 < 8.0 < trc["last_year_value_mature"] < 9.5

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kpi_lib.config.categories import CrimeCategories
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.stats import wilson_intervals
 from kpi_lib.core.windows import Window
 
@@ -96,17 +96,6 @@ def breakdown_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class Config:
-    """Reference data every family may need, loaded once by the configuration layer
-    (:func:`kpi_lib.measure.registry.load_config`) so that families do no file access."""
-
-    params: dict
-    categories: CrimeCategories | None = None
-    carbon_factors: pd.DataFrame | None = None
-    extras: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Family:
     """What a family module declares about itself, once (listed in :mod:`kpi_lib.measure.registry`).
 
@@ -120,7 +109,7 @@ class Family:
     title: str
     tables: tuple[str, ...]
     kpi_ids: tuple[str, ...]
-    prepare: Callable[[Any, Config], Any]
+    prepare: Callable[[Any, Configuration], Any]
     measure: Callable[[Any, list[Window], dict], pd.DataFrame]
     breakdown: Callable[[Any, Window, dict], pd.DataFrame]
     missing_note: str = "No input for this family."

@@ -15,9 +15,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.stats import wilson_interval
 from kpi_lib.core.windows import Window
-from kpi_lib.measure.families._common import Config, covers, next_month, row, unavailable
+from kpi_lib.measure.families._common import covers, next_month, row, unavailable
 
 
 def coverage(responses: pd.DataFrame) -> tuple[date | None, date | None]:
@@ -112,7 +113,7 @@ def weighted_breakdown(responses: pd.DataFrame | None, kpi_id: str, yes: list[st
                                        "denominator", "basis", "ci_low", "ci_high", "sample_n"])
 
 
-def prepare(tables, config: Config) -> SurveyData | None:
+def prepare(tables, config: Configuration) -> SurveyData | None:
     """The survey families' input: the survey responses, or None when the input has none."""
     survey = tables.get("survey_responses")
     return None if survey is None else SurveyData(survey)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.windows import Window
 from kpi_lib.measure.families._common import (
-    Config,
     Family,
     breakdown_frame,
     covers,
@@ -109,7 +109,7 @@ def measure(daily: pd.DataFrame, windows: list[Window], params: dict | None = No
     return frame(rows)
 
 
-def prepare(tables, config: Config) -> pd.DataFrame | None:
+def prepare(tables, config: Configuration) -> pd.DataFrame | None:
     c = tables.get("calls")
     return None if c is None else daily_counts(c, config.params)
 

@@ -21,10 +21,10 @@ from datetime import date
 import pandas as pd
 
 from kpi_lib.config.categories import CrimeCategories
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.windows import Window
 from kpi_lib.inputs.aggregates import CrimeCounts, crime_aggregates
 from kpi_lib.measure.families._common import (
-    Config,
     Family,
     breakdown_frame,
     count_row,
@@ -240,7 +240,7 @@ def breakdown(counts: CrimeCounts, w: Window, params: dict | None = None) -> pd.
                                                       "numerator", "denominator", "basis"]))
 
 
-def prepare(tables, config: Config) -> CrimeCounts | None:
+def prepare(tables, config: Configuration) -> CrimeCounts | None:
     """Crime counts from a public source (already aggregated) or from record-level tables."""
     pre = tables.extras.get("crime_counts")
     if pre is not None:

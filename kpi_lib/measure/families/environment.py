@@ -2,7 +2,7 @@
 
 tCO2e = sum over sources of quantity x factor (kg CO2e per unit) / 1000, with factors by calendar
 year from params/carbon_factors.yaml (loaded once by the configuration layer,
-:func:`kpi_lib.measure.registry.load_config`). A window is reported only when every month in it has data;
+:func:`kpi_lib.config.configuration.load_configuration`). A window is reported only when every month in it has data;
 otherwise ``not_yet_available`` (the seed paper: the indicator was still being developed).
 A quantity whose source, unit or year has no factor is an error naming them, never skipped.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.windows import Window
 from kpi_lib.measure.families._common import (
     BREAKDOWN_COLUMNS,
-    Config,
     Family,
     breakdown_frame,
     frame,
@@ -24,13 +24,6 @@ from kpi_lib.measure.families._common import (
 )
 
 KPI_IDS = ["carbon_footprint"]
-
-
-def factors_frame(doc: dict) -> pd.DataFrame:
-    """The conversion factors document (params/carbon_factors.yaml, already parsed) as a table."""
-    f = pd.DataFrame(doc["factors"])
-    f.attrs["reference"] = doc.get("reference", "")
-    return f
 
 
 def emissions(carbon: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +76,7 @@ def breakdown(em: pd.DataFrame | None, w: Window, params: dict | None = None) ->
         "value": g["tco2e"], "numerator": g["quantity"], "denominator": float("nan"), "basis": ""}))
 
 
-def prepare(tables, config: Config) -> pd.DataFrame:
+def prepare(tables, config: Configuration) -> pd.DataFrame:
     """Emissions per carbon row; an empty table when there are no carbon data (every window is
     then "not yet available", as the indicator is still being developed, not absent by design)."""
     carbon = tables.get("carbon")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window
 from kpi_lib.measure.families._common import (
-    Config,
     Family,
     breakdown_frame,
     frame,
@@ -90,7 +90,7 @@ def measure_returns(finance: pd.DataFrame | None, vfm: pd.DataFrame | None, wind
     return frame(rows)
 
 
-def prepare(tables, config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+def prepare(tables, config: Configuration) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The finance returns and the auditor's VFM conclusions (either may be absent)."""
     return tables.get("finance"), tables.get("vfm")
 

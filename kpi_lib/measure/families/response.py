@@ -17,10 +17,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.stats import median_with_interval
 from kpi_lib.core.windows import Window
 from kpi_lib.measure.families._common import (
-    Config,
     Family,
     breakdown_frame,
     count_row,
@@ -143,7 +143,7 @@ def by_area(t: IncidentTimes, w: Window) -> pd.DataFrame:
                                        "denominator", "basis"])
 
 
-def prepare_tables(tables, config: Config) -> IncidentTimes | None:
+def prepare_tables(tables, config: Configuration) -> IncidentTimes | None:
     i = tables.get("incidents")
     return None if i is None else prepare(i)
 

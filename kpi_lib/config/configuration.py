@@ -1,0 +1,80 @@
+"""Everything a run is configured with, loaded and checked once at the edge into one typed object.
+
+:func:`load_configuration` reads the settings (defaults, then a ``--params`` file or a dict), the
+KPI catalogue, the crime categories, the carbon conversion factors, the annotations (dated events
+that rebase SPC limits and mark charts) and the peer comparison settings. The measure and analyse
+stages receive a :class:`Configuration` and never open a file, so they can be tested with
+hand-built inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kpi_lib.config.annotations import Annotation, load_annotations
+from kpi_lib.config.catalogue import Kpi, load_catalogue
+from kpi_lib.config.categories import CrimeCategories, load_categories
+from kpi_lib.config.params import load_params
+from kpi_lib.core.paths import params_file
+from kpi_lib.core.safe_yaml import load_yaml
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """A run's configuration: ``params`` (the validated settings, as a plain dict), the KPI
+    ``catalogue``, crime ``categories``, ``carbon_factors`` (one row per year, source and unit),
+    ``annotations`` and ``peers`` (``{"settings": ..., "populations": force -> people or None}``)."""
+
+    params: dict[str, Any]
+    catalogue: list[Kpi] = field(default_factory=list)
+    categories: CrimeCategories | None = None
+    carbon_factors: pd.DataFrame | None = None
+    annotations: list[Annotation] = field(default_factory=list)
+    peers: dict = field(default_factory=dict)
+
+    def with_params(self, **changes: Any) -> Configuration:
+        """The same configuration with some settings changed (already checked by the caller)."""
+        return replace(self, params={**self.params, **changes})
+
+
+def factors_frame(doc: dict) -> pd.DataFrame:
+    """The conversion factors document (params/carbon_factors.yaml, already parsed) as a table."""
+    f = pd.DataFrame(doc["factors"])
+    f.attrs["reference"] = doc.get("reference", "")
+    return f
+
+
+def load_peer_settings(params: dict) -> dict:
+    """Peer comparison settings (``peers_file`` or params/peers.yaml) and, when the settings name
+    one, the population table (force -> population) for rates per 1,000 people."""
+    path = params.get("peers_file")
+    settings = load_yaml(Path(path) if path else params_file("peers.yaml"), what="peer comparison settings")
+    populations = None
+    if settings.get("population_file"):
+        pop = pd.read_csv(settings["population_file"], comment="#")
+        populations = dict(zip(pop["force"], pop["population"], strict=True))
+    return {"settings": settings, "populations": populations}
+
+
+def load_annotations_for(params: dict, catalogue: list[Kpi] | None = None) -> list[Annotation]:
+    """The annotations named by ``annotations_file`` (default params/annotations.yaml), with
+    KPI ids checked against the catalogue."""
+    ids = [k.id for k in (catalogue if catalogue is not None else load_catalogue())]
+    return load_annotations(params.get("annotations_file"), known_kpis=ids)
+
+
+def load_configuration(params: dict | str | Path | None = None) -> Configuration:
+    """Every setting and reference table, read and checked once: ``params`` is the settings dict
+    already validated (as :func:`kpi_lib.config.params.load_params` returns it), or a YAML file of
+    settings, or None for the defaults."""
+    if not isinstance(params, dict):
+        params = load_params(params)
+    catalogue = load_catalogue()
+    factors = factors_frame(load_yaml(params_file("carbon_factors.yaml"), what="carbon conversion factors"))
+    return Configuration(params=params, catalogue=catalogue, categories=load_categories(),
+                         carbon_factors=factors, annotations=load_annotations_for(params, catalogue),
+                         peers=load_peer_settings(params))
