@@ -151,7 +151,26 @@ def compute(pl: Plan, build: Path) -> dict[str, int]:
     figures = compute_families(pl.period, pnl, pl.config, FAMILIES)
     written = {name: write_family_files(f, res) for name, f in figures.items()}
     save_figures(written, expected_stamp(pl.period, pl.params, res), res)
+    write_lineage(pl, build, pnl, written)
     return {name: charts_drawn(f.results) for name, f in written.items()}
+
+
+def write_lineage(pl: Plan, build: Path, pnl, figures: dict) -> None:
+    """``results/lineage.json``: where every figure of every budget KPI comes from
+    (:mod:`kpi_lib.analyse.lineage`), written before the notebooks so that each KPI card can show
+    how its figure was made."""
+    from kpi_lib.analyse.engine import maturity_for
+    from kpi_lib.analyse.lineage import build_lineage, crime_category_of
+    from kpi_lib.config.catalogue import load_catalogue
+    from kpi_lib.config.categories import load_categories
+    from kpi_lib.present.render import write_atomic
+    first = next(iter(figures.values()))
+    results = pd.concat([f.results for f in figures.values()], ignore_index=True)
+    inputs = json.loads((build / "inputs.json").read_text(encoding="utf-8"))
+    doc = build_lineage(results, pnl.whole_force(), first.windows.named, load_catalogue(), pl.params,
+                        load_categories(), crime_category_of(), inputs, pnl.extraction_date,
+                        maturity_for(pnl, first.windows.named["current"]).lag)
+    write_atomic(build / "results" / "lineage.json", json.dumps(doc, indent=1, default=str))
 
 
 def execute(pl: Plan, build: Path, progress: Progress, order: list[str] | None = None) -> dict[str, float]:
