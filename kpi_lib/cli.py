@@ -129,6 +129,8 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
         typer.echo(f"{r.period.label}: report written to {r.report}")
         if isinstance(r.manifest.get("pdf"), str) and not r.manifest["pdf"].endswith(".pdf"):
             typer.echo(f"  warning: {r.manifest['pdf']}")
+        if r.manifest.get("panel_cache_note"):
+            typer.echo(f"  note: {r.manifest['panel_cache_note']}")
 
 
 @app.command()

@@ -16,7 +16,8 @@ class InputError(KpiError):
     """An input file is malformed or inconsistent.
 
     ``row`` is the 1-based data row (the header is not a row); for CSV files the message also
-    gives the line number in the file (row + 1).
+    gives the line of the file it starts on (``line``, when the reader worked it out; else row + 1,
+    which holds for a file without blank lines or multi-line fields).
     """
 
     def __init__(
@@ -30,14 +31,17 @@ class InputError(KpiError):
         expected: str | None = None,
         more: int = 0,
         more_at_least: bool = False,
+        line: int | None = None,
     ) -> None:
         self.file, self.row, self.column, self.value = file, row, column, value
         self.expected, self.problem, self.more = expected, problem, more
-        self.more_at_least = more_at_least
+        self.more_at_least, self.line = more_at_least, line
         parts = [f"{file}"]
         if row is not None:
             where = f"row {row}"
-            if str(file).endswith(".csv"):
+            if line is not None:
+                where += f" (line {line})"
+            elif str(file).endswith(".csv"):
                 where += f" (line {row + 1})"
             parts.append(where)
         if column is not None:
@@ -60,6 +64,13 @@ class InputError(KpiError):
                           row=None if self.row is None else self.row + rows_before,
                           column=self.column, value=self.value, expected=self.expected, more=self.more,
                           more_at_least=self.more_at_least or (later_rows_unread and self.more > 0))
+
+    def with_line(self, line: int) -> InputError:
+        """The same error naming the line of the file on which its row starts (a CSV's blank
+        lines and multi-line fields make it differ from the row number plus one)."""
+        return InputError(self.file, self.problem, row=self.row, column=self.column, value=self.value,
+                          expected=self.expected, more=self.more, more_at_least=self.more_at_least,
+                          line=line)
 
 
 class ParameterError(KpiError):

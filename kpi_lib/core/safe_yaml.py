@@ -16,7 +16,6 @@ Every refusal is one ``ParameterError`` naming the file (and line where there is
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +91,12 @@ def load_yaml(path: str | Path, *, what: str, max_bytes: int = MAX_BYTES) -> Any
         raise ParameterError(f"{what} {p} is a folder; expected a YAML file")
     if not p.is_file():
         raise ParameterError(f"{what} {p} is not a regular file; expected a YAML file")
-    size = os.stat(p).st_size
+    from kpi_lib.core.snapshot import size_of
+    size = size_of(p)
     if size > max_bytes:
         raise ParameterError(f"{what} {p} is {size:,} bytes; the limit is {max_bytes:,} bytes")
-    with open(p, "rb") as fh:
+    from kpi_lib.core.snapshot import open_bytes  # the run's hashed copy, when it holds the file
+    with open_bytes(p) as fh:
         raw = fh.read(max_bytes + 1)
     if len(raw) > max_bytes:  # it grew while we looked
         raise ParameterError(f"{what} {p} is over the limit of {max_bytes:,} bytes")

@@ -11,7 +11,6 @@ Every row read is counted in the ledger as used or rejected with its reason.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +26,8 @@ from kpi_lib.config.categories import CrimeCategories, load_categories
 from kpi_lib.config.settings import OUTCOME_TYPES, load_settings
 from kpi_lib.core.errors import InputError, ParameterError
 from kpi_lib.core.safe_yaml import load_yaml
+from kpi_lib.core.snapshot import Snapshot, list_files, sha256_of, skipped_files
+from kpi_lib.core.snapshot import active as active_snapshot
 from kpi_lib.inputs import parsing as P
 from kpi_lib.inputs.chunks import UniqueRefs, raw_chunks
 
@@ -79,20 +80,13 @@ class Tables:
     notes: list[str] = field(default_factory=list)
     extras: dict = field(default_factory=dict)  # e.g. "crime_counts" from public tables
     licence: str = ""  # attribution to show when public data were used
+    skipped: dict[str, str] = field(default_factory=dict)  # files in the folder that are not inputs, and why
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.frames.get(name)
 
     def __contains__(self, name: str) -> bool:
         return name in self.frames
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _published_layout(path: Path) -> bool:
@@ -105,8 +99,9 @@ def _published_layout(path: Path) -> bool:
 def find_table_file(folder: Path, table: str) -> Path | None:
     """The one file holding ``table`` (``.parquet``, ``.csv`` or ``.csv.gz``), or None. Two files
     for one table is an error naming both: which one is meant must not be guessed."""
+    present = {p.name for p in list_files(folder)}
     found = [p for p in (folder / f"{table}{ext}" for ext in TABLE_SUFFIXES)
-             if p.exists() and not _published_layout(p)]
+             if p.name in present and not _published_layout(p)]
     if len(found) > 1:
         raise InputError(" and ".join(p.name for p in found), f"{len(found)} files for the table '{table}'",
                          expected="one file per table: move or delete all but one")
@@ -116,7 +111,10 @@ def find_table_file(folder: Path, table: str) -> Path | None:
 def _read_raw(path: Path) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
-            return pd.read_parquet(path)
+            with P.open_input(path) as fh:
+                raw = pd.read_parquet(fh)
+            P.check_headers(path.name, list(raw.columns))
+            return raw
         return P.read_csv_text(path)
     except InputError:
         raise
@@ -509,7 +507,7 @@ def read_metadata(folder: Path) -> dict:
     """``metadata.yaml`` (optional), read with the bounded YAML loader (no aliases, at most
     1 MB) and validated: one InputError naming the key, the value and what was expected."""
     path = folder / "metadata.yaml"
-    if not path.exists():
+    if path.name not in {p.name for p in list_files(folder)}:
         return {}
     try:
         doc = load_yaml(path, what="metadata.yaml")
@@ -541,10 +539,26 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
     ``only`` restricts reading to the named tables (a family notebook reads what it needs).
     ``survey_scales`` (question -> valid answers) checks survey answers; None = the defaults'.
     Cross-table check: every outcome must belong to a crime in ``crimes``.
+
+    Every file is read as it was hashed (:mod:`kpi_lib.core.snapshot`): through the run's snapshot
+    when one is active, else through one taken here.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "data folder not found", expected="a folder of input tables")
+    snap = active_snapshot()
+    if snap is None or not snap.covers(folder):
+        with Snapshot.of(folder) as snap, snap.active():
+            return read_tables(folder, timezone=timezone, categories=categories, only=only,
+                               survey_scales=survey_scales)
+    try:
+        return _read_folder(folder, timezone, categories, only, survey_scales)
+    except InputError as exc:
+        raise P.with_line(exc, folder) from None
+
+
+def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories | None,
+                 only: list[str] | None, survey_scales: dict[str, list[str]] | None) -> Tables:
     categories = categories or load_categories()
     meta = read_metadata(folder)
     tz = timezone or meta.get("timezone")
@@ -582,4 +596,4 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
     return Tables(frames=frames, ledger=ledger, folder=str(folder),
                   synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
                   extraction_date=meta.get("extraction_date"), sources={t: "canonical" for t in frames},
-                  notes=notes)
+                  notes=notes, skipped=skipped_files(folder))

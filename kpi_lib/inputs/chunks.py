@@ -31,7 +31,8 @@ def _parquet_rows(path: Path) -> int | None:
         return None
     try:
         import pyarrow.parquet as pq
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        with P.open_input(path) as fh:
+            return int(pq.ParquetFile(fh).metadata.num_rows)
     except Exception:  # noqa: BLE001 - the reader names the problem
         return None
 
@@ -50,22 +51,27 @@ def raw_chunks(path: Path, rows: int | None = None, columns: list[str] | None = 
         if path.suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
-            f = pq.ParquetFile(path)
-            names = [n for n in f.schema_arrow.names if columns is None or str(n).strip() in columns]
-            sent = False
-            for batch in f.iter_batches(batch_size=rows, columns=names):
-                sent = True
-                yield pa.Table.from_batches([batch]).to_pandas()
-            if not sent:
-                yield f.schema_arrow.empty_table().to_pandas()[names]
+            with P.open_input(path) as fh:
+                f = pq.ParquetFile(fh)
+                if columns is None:
+                    P.check_headers(path.name, list(f.schema_arrow.names))
+                names = [n for n in f.schema_arrow.names if columns is None or str(n).strip() in columns]
+                sent = False
+                for batch in f.iter_batches(batch_size=rows, columns=names):
+                    sent = True
+                    yield pa.Table.from_batches([batch]).to_pandas()
+                if not sent:
+                    yield f.schema_arrow.empty_table().to_pandas()[names]
             return
         if columns is None:
             P.check_field_lengths(path)
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=rows,
-                             usecols=None if columns is None else (lambda c: str(c).strip() in columns))
-        with reader:
-            for chunk in reader:
-                yield chunk.reset_index(drop=True)
+            P.check_headers(path.name, P.header_names(path))
+        with P.open_input(path) as fh:
+            reader = pd.read_csv(fh, dtype=str, keep_default_na=False, na_values=[""], chunksize=rows,
+                                 usecols=None if columns is None else (lambda c: str(c).strip() in columns))
+            with reader:
+                for chunk in reader:
+                    yield chunk.reset_index(drop=True)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem

@@ -10,7 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.snapshot import Snapshot, skipped_files
+from kpi_lib.core.snapshot import active as active_snapshot
 from kpi_lib.inputs.canonical import TABLES, Tables, find_table_file, read_tables
+from kpi_lib.inputs.parsing import with_line
 
 
 def detect_kinds(folder: str | Path) -> list[str]:
@@ -37,6 +40,18 @@ def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "data folder not found", expected="a folder of input files")
+    snap = active_snapshot()
+    if snap is None or not snap.covers(folder):  # read exactly the bytes hashed
+        with Snapshot.of(folder) as snap, snap.active():
+            return read_any(folder, only=only, timezone=timezone, survey_scales=survey_scales)
+    try:
+        return _read_kinds(folder, only, timezone, survey_scales)
+    except InputError as exc:
+        raise with_line(exc, folder) from None
+
+
+def _read_kinds(folder: Path, only: list[str] | None, timezone: str | None,
+                survey_scales: dict[str, list[str]] | None) -> Tables:
     kinds = detect_kinds(folder)
     if not kinds:
         raise InputError(str(folder), "no recognised input files",
@@ -44,7 +59,7 @@ def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str
                                   "data tables, or data.police.uk *-street.csv files")
     tables = read_tables(folder, only=only, timezone=timezone, survey_scales=survey_scales) \
         if "canonical" in kinds else \
-        Tables(frames={}, ledger=[], folder=str(folder))
+        Tables(frames={}, ledger=[], folder=str(folder), skipped=skipped_files(folder))
     wants_crime = only is None or "crimes" in only
     if wants_crime and "crimes" not in tables.frames:
         from kpi_lib.inputs import homeoffice, policeuk
@@ -53,3 +68,9 @@ def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str
         elif "police_uk" in kinds:
             policeuk.read_into(folder, tables)
     return tables
+
+
+def read_with_settings(folder: str | Path, params: dict, *, only: list[str] | None = None) -> Tables:
+    """:func:`read_any` with everything the run's settings say about reading inputs."""
+    return read_any(folder, only=only, timezone=params.get("timezone"),
+                    survey_scales=params.get("survey_scales"))

@@ -28,9 +28,10 @@ import pandas as pd
 
 from kpi_lib.config.categories import CrimeCategories, load_categories
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.snapshot import list_files, sha256_of
 from kpi_lib.inputs import parsing as P
 from kpi_lib.inputs.aggregates import CrimeCounts
-from kpi_lib.inputs.canonical import LedgerEntry, Tables, sha256_of
+from kpi_lib.inputs.canonical import LedgerEntry, Tables
 from kpi_lib.inputs.forces import canonical_force, territorial
 
 PFA_COLUMNS = {
@@ -58,10 +59,13 @@ def _norm(h: str) -> str:
 
 def _read(path: Path) -> pd.DataFrame:
     try:
-        if path.suffix.lower() == ".xlsx":
-            return pd.read_excel(path, dtype=str)
-        if path.suffix.lower() == ".ods":
-            return pd.read_excel(path, dtype=str, engine="odf")
+        if path.suffix.lower() in (".xlsx", ".ods"):
+            with P.open_input(path) as fh:
+                sheet = pd.read_excel(fh, dtype=str, header=None,
+                                      engine="odf" if path.suffix.lower() == ".ods" else None)
+            names = [str(c) for c in sheet.iloc[0]] if len(sheet) else []
+            P.check_headers(path.name, names)
+            return sheet.iloc[1:].set_axis(names, axis=1).reset_index(drop=True)
         return P.read_csv_text(path)
     except InputError:
         raise
@@ -88,8 +92,8 @@ def _kind(path: Path) -> str | None:
 
 def find_files(folder: Path) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {}
-    for p in sorted(Path(folder).iterdir()):
-        if p.is_file() and not p.name.endswith("-street.csv") and not p.name.endswith("-outcomes.csv"):
+    for p in list_files(folder):
+        if not p.name.endswith("-street.csv") and not p.name.endswith("-outcomes.csv"):
             k = _kind(p)
             if k:
                 out.setdefault(k, []).append(p)

@@ -10,12 +10,14 @@ import csv
 import gzip
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.snapshot import open_bytes, size_of
 
 #: The longest CSV field accepted, in bytes. No legitimate field of an input table comes near it;
 #: a longer one is refused before the file is parsed, so a hostile file cannot make one huge value.
@@ -179,7 +181,19 @@ def parse_choice(file: str, raw: pd.Series, column: str, allowed: list[str]) -> 
 
 
 def _open_bytes(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    """The file's bytes (decompressed for ``.gz``), through the run's snapshot when it holds the
+    file (:mod:`kpi_lib.core.snapshot`: the bytes read are those hashed)."""
+    fh = open_bytes(path)
+    if Path(path).suffix != ".gz":
+        return fh
+    unzipped = gzip.GzipFile(fileobj=fh, mode="rb")
+    unzipped.myfileobj = fh  # closed with it
+    return unzipped
+
+
+def open_input(path: Path):
+    """An input file opened for reading as bytes (see :func:`_open_bytes`), for the readers."""
+    return _open_bytes(path)
 
 
 def first_line(path: Path, limit: int = 65_536) -> str:
@@ -211,7 +225,7 @@ def check_field_lengths(path: Path, limit: int = MAX_FIELD_BYTES) -> None:
                          column="header" if at_row == 0 else column,
                          expected=f"fields of at most {limit:,} bytes")
 
-    expanded_limit = (max(MAX_GZIP_RATIO * path.stat().st_size, _GZIP_FLOOR) if path.suffix == ".gz"
+    expanded_limit = (max(MAX_GZIP_RATIO * size_of(path), _GZIP_FLOOR) if path.suffix == ".gz"
                       else None)
     with _open_bytes(path) as fh:
         while True:
@@ -252,7 +266,77 @@ def check_field_lengths(path: Path, limit: int = MAX_FIELD_BYTES) -> None:
                 fail(row, col, offset - last_sep - 1, open_ended=True)
 
 
-def read_csv_text(path: Path) -> pd.DataFrame:
-    """A CSV as text columns (empty cells missing), after :func:`check_field_lengths`."""
+def read_csv_text(path: Path, comment: str | None = None) -> pd.DataFrame:
+    """A CSV as text columns (empty cells missing), after :func:`check_field_lengths` and
+    :func:`check_headers` (``comment``: lines starting with it are not rows)."""
     check_field_lengths(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    check_headers(path.name, header_names(path, comment))
+    with _open_bytes(path) as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False, na_values=[""], comment=comment)
+
+
+def _blank_record(record: list[str]) -> bool:
+    """A line the CSV reader skips as blank: empty, or only spaces."""
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def _records(path: Path, comment: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, fields) of every record of a CSV that is not blank (the header first),
+    read as pandas reads it: blank lines skipped, quoted fields spanning lines kept whole."""
+    with _open_bytes(path) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(text)
+        while True:
+            start = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                return
+            if _blank_record(record) or (comment and record and record[0].startswith(comment)):
+                continue
+            yield start, record
+
+
+def header_names(path: Path, comment: str | None = None) -> list[str]:
+    """The column names of a CSV as written in its header line (before pandas renames a repeated
+    name to ``name.1``)."""
+    for _, record in _records(path, comment):
+        return record
+    return []
+
+
+def check_headers(file: str, names: list) -> None:
+    """A column name given twice, even differing only in spaces or case, is an error naming both
+    (otherwise one of the two columns would be used silently)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        key = " ".join(str(name).replace("\ufeff", "").split()).casefold()
+        if key in seen:
+            j = seen[key]
+            raise InputError(file, f"the column {key!r} appears twice in the header: column {j + 1} "
+                             f"({str(names[j])!r}) and column {i + 1} ({str(name)!r})",
+                             column=str(name).strip(), expected="each column once: delete or rename one of them")
+        seen[key] = i
+
+
+def line_of(path: Path, row: int) -> int | None:
+    """The line of a CSV file on which data row ``row`` (1-based) starts, counting blank lines
+    and lines inside quoted fields as a text editor does (None if the file has fewer rows)."""
+    for n, (line, _) in enumerate(_records(path)):
+        if n == row:  # record 0 is the header
+            return line
+    return None
+
+
+def with_line(exc: InputError, folder: Path) -> InputError:
+    """The same error with the true line number when it names a row of a CSV in ``folder``."""
+    if exc.row is None or exc.line is not None or not str(exc.file).endswith((".csv", ".csv.gz")):
+        return exc
+    path = Path(folder) / str(exc.file)
+    try:
+        line = line_of(path, exc.row)
+    except (OSError, InputError):
+        return exc
+    return exc.with_line(line) if line is not None else exc

@@ -21,9 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.snapshot import list_files, sha256_of
 from kpi_lib.inputs import parsing as P
 from kpi_lib.inputs.aggregates import CrimeCounts
-from kpi_lib.inputs.canonical import LedgerEntry, Tables, sha256_of
+from kpi_lib.inputs.canonical import LedgerEntry, Tables
 from kpi_lib.inputs.homeoffice import LICENCE
 
 COLUMNS = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -47,11 +48,11 @@ OUTCOME_COLUMNS = ["Crime ID", "Month", "Reported by", "Falls within", "Longitud
 
 
 def find_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).glob("*-street.csv") if p.is_file())
+    return [p for p in list_files(folder) if p.name.endswith("-street.csv")]
 
 
 def find_outcome_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).glob("*-outcomes.csv") if p.is_file())
+    return [p for p in list_files(folder) if p.name.endswith("-outcomes.csv")]
 
 
 def read_outcomes(path: Path) -> tuple[pd.DataFrame, LedgerEntry, str]:

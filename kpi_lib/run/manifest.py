@@ -31,6 +31,8 @@ def inputs_record(pl: Plan, inputs) -> dict:
         "commentary_file": str(pl.commentary_file) if pl.commentary_file else None,
         "inputs": inputs.ledger, "code_version": code_version(),
         "data_span": [d.isoformat() if d else None for d in inputs.span],
+        "skipped_files": [{"file": name, "why": why} for name, why in
+                          sorted((inputs.snapshot.skipped if getattr(inputs, "snapshot", None) else {}).items())],
     }
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -40,8 +41,9 @@ from kpi_lib.core.errors import (
 )
 from kpi_lib.core.paths import notebooks_dir
 from kpi_lib.core.periods import Period
+from kpi_lib.core.snapshot import Snapshot
 from kpi_lib.inputs.canonical import Tables
-from kpi_lib.inputs.detect import read_any
+from kpi_lib.inputs.detect import read_with_settings
 from kpi_lib.measure import registry
 from kpi_lib.run.manifest import inputs_record, manifest_record, report_meta
 from kpi_lib.run.outputs import (
@@ -95,6 +97,7 @@ class Validated:
     extraction_date: str | None
     how: str  # "read" or "cache"
     span: tuple[date | None, date | None] = (None, None)  # first and last dates in the inputs
+    snapshot: Snapshot | None = None  # the input files as hashed, held open for the run
 
 
 def _reported_span(panel) -> tuple[date | None, date | None]:
@@ -109,28 +112,39 @@ def _reported_span(panel) -> tuple[date | None, date | None]:
 
 def validate(pl: Plan) -> Validated:
     """Step 2: check every input (the clear errors of the readers) and that the data cover the
-    period, before any notebook. When the panel cache holds an entry for these very bytes,
-    settings and code, the inputs were validated when it was built: they are not read again."""
-    from kpi_lib.measure.cache import cached_panel
+    period, before any notebook. Every input file, and every file a setting points to, is hashed
+    first and then read as hashed (:func:`kpi_lib.measure.cache.snapshot_inputs`); the snapshot
+    stays open for the run (``Validated.snapshot``; the caller closes it). When the panel cache
+    holds an entry for these very bytes, settings and code, the inputs were validated when it
+    was built: they are not read again."""
+    from kpi_lib.measure.cache import cached_panel, snapshot_inputs
     from kpi_lib.measure.panel import data_span
-    panel = cached_panel(pl.data, pl.params)
-    if panel is not None:
-        span = _reported_span(panel)
-        check_coverage(pl.period, *span, pl.data)
-        return Validated(None, list(panel.info.get("ledger", [])), panel.synthetic,
-                         panel.info.get("extraction_date"), "cache", span)
-    tables = read_any(pl.data, timezone=pl.params.get("timezone"), survey_scales=pl.params["survey_scales"])
-    span = data_span(tables)
-    check_coverage(pl.period, *span, pl.data)
+    snap = snapshot_inputs(pl.data, pl.params)
+    try:
+        with snap.active():
+            panel = cached_panel(pl.data, pl.params, snapshot=snap)
+            if panel is not None:
+                span = _reported_span(panel)
+                check_coverage(pl.period, *span, pl.data)
+                return Validated(None, list(panel.info.get("ledger", [])), panel.synthetic,
+                                 panel.info.get("extraction_date"), "cache", span, snap)
+            tables = read_with_settings(pl.data, pl.params)
+            snap.verify("while it was being read", deep=False)
+            span = data_span(tables)
+            check_coverage(pl.period, *span, pl.data)
+    except BaseException:
+        snap.close()
+        raise
     return Validated(tables, [e.as_dict() for e in tables.ledger], tables.synthetic,
-                     tables.extraction_date.isoformat() if tables.extraction_date else None, "read", span)
+                     tables.extraction_date.isoformat() if tables.extraction_date else None, "read", span,
+                     snap)
 
 
 def measure(pl: Plan, build: Path, inputs: Validated) -> dict:
     """Step 3: the measurement panel (from the cache when inputs, settings and code are unchanged)
     written into ``<build>/results/`` for the family notebooks. Returns the cache record."""
     from kpi_lib.measure.cache import measure_run
-    return measure_run(pl.data, pl.params, build, tables=inputs.tables).as_dict()
+    return measure_run(pl.data, pl.params, build, tables=inputs.tables, snapshot=inputs.snapshot).as_dict()
 
 
 def compute(pl: Plan, build: Path) -> dict[str, int]:
@@ -213,6 +227,12 @@ def _run_locked(pl: Plan) -> RunResult:
     either way the last good report is left as it was."""
     cleaned = clean_stale_builds(pl.out)
     validated = validate(pl)
+    snap = validated.snapshot
+    with snap or nullcontext(), (snap.active() if snap else nullcontext()):
+        return _run_validated(pl, validated, cleaned)
+
+
+def _run_validated(pl: Plan, validated: Validated, cleaned: list) -> RunResult:
     inputs = inputs_record(pl, validated)
     build = start_build(pl, inputs)
     progress = Progress(len(FAMILIES) + 1, pl.period.label, pl.quiet)
@@ -232,6 +252,8 @@ def _run_locked(pl: Plan) -> RunResult:
         durations.update(more)
         progress.close()
         manifest = manifest_record(pl, build, inputs, durations, cache, cleaned, pdf_note)
+        if validated.snapshot is not None:  # the report must describe the files as they are
+            validated.snapshot.verify("during the run")
         publish(pl, build, manifest)
     except Interrupted as exc:
         progress.close()
