@@ -60,10 +60,10 @@ def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder o
              params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml (as for run).")) -> None:
     """Check every input table as a run would; print rows per table and the periods covered."""
     from kpi_lib.config.params import load_params
-    from kpi_lib.inputs.detect import detect_kinds, read_any
+    from kpi_lib.inputs.detect import detect_kinds, read_with_settings
     try:
         settings = load_params(params, {"timezone": timezone} if timezone else None)
-        tables = read_any(data_dir, timezone=settings["timezone"], survey_scales=settings["survey_scales"])
+        tables = read_with_settings(data_dir, settings)
     except KpiError as exc:
         _fail(exc)
     typer.echo(f"{data_dir}: {', '.join(detect_kinds(data_dir))} input"
@@ -84,6 +84,8 @@ def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder o
                    f"{sum(e.rejected.values()):,} rejected{span}")
         for reason, n in e.rejected.items():
             typer.echo(f"      rejected {n:,}: {reason}")
+    for name, why in tables.skipped.items():
+        typer.echo(f"  skipped {name}: {why}")
     for note in tables.notes:
         typer.echo(f"  note: {note}")
     typer.echo("valid")

@@ -67,6 +67,9 @@ EXPECTED: dict[str, str] = {
     "peers_file": "the path of a YAML file, or null",
     "annotations_file": "the path of a YAML file, or null",
     "local_areas": "a list of the force's own local area names (text), or null",
+    "max_answer_wait_seconds": "a positive number of seconds",
+    "max_attendance_minutes": "a positive number of minutes",
+    "survey_weight_range": "two positive numbers [lowest, highest], the lowest below the highest",
 }
 
 
@@ -102,9 +105,21 @@ class Settings(BaseModel):
     peers_file: str | None
     annotations_file: str | None
     local_areas: list[Text] | None = None
+    max_answer_wait_seconds: Number = Field(gt=0)
+    max_attendance_minutes: Number = Field(gt=0)
+    survey_weight_range: list[Number] = Field(min_length=2, max_length=2)
+
+    @field_validator("survey_weight_range")
+    @classmethod
+    def _weight_range(cls, v: list[int | float]) -> list[int | float]:
+        lo, hi = v
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+            raise ValueError("the lowest weight must be above 0 and below the highest")
+        return v
 
     @field_validator("provisional_pending_pct", "threshold_999_seconds", "threshold_101_seconds",
-                     "grade1_target_minutes", "grade2_target_minutes")
+                     "grade1_target_minutes", "grade2_target_minutes", "max_answer_wait_seconds",
+                     "max_attendance_minutes")
     @classmethod
     def _finite(cls, v: int | float) -> int | float:
         if not math.isfinite(v):

@@ -29,6 +29,7 @@ from kpi_lib.core.safe_yaml import load_yaml
 from kpi_lib.core.snapshot import Snapshot, list_files, sha256_of, skipped_files
 from kpi_lib.core.snapshot import active as active_snapshot
 from kpi_lib.inputs import parsing as P
+from kpi_lib.inputs import plausibility as plausible
 from kpi_lib.inputs.chunks import UniqueRefs, raw_chunks
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz")
@@ -276,14 +277,13 @@ def read_survey(raw: pd.DataFrame, file: str, scales: dict[str, list[str]] | Non
 
 
 def read_finance(raw: pd.DataFrame, file: str) -> pd.DataFrame:
-    out = pd.DataFrame({"financial_year": P.parse_text(file, raw["financial_year"], "financial_year"),
+    out = pd.DataFrame({"financial_year": P.parse_financial_year(file, raw["financial_year"], "financial_year"),
                         "quarter": P.parse_number(file, raw["quarter"], "quarter", integer=True)})
     P.fail_rows(file, ~out["quarter"].isin([1, 2, 3, 4]), raw["quarter"], "quarter",
                 "unknown quarter", "1, 2, 3 or 4")
     out["quarter"] = out["quarter"].astype("int64")
     for col in TABLES["finance"][2:]:
         out[col] = P.parse_number(file, raw[col], col, minimum=0)
-    _check_years(file, raw, out)
     P.fail_rows(file, out.duplicated(["financial_year", "quarter"]), raw["financial_year"],
                 "financial_year", "the same year and quarter appear twice", "one row per quarter")
     return out
@@ -291,11 +291,12 @@ def read_finance(raw: pd.DataFrame, file: str) -> pd.DataFrame:
 
 def read_vfm(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     out = pd.DataFrame({
-        "financial_year": P.parse_text(file, raw["financial_year"], "financial_year"),
+        "financial_year": P.parse_financial_year(file, raw["financial_year"], "financial_year"),
         "conclusion": P.parse_choice(file, raw["conclusion"].astype("string").str.lower(),
                                      "conclusion", ["unqualified", "qualified", "adverse"]),
     })
-    _check_years(file, raw, out)
+    P.fail_rows(file, out["financial_year"].duplicated(), raw["financial_year"], "financial_year",
+                "the same year appears twice", "one conclusion per year")
     return out
 
 
@@ -347,19 +348,6 @@ def _check_factors(file: str, out: pd.DataFrame, raw: pd.DataFrame, factors: lis
         P.fail_rows(file, ~known, raw["period_start"], "period_start",
                     "no carbon conversion factor for this source, unit and year",
                     f"a date in a year params/carbon_factors.yaml covers ({covered[0]} to {covered[-1]})")
-
-
-def _check_years(file: str, raw: pd.DataFrame, out: pd.DataFrame) -> None:
-    from kpi_lib.core.periods import Period
-    bad = pd.Series(False, index=out.index)
-    for i, text in out["financial_year"].items():
-        try:
-            if not Period.parse(text).is_year:
-                bad[i] = True
-        except Exception:  # noqa: BLE001
-            bad[i] = True
-    P.fail_rows(file, bad, raw["financial_year"], "financial_year", "not a financial year",
-                "a year written 2023/24")
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -455,6 +443,27 @@ def _join_chunks(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(joined, copy=False)
 
 
+_TABLE_RULES = {"crimes": plausible.check_crimes, "calls": plausible.check_calls,
+                "incidents": plausible.check_incidents, "survey_responses": plausible.check_survey,
+                "carbon": plausible.check_carbon}
+
+
+def _plausible(table: str, file: str, frame: pd.DataFrame, limits: plausible.Limits, entry: LedgerEntry,
+               notes: list[str]) -> pd.DataFrame:
+    """The table after its plausibility rules: an impossible value stops the reading (InputError);
+    rows outside a judgement setting are left out, counted in the ledger entry and named in a
+    note for the report."""
+    rule = _TABLE_RULES.get(table)
+    excluded = rule(file, frame, limits) if rule is not None else None
+    if excluded is None:
+        return frame
+    kept = frame.loc[~excluded.mask].reset_index(drop=True)
+    entry.rejected[excluded.reason] = int(excluded.mask.sum())
+    entry.rows_used = len(kept)
+    notes.append(excluded.note)
+    return kept
+
+
 def _unknown_refs(refs: pd.Series, known: pd.Series) -> np.ndarray:
     """0-based positions of ``refs`` not among ``known`` (a DuckDB anti join: on 5 million crime
     references it takes about a second and little memory, where pandas' ``isin`` took 23 s and 2 GB)."""
@@ -532,13 +541,17 @@ def read_metadata(folder: Path) -> dict:
 
 def read_tables(folder: str | Path, *, timezone: str | None = None,
                 categories: CrimeCategories | None = None,
-                only: list[str] | None = None, survey_scales: dict[str, list[str]] | None = None) -> Tables:
+                only: list[str] | None = None, survey_scales: dict[str, list[str]] | None = None,
+                settings: dict | None = None, today: date | None = None) -> Tables:
     """Read and validate every canonical table present in ``folder``.
 
     ``timezone`` (e.g. "Europe/London") is used only for timestamps written without a UTC offset.
     ``only`` restricts reading to the named tables (a family notebook reads what it needs).
     ``survey_scales`` (question -> valid answers) checks survey answers; None = the defaults'.
-    Cross-table check: every outcome must belong to a crime in ``crimes``.
+    Cross-table check: every outcome must belong to a crime in ``crimes``. Every table is then
+    checked against its plausibility rules (:mod:`kpi_lib.inputs.plausibility`), with the
+    judgement settings in ``settings`` (defaults when None) and ``today`` (the run date when
+    None) as the last day data may describe when ``metadata.yaml`` states no extraction date.
 
     Every file is read as it was hashed (:mod:`kpi_lib.core.snapshot`): through the run's snapshot
     when one is active, else through one taken here.
@@ -550,17 +563,19 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
     if snap is None or not snap.covers(folder):
         with Snapshot.of(folder) as snap, snap.active():
             return read_tables(folder, timezone=timezone, categories=categories, only=only,
-                               survey_scales=survey_scales)
+                               survey_scales=survey_scales, settings=settings, today=today)
     try:
-        return _read_folder(folder, timezone, categories, only, survey_scales)
+        return _read_folder(folder, timezone, categories, only, survey_scales, settings, today)
     except InputError as exc:
         raise P.with_line(exc, folder) from None
 
 
 def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories | None,
-                 only: list[str] | None, survey_scales: dict[str, list[str]] | None) -> Tables:
+                 only: list[str] | None, survey_scales: dict[str, list[str]] | None,
+                 settings: dict | None, today: date | None) -> Tables:
     categories = categories or load_categories()
     meta = read_metadata(folder)
+    limits = plausible.Limits.of(meta.get("extraction_date"), settings, today)
     tz = timezone or meta.get("timezone")
     wanted = only or list(TABLES)
     if "outcomes" in wanted and "crimes" not in wanted:
@@ -581,8 +596,9 @@ def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories
                          "table is treated as no outcomes table, never as 0%).")
             ledger.append(LedgerEntry(table, path.name, sha256_of(path), 0, 0))
             continue
-        frames[table] = frame
-        ledger.append(LedgerEntry(table, path.name, sha256_of(path), rows, len(frame)))
+        entry = LedgerEntry(table, path.name, sha256_of(path), rows, len(frame))
+        frames[table] = _plausible(table, path.name, frame, limits, entry, notes)
+        ledger.append(entry)
     if "outcomes" in frames:
         if "crimes" not in frames:
             raise InputError("outcomes", "outcomes given without a crimes table",
@@ -593,6 +609,7 @@ def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories
         P.fail_rows(out_file, pd.Series(unknown), frames["outcomes"]["crime_ref"], "crime_ref",
                     "outcome for a crime that is not in the crimes table",
                     "a crime_ref present in crimes")
+        plausible.check_outcomes(out_file, frames["outcomes"], frames["crimes"], limits)
     return Tables(frames=frames, ledger=ledger, folder=str(folder),
                   synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
                   extraction_date=meta.get("extraction_date"), sources={t: "canonical" for t in frames},

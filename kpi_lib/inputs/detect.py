@@ -12,7 +12,7 @@ from pathlib import Path
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.snapshot import Snapshot, skipped_files
 from kpi_lib.core.snapshot import active as active_snapshot
-from kpi_lib.inputs.canonical import TABLES, Tables, find_table_file, read_tables
+from kpi_lib.inputs.canonical import TABLES, Tables, find_table_file, read_metadata, read_tables
 from kpi_lib.inputs.parsing import with_line
 
 
@@ -34,7 +34,7 @@ def detect_kinds(folder: str | Path) -> list[str]:
 
 
 def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str | None = None,
-             survey_scales: dict[str, list[str]] | None = None) -> Tables:
+             survey_scales: dict[str, list[str]] | None = None, settings: dict | None = None) -> Tables:
     """Read every kind of input in ``folder`` (canonical first; public tables fill crime only
     when no record-level crimes are present). ``survey_scales`` as in :func:`read_tables`."""
     folder = Path(folder)
@@ -43,34 +43,63 @@ def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str
     snap = active_snapshot()
     if snap is None or not snap.covers(folder):  # read exactly the bytes hashed
         with Snapshot.of(folder) as snap, snap.active():
-            return read_any(folder, only=only, timezone=timezone, survey_scales=survey_scales)
+            return read_any(folder, only=only, timezone=timezone, survey_scales=survey_scales,
+                            settings=settings)
     try:
-        return _read_kinds(folder, only, timezone, survey_scales)
+        return _read_kinds(folder, only, timezone, survey_scales, settings)
     except InputError as exc:
         raise with_line(exc, folder) from None
 
 
 def _read_kinds(folder: Path, only: list[str] | None, timezone: str | None,
-                survey_scales: dict[str, list[str]] | None) -> Tables:
+                survey_scales: dict[str, list[str]] | None, settings: dict | None) -> Tables:
     kinds = detect_kinds(folder)
     if not kinds:
         raise InputError(str(folder), "no recognised input files",
                          expected="canonical tables (crimes.csv, calls.csv, ...), Home Office open "
                                   "data tables, or data.police.uk *-street.csv files")
-    tables = read_tables(folder, only=only, timezone=timezone, survey_scales=survey_scales) \
+    tables = read_tables(folder, only=only, timezone=timezone, survey_scales=survey_scales, settings=settings) \
         if "canonical" in kinds else \
         Tables(frames={}, ledger=[], folder=str(folder), skipped=skipped_files(folder))
     wants_crime = only is None or "crimes" in only
-    if wants_crime and "crimes" not in tables.frames:
+    if wants_crime and "crimes" not in tables.frames and {"home_office", "police_uk"} & set(kinds):
         from kpi_lib.inputs import homeoffice, policeuk
+        if "canonical" not in kinds:  # the force, extraction date and marking still come from metadata.yaml
+            meta = read_metadata(folder)
+            tables.force, tables.extraction_date = str(meta.get("force", "")), meta.get("extraction_date")
+            tables.synthetic = bool(meta.get("synthetic", False))
+        force = public_force(tables.force, settings, peers_must_agree="home_office" in kinds)
+        tables.force = tables.force or force
         if "home_office" in kinds:
-            homeoffice.read_into(folder, tables)
-        elif "police_uk" in kinds:
-            policeuk.read_into(folder, tables)
+            homeoffice.read_into(folder, tables, force)
+        else:
+            policeuk.read_into(folder, tables, force)
     return tables
+
+
+def public_force(meta_force: str, settings: dict | None, *, peers_must_agree: bool) -> str:
+    """The force whose figures the public tables give (its one spelling): ``force`` in
+    metadata.yaml, else the peer settings' ``force``. With Home Office tables the two must agree
+    when both are given, or the KPIs would be one force's and the peer comparison another's."""
+    from kpi_lib.config.params import load_params
+    from kpi_lib.inputs.forces import canonical_force
+    from kpi_lib.inputs.peers import peer_force, peers_path
+    params = settings if settings is not None else load_params()
+    peer = peer_force(params)
+    if not meta_force:
+        return peer
+    named = canonical_force(meta_force)
+    if named is None or named == "FRAUD":
+        raise InputError("metadata.yaml", f"force {meta_force!r} is not a police force the public tables know",
+                         expected="a force named as in params/forces.yaml, e.g. 'West Mercia'")
+    if peers_must_agree and named != peer:
+        raise InputError("metadata.yaml", f"names the force {named!r}, but the peer settings "
+                         f"({peers_path(params)}) name {peer!r}: the KPIs would be {named}'s and the peer "
+                         f"comparison {peer}'s", expected="the same force in both (the 'force' key of each)")
+    return named
 
 
 def read_with_settings(folder: str | Path, params: dict, *, only: list[str] | None = None) -> Tables:
     """:func:`read_any` with everything the run's settings say about reading inputs."""
     return read_any(folder, only=only, timezone=params.get("timezone"),
-                    survey_scales=params.get("survey_scales"))
+                    survey_scales=params.get("survey_scales"), settings=params)

@@ -92,11 +92,10 @@ def _kind(path: Path) -> str | None:
 
 def find_files(folder: Path) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {}
-    for p in list_files(folder):
-        if not p.name.endswith("-street.csv") and not p.name.endswith("-outcomes.csv"):
-            k = _kind(p)
-            if k:
-                out.setdefault(k, []).append(p)
+    for p in list_files(folder):  # recognised by their headers (police.uk files have no 'Force Name')
+        k = _kind(p)
+        if k:
+            out.setdefault(k, []).append(p)
     return out
 
 
@@ -185,6 +184,8 @@ def read_pfa(path: Path, cats: CrimeCategories | None = None) -> tuple[pd.DataFr
     fraud = df["force_name"] == "FRAUD"
     flags = _categorise(file, df[~fraud], cats)
     kept = pd.concat([df.loc[~fraud, ["quarter_start", "force_name", "count"]], flags], axis=1)
+    kept["code"] = df.loc[~fraud, "code"].astype("string").str.strip()
+    kept["_row"] = kept.index + 1
     ledger = LedgerEntry("home_office_pfa", file, sha256_of(path), len(raw), int((~fraud).sum()),
                          {"central fraud body (Action Fraud, CIFAS, UK Finance, FFA UK): not a force": int(fraud.sum())}
                          if fraud.any() else {})
@@ -218,6 +219,8 @@ def read_outcomes(path: Path, cats: CrimeCategories | None = None) -> tuple[pd.D
     keep = ~of_which & ~fraud
     flags = _categorise(file, df[keep], cats)
     kept = pd.concat([out[keep], flags], axis=1)
+    kept["code"] = df.loc[keep, "code"].astype("string").str.strip()
+    kept["_row"] = kept.index + 1
     rejected = {}
     if of_which.any():
         rejected["'of which' rows 1A/2A/3A (already inside types 1/2/3)"] = int(of_which.sum())
@@ -264,26 +267,56 @@ def counts_for_force(pfa: pd.DataFrame, outcomes: pd.DataFrame | None, force: st
                        source="home_office", unsupported={"domestic_abuse": DA_REASON}, notes=notes)
 
 
-def read_into(folder: Path, tables: Tables, force: str = "West Mercia") -> None:
-    """Read every Home Office table in ``folder`` into ``tables`` (crime counts for ``force``)."""
+def one_release(parts: list[tuple[str, pd.DataFrame]], key: list[str], what: str) -> None:
+    """Each force, quarter and offence code (and outcome type) in one file only: two releases of
+    the same year in the folder would otherwise be summed (18,877 crimes read as 37,754). Rows
+    repeated inside one published file are left as published. Names both files and the row."""
+    seen: pd.DataFrame | None = None
+    for file, rows in parts:
+        keys = rows[[*key, "_row"]].drop_duplicates(key).assign(_file=file)
+        if seen is not None:
+            both = keys.merge(seen, on=key, suffixes=("", "_first"))
+            if len(both):
+                first = both.sort_values("_row").iloc[0]
+                quarter = _label(first["quarter_start"])
+                raise InputError(file, f"{first['force']} {quarter} offence code {first['code']} is also in "
+                                 f"{first['_file_first']} (row {int(first['_row_first']):,}): two {what} for the "
+                                 "same quarter would be counted twice", row=int(first["_row"]),
+                                 expected="one release of each year in the data folder: remove the older file",
+                                 more=len(both) - 1)
+            seen = pd.concat([seen, keys], ignore_index=True)
+        else:
+            seen = keys
+
+
+def _label(quarter_start) -> str:
+    from kpi_lib.core.periods import Period
+    return Period.containing(pd.Timestamp(quarter_start).date()).label
+
+
+def read_into(folder: Path, tables: Tables, force: str) -> None:
+    """Read every Home Office table in ``folder`` into ``tables`` (crime counts for ``force``,
+    which the caller takes from the metadata or the settings: never assumed)."""
     files = find_files(folder)
     cats = load_categories()
     pfa_parts, out_parts = [], []
     for path in files.get("pfa", []):
         rows, led, notes = read_pfa(path, cats)
-        pfa_parts.append(rows)
+        pfa_parts.append((path.name, rows))
         tables.ledger.append(led)
         tables.notes += notes
     for path in files.get("outcomes", []):
         rows, led, notes = read_outcomes(path, cats)
-        out_parts.append(rows)
+        out_parts.append((path.name, rows))
         tables.ledger.append(led)
         tables.notes += notes
     if not pfa_parts:
         raise InputError(str(folder), "outcomes tables without a recorded crime (PFA) table",
                          expected="the PFA table for the same years")
-    pfa = pd.concat(pfa_parts, ignore_index=True)
-    outcomes = pd.concat(out_parts, ignore_index=True) if out_parts else None
+    one_release(pfa_parts, ["force", "quarter_start", "code"], "releases of the recorded crime tables")
+    one_release(out_parts, ["force", "quarter_start", "code", "outcome_type"], "releases of the outcomes tables")
+    pfa = pd.concat([r.drop(columns="_row") for _, r in pfa_parts], ignore_index=True)
+    outcomes = pd.concat([r.drop(columns="_row") for _, r in out_parts], ignore_index=True) if out_parts else None
     tables.extras["home_office_pfa"] = pfa
     tables.extras["crime_counts"] = counts_for_force(pfa, outcomes, force)
     tables.notes += tables.extras["crime_counts"].notes

@@ -173,6 +173,36 @@ def parse_bool(file: str, raw: pd.Series, column: str) -> pd.Series:
     return text.isin(TRUE_WORDS).astype(bool)
 
 
+_FINANCIAL_YEAR = re.compile(
+    r"^\s*(?:FY\s*)?(?P<y1>\d{4}|\d{2})\s*(?:/|-|\u2013|\u2014|\s+to\s+)\s*(?P<y2>\d{4}|\d{2})\s*$", re.I)
+
+
+def financial_year_label(text: object) -> str | None:
+    """A financial year in any common spelling as ``2024/25``: 2024/25, 2024-25, 2024/2025,
+    2024 to 2025, 2024–25 (en dash), FY2024/25, FY24/25, 24/25. None when it is not one (the two
+    years must be consecutive; two-digit years are 20xx)."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return None
+    m = _FINANCIAL_YEAR.match(str(text))
+    if not m:
+        return None
+    y1 = int(m["y1"]) + (2000 if len(m["y1"]) == 2 else 0)
+    y2 = int(m["y2"])
+    if (y2 if len(m["y2"]) == 4 else y2 + (y1 // 100) * 100 + (100 if y2 < y1 % 100 else 0)) != y1 + 1:
+        return None
+    return f"{y1}/{(y1 + 1) % 100:02d}"
+
+
+def parse_financial_year(file: str, raw: pd.Series, column: str) -> pd.Series:
+    """Financial years in any common spelling (:func:`financial_year_label`) as ``2024/25``, so
+    that a year written 2024-25 is matched like one written 2024/25, never dropped later."""
+    refuse_formulas(file, raw, column)
+    out = raw.map(financial_year_label).astype("string")
+    fail_rows(file, out.isna(), raw, column, "not a financial year",
+              "a year such as 2024/25 (also 2024-25, 2024/2025 or FY24/25)")
+    return out
+
+
 def parse_choice(file: str, raw: pd.Series, column: str, allowed: list[str]) -> pd.Series:
     text = raw.astype("string").str.strip()
     bad = ~text.isin(allowed)

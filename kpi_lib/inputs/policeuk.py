@@ -25,6 +25,7 @@ from kpi_lib.core.snapshot import list_files, sha256_of
 from kpi_lib.inputs import parsing as P
 from kpi_lib.inputs.aggregates import CrimeCounts
 from kpi_lib.inputs.canonical import LedgerEntry, Tables
+from kpi_lib.inputs.forces import canonical_force
 from kpi_lib.inputs.homeoffice import LICENCE
 
 COLUMNS = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -47,12 +48,27 @@ OUTCOME_COLUMNS = ["Crime ID", "Month", "Reported by", "Falls within", "Longitud
                    "Location", "LSOA code", "LSOA name", "Outcome type"]
 
 
+def _kind(path: Path) -> str | None:
+    """'street', 'outcomes' or None, from the header line (a browser saves a second download
+    of a month as "... (1).csv": it is still a street file, and must be seen as one)."""
+    if path.suffix.lower() != ".csv":
+        return None
+    try:
+        names = {" ".join(c.split()).lower() for c in P.header_names(path)}
+    except (OSError, InputError):
+        return None
+    if not {"crime id", "month", "falls within"} <= names:
+        return None
+    return "street" if "crime type" in names else "outcomes" if "outcome type" in names else None
+
+
 def find_files(folder: Path) -> list[Path]:
-    return [p for p in list_files(folder) if p.name.endswith("-street.csv")]
+    """The data.police.uk street files in a folder (recognised by their columns)."""
+    return [p for p in list_files(folder) if _kind(p) == "street"]
 
 
 def find_outcome_files(folder: Path) -> list[Path]:
-    return [p for p in list_files(folder) if p.name.endswith("-outcomes.csv")]
+    return [p for p in list_files(folder) if _kind(p) == "outcomes"]
 
 
 def read_outcomes(path: Path) -> tuple[pd.DataFrame, LedgerEntry, str]:
@@ -74,7 +90,11 @@ def read_outcomes(path: Path) -> tuple[pd.DataFrame, LedgerEntry, str]:
     return raw, LedgerEntry("police_uk_outcomes", file, sha256_of(path), len(raw), len(raw)), note
 
 
-def read_street(path: Path) -> tuple[pd.DataFrame, LedgerEntry]:
+def read_street(path: Path, force: str | None = None) -> tuple[pd.DataFrame, LedgerEntry]:
+    """One street file: crimes (anti-social behaviour out, counted in the ledger) with their
+    month, type, local area, last outcome, Crime ID and row. With ``force`` (its one spelling,
+    params/forces.yaml), every row must fall within that force: another force's file in the
+    folder (a British Transport Police file, say) would otherwise be added to this force's."""
     file = path.name
     try:
         raw = P.read_csv_text(path)
@@ -95,11 +115,20 @@ def read_street(path: Path) -> tuple[pd.DataFrame, LedgerEntry]:
     ctype = raw["Crime type"].astype("string").str.strip()
     P.fail_rows(file, ~ctype.isin(CRIME_TYPES).fillna(False), raw["Crime type"], "Crime type",
                 "unknown crime type", "one of " + ", ".join(sorted(CRIME_TYPES)))
+    if force is not None:
+        falls = raw["Falls within"].astype("string").str.strip()
+        named = falls.map(lambda v: canonical_force(v) if isinstance(v, str) else None)
+        P.fail_rows(file, (named != force).fillna(True), raw["Falls within"], "Falls within",
+                    "a record of another force", f"{force!r}, the force this report is about "
+                    "(metadata.yaml 'force', or the peer settings): remove other forces' files")
     asb = ctype == "Anti-social behaviour"
     lsoa = raw["LSOA name"].astype("string").str.strip()
     area = lsoa.str.replace(r"\s+\S+$", "", regex=True).fillna("No location")
     out = pd.DataFrame({"month": month, "crime_type": ctype, "local_area": area,
-                        "last_outcome": raw["Last outcome category"].fillna("(blank)")})[~asb]
+                        "last_outcome": raw["Last outcome category"].fillna("(blank)"),
+                        "crime_id": raw["Crime ID"].astype("string").str.strip() if "Crime ID" in raw
+                        else pd.Series(pd.NA, index=raw.index, dtype="string"),
+                        "row": raw.index + 1})[~asb]
     rejected = {"anti-social behaviour: not a crime": int(asb.sum())} if asb.any() else {}
     return out, LedgerEntry("police_uk_street", file, sha256_of(path), len(raw), int((~asb).sum()), rejected)
 
@@ -124,18 +153,56 @@ def counts(rows: pd.DataFrame) -> CrimeCounts:
                        unsupported=dict(UNSUPPORTED), notes=notes)
 
 
-def read_into(folder: Path, tables: Tables) -> None:
+def once_each(parts: list[tuple[str, pd.DataFrame]]) -> str | None:
+    """Each month in one file, and each Crime ID in one file: a month downloaded twice (or two
+    overlapping downloads) would otherwise be counted twice. Raises InputError naming both files;
+    returns a note when a Crime ID appears twice inside one file (as police.uk publishes some:
+    both rows are counted, as police.uk counts them)."""
+    months: dict = {}
+    for file, rows in parts:
+        for m in sorted(rows["month"].dropna().unique()):
+            if m in months:
+                first = rows[rows["month"] == m].iloc[0]
+                raise InputError(file, f"the month {pd.Timestamp(m):%Y-%m} is also in {months[m]}",
+                                 row=int(first["row"]), column="Month", value=f"{pd.Timestamp(m):%Y-%m}",
+                                 expected="each month in one file only (a month read twice is counted "
+                                          "twice): remove the copy")
+            months[m] = file
+    ids = pd.concat([r[["crime_id", "row"]].assign(file=f) for f, r in parts], ignore_index=True).dropna(subset=["crime_id"])
+    firsts = ids.drop_duplicates(["crime_id", "file"])
+    across = firsts[firsts.duplicated("crime_id", keep=False)]
+    if len(across):
+        later = across[across.duplicated("crime_id", keep="first")].iloc[0]
+        first = across[across["crime_id"] == later["crime_id"]].iloc[0]
+        raise InputError(later["file"], f"Crime ID also in {first['file']} (row {int(first['row']):,})",
+                         row=int(later["row"]), column="Crime ID", value=later["crime_id"],
+                         expected="each crime in one file (overlapping downloads would count it twice)",
+                         more=int(across.duplicated("crime_id", keep="first").sum()) - 1)
+    inside = int(ids.duplicated(["crime_id", "file"]).sum())
+    if inside:
+        return (f"{inside:,} Crime ID{'s' if inside != 1 else ''} appear{'' if inside != 1 else 's'} on a second "
+                "row of the same monthly file, as police.uk published them (different locations or "
+                "outcomes); every row is counted, as police.uk counts them.")
+    return None
+
+
+def read_into(folder: Path, tables: Tables, force: str | None = None) -> None:
+    """Every street (and outcomes) file in ``folder`` into ``tables``: monthly crime counts.
+    With ``force``, rows of any other force are an error (:func:`read_street`)."""
     parts = []
     for path in find_files(folder):
-        rows, led = read_street(path)
-        parts.append(rows)
+        rows, led = read_street(path, force)
+        parts.append((path.name, rows))
         tables.ledger.append(led)
+    note = once_each(parts)
     for path in find_outcome_files(folder):
         _, led, note = read_outcomes(path)
         tables.ledger.append(led)
         tables.notes.append(note)
-    rows = pd.concat(parts, ignore_index=True)
+    rows = pd.concat([r.drop(columns=["crime_id", "row"]) for _, r in parts], ignore_index=True)
     c = counts(rows)
+    if note:
+        c.notes.append(note)
     tables.extras["crime_counts"] = c
     tables.extras["police_uk_rows"] = rows
     tables.notes += c.notes
