@@ -50,14 +50,10 @@ def factors_frame(doc: dict) -> pd.DataFrame:
 
 def load_peer_settings(params: dict) -> dict:
     """Peer comparison settings (``peers_file`` or params/peers.yaml) and, when the settings name
-    one, the population table (force -> population) for rates per 1,000 people."""
-    path = params.get("peers_file")
-    settings = load_yaml(Path(path) if path else params_file("peers.yaml"), what="peer comparison settings")
-    populations = None
-    if settings.get("population_file"):
-        pop = pd.read_csv(settings["population_file"], comment="#")
-        populations = dict(zip(pop["force"], pop["population"], strict=True))
-    return {"settings": settings, "populations": populations}
+    one, the population table (force -> population) for rates per 1,000 people, both validated
+    like inputs (:mod:`kpi_lib.config.peers`)."""
+    from kpi_lib.config.peers import load_peer_settings as load
+    return load(params)
 
 
 def load_annotations_for(params: dict, catalogue: list[Kpi] | None = None) -> list[Annotation]:

@@ -81,9 +81,9 @@ def public_force(meta_force: str, settings: dict | None, *, peers_must_agree: bo
     """The force whose figures the public tables give (its one spelling): ``force`` in
     metadata.yaml, else the peer settings' ``force``. With Home Office tables the two must agree
     when both are given, or the KPIs would be one force's and the peer comparison another's."""
+    from kpi_lib.config.forces import canonical_force
     from kpi_lib.config.params import load_params
-    from kpi_lib.inputs.forces import canonical_force
-    from kpi_lib.inputs.peers import peer_force, peers_path
+    from kpi_lib.config.peers import peer_force, peers_path
     params = settings if settings is not None else load_params()
     peer = peer_force(params)
     if not meta_force:

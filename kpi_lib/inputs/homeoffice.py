@@ -346,8 +346,10 @@ def peer_comparison(pfa: pd.DataFrame, quarter_start: date, force: str, group: l
             rate = lambda x, p: 1000 * x / p  # noqa: E731
             grp = (rate(g.sum(), pop.reindex(group).sum()) if averaging == "weighted"
                    else float((1000 * g / pop.reindex(group)).mean()))
+            ew_pop = pop.reindex(by_force.index)  # every force's people, or no England and Wales rate
             rows.append({"category": c, "measure": "per 1,000 people", "force": rate(f, pop[force]),
-                         "group": grp, "england_and_wales": rate(ew, pop.reindex(by_force.index).sum())})
+                         "group": grp, "england_and_wales": rate(ew, ew_pop.sum()) if ew_pop.notna().all()
+                         else float("nan")})
         else:
             grp = float(g.sum()) if averaging == "weighted" else float(g.mean())
             rows.append({"category": c, "measure": "count", "force": f, "group": grp, "england_and_wales": ew})

@@ -64,7 +64,7 @@ def _files(folder: Path, patterns: tuple[str, ...] = ("*",)) -> list[Path]:
 def settings_files(params: dict) -> list[Path]:
     """Every file the settings point to, whose content the figures depend on: each ``*_file``
     setting, and the peer settings file with the population table it names."""
-    from kpi_lib.inputs.peers import peer_files
+    from kpi_lib.config.peers import peer_files
     named = [Path(v) for k, v in sorted(params.items()) if k.endswith("_file") and isinstance(v, str) and v]
     out: list[Path] = []
     for p in [*named, *peer_files(params)]:

@@ -13,13 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 from kpi_lib.cli import app
+from kpi_lib.config.configuration import load_configuration
 from kpi_lib.config.params import load_params
 from kpi_lib.core.errors import InputError
 from kpi_lib.inputs import read_tables
 from kpi_lib.inputs.parsing import financial_year_label
 from kpi_lib.inputs.plausibility import DEFAULTS, RULES, Limits
 from kpi_lib.measure.panel import build_panel
-from kpi_lib.measure.registry import load_config
 
 from conftest import REPO
 
@@ -38,7 +38,7 @@ def _folder(small_sample: Path, tmp_path: Path, *tables: str) -> Path:
 
 
 def _value(tables, family: str, kpi_id: str, start: str, kind: str = "month") -> float:
-    pnl = build_panel(tables, load_config(PARAMS), [family])
+    pnl = build_panel(tables, load_configuration(PARAMS), [family])
     m = pnl.whole_force()
     row = m[(m["kpi_id"] == kpi_id) & (m["window_kind"] == kind) & (pd.to_datetime(m["window_start"]) == start)
             & (m["basis"] != "in_period")]

@@ -74,8 +74,8 @@ def test_the_home_office_force_comes_from_the_metadata_and_must_match_the_peers(
 
 
 def test_a_peer_file_naming_no_force_is_refused(tmp_path):
+    from kpi_lib.config.peers import load_peer_settings
     from kpi_lib.core.errors import ParameterError
-    from kpi_lib.inputs.peers import load_peer_settings
     peers = tmp_path / "peers.yaml"
     peers.write_text('force: "Gotham"\ngroup: []\n')
     with pytest.raises(ParameterError, match="force is 'Gotham', which is not a police force"):

@@ -18,14 +18,17 @@ Every file named here is hashed by content for the panel cache key (:func:`peer_
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from pathlib import Path
 from typing import Any
 
+from kpi_lib.config.forces import canonical_force
 from kpi_lib.core.errors import InputError, ParameterError
 from kpi_lib.core.paths import params_file
 from kpi_lib.core.safe_yaml import load_yaml
-from kpi_lib.inputs import parsing as P
-from kpi_lib.inputs.forces import canonical_force
+from kpi_lib.core.snapshot import open_bytes
 
 KEYS = {"force": "the force's name, as in params/forces.yaml (e.g. 'West Mercia')",
         "group_name": "the comparison group's name (text)",
@@ -99,26 +102,76 @@ def peer_files(params: dict) -> list[Path]:
     return [path] + ([pop] if pop else [])
 
 
+MAX_POPULATION_BYTES = 1_000_000
+
+
+def _records(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of the population table's records: blank lines and ``#`` comment
+    lines are not records (a source and year may be noted in a comment)."""
+    with open_bytes(path) as fh:
+        raw = fh.read(MAX_POPULATION_BYTES + 1)
+    if len(raw) > MAX_POPULATION_BYTES:
+        raise InputError(path.name, f"is over {MAX_POPULATION_BYTES:,} bytes", expected="a small CSV of force, population")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path.name, f"not UTF-8 text (byte {exc.start})", expected="a CSV saved as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out = []
+    while True:
+        line = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return out
+        except csv.Error as exc:
+            raise InputError(path.name, f"not a CSV file ({exc})", expected="a CSV of force, population") from None
+        if not record or not "".join(record).strip() or record[0].lstrip().startswith("#"):
+            continue
+        out.append((line, record))
+
+
 def read_population(path: Path, needed: list[str]) -> dict[str, float]:
-    """The population table: force (canonical name) -> people. ``needed`` forces must be in it."""
+    """The population table: force (its one spelling) -> people, checked like an input: exactly
+    the columns force and population (case and spaces aside, each once), a known force and a
+    positive number on every row, each force once, and the ``needed`` forces present. Errors name
+    the file, the row, its line, the column and the value."""
     file = path.name
-    raw = P.read_csv_text(path, comment="#")
-    raw = P.unique_headers(file, raw)
-    cols = {c: " ".join(str(c).split()).lower() for c in raw.columns}
-    unknown = [c for c, n in cols.items() if n not in POPULATION_COLUMNS]
-    if unknown:
-        raise InputError(file, f"unknown column {unknown[0]!r}", column=str(unknown[0]),
+    records = _records(path)
+    if not records:
+        raise InputError(file, "is empty", expected="a header force, population and a row per force")
+    _, header = records[0]
+    names = [" ".join(h.replace("\ufeff", "").split()).lower() for h in header]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise InputError(file, f"the column {n!r} appears twice in the header: column {names.index(n) + 1} "
+                             f"and column {i + 1}", column=header[i].strip(), expected="each column once")
+    unknown = [h for h, n in zip(header, names, strict=True) if n not in POPULATION_COLUMNS]
+    if unknown or len(names) != 2:
+        raise InputError(file, f"unknown column {unknown[0].strip()!r}" if unknown else "missing a column",
+                         column=unknown[0].strip() if unknown else None,
                          expected="exactly the columns force, population")
-    raw = raw.rename(columns=cols)
-    P.require_columns(file, raw, POPULATION_COLUMNS)
-    names = raw["force"].astype("string").map(lambda v: canonical_force(v) if isinstance(v, str) else None)
-    P.fail_rows(file, names.isna() | (names == "FRAUD"), raw["force"], "force", "not a police force",
-                "a force named as in params/forces.yaml")
-    people = P.parse_number(file, raw["population"], "population")
-    P.fail_rows(file, people <= 0, raw["population"], "population", "population is not positive",
-                "the number of people the force serves")
-    P.fail_rows(file, names.duplicated(), raw["force"], "force", "force listed twice", "one row per force")
-    table = dict(zip(names, people.astype(float), strict=True))
+    at = {n: i for i, n in enumerate(names)}
+    table: dict[str, float] = {}
+    for row, (line, record) in enumerate(records[1:], start=1):
+        def bad(column: str, problem: str, expected: str, record: list[str] = record, row: int = row,
+                line: int = line) -> InputError:
+            value = record[at[column]] if at[column] < len(record) else None
+            return InputError(file, problem, row=row, line=line, column=column, value=value, expected=expected)
+        if len(record) != 2:
+            raise bad("force", f"{len(record)} fields on this row", "two fields: force, population")
+        force = canonical_force(record[at["force"]])
+        if force is None or force == "FRAUD":
+            raise bad("force", "not a police force", "a force named as in params/forces.yaml")
+        try:
+            people = float(record[at["population"]].strip().replace(",", ""))
+        except ValueError:
+            people = math.nan
+        if not (math.isfinite(people) and people > 0):
+            raise bad("population", "not a positive number", "the number of people the force serves")
+        if force in table:
+            raise bad("force", "force listed twice", "one row per force")
+        table[str(force)] = people
     missing = [f for f in needed if f not in table]
     if missing:
         raise InputError(file, f"no population for {', '.join(missing)}",
