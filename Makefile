@@ -38,9 +38,10 @@ test: lint
 	@.ci/checkout-snapshot | diff $(VENV)/.checkout-before - || \
 	  { echo "error: the tests wrote into the checkout (lines marked > above)"; exit 1; }
 
-# Unit tests only (no notebooks, no browser): under a minute.
+# Unit tests only (in-process, one shared small panel; no notebooks, browser or real processes):
+# the loop to run while working (timings in bench/README.md).
 test-fast: $(VENV)/.test
-	$(BIN)/python -m pytest -m "not notebooks and not browser" -q
+	$(BIN)/python -m pytest -m "not integration and not notebooks and not browser and not e2e" -q
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check kpi_lib tests bench notebooks/*.py

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+from helpers import REPO
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -65,6 +64,15 @@ def quarter_run(small_sample, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def year_run(small_sample, tmp_path_factory):
+    """One real run of a whole financial year (small sample, no PDF), shared by the tests that
+    read an end-of-year report."""
+    from kpi_lib.run.runner import run_period
+    out = tmp_path_factory.mktemp("runs") / "2023-24"
+    return run_period("2023/24", small_sample, out, jobs=2, quiet=True, pdf=False)
+
+
+@pytest.fixture(scope="session")
 def full_sample(tmp_path_factory) -> Path:
     """The full synthetic sample as `make report` uses it: data/sample (read only) when present,
     else the same seeded sample generated in a temporary folder (so CI never skips)."""
@@ -87,23 +95,6 @@ def checkout_copy(tmp_path, small_sample) -> Path:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "sample").symlink_to(small_sample, target_is_directory=True)
     return tmp_path
-
-
-def shared_data(*parts: str) -> Path:
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real public data not available at {path} (../shared/data is absent on this machine)")
-    return path
-
-
-def chromium_path() -> str:
-    from kpi_lib.present.render import find_chromium
-    path = find_chromium()
-    if path is None:
-        if os.environ.get("KPI_REQUIRE_BROWSER"):
-            pytest.fail("Chromium is required in CI (KPI_REQUIRE_BROWSER is set) but was not found")
-        pytest.skip("Chromium not installed: install Debian 'chromium' to run the browser tests")
-    return path
 
 
 def copy_tree(src: Path, dst: Path) -> Path:

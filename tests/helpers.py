@@ -1,13 +1,70 @@
-"""Helpers the test modules share: small hand-made canonical inputs, a YAML bomb, a snapshot of a
-folder and a measuring script (no test module imports another)."""
+"""Helpers the test modules share (no test module imports another): where the checkout and the
+real public data are, the ``kpi`` command in-process and as a real process, small hand-made
+canonical inputs, a YAML bomb, a snapshot of a folder and a measuring script."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+KPI = Path(sys.executable).with_name("kpi")
+
+
+@dataclass
+class CommandResult:
+    """What a ``kpi`` command did: exit status and what it printed on each stream."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def kpi(*args: str, cwd: Path | None = None) -> CommandResult:
+    """The ``kpi`` command run in this process (typer's CliRunner), from ``cwd`` when given:
+    argument checks and refusals in milliseconds, with the exit status and streams a user sees."""
+    from typer.testing import CliRunner
+
+    from kpi_lib.cli import app
+    with contextlib.chdir(cwd or REPO):
+        r = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return CommandResult(r.exit_code, r.stdout, r.stderr)
+
+
+def kpi_process(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """The installed ``kpi`` command as a real process (for what only a process shows: signals,
+    locks held by another process, the entry point itself)."""
+    cmd = [str(KPI)] if KPI.exists() else [sys.executable, "-m", "kpi_lib.cli"]
+    return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, cwd=cwd or REPO,
+                          timeout=timeout)
+
+
+def shared_data(*parts: str) -> Path:
+    """A path in the real public data (../shared/data); the test skips, saying why, without it."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real public data not available at {path} (../shared/data is absent on this machine)")
+    return path
+
+
+def chromium_path() -> str:
+    """Headless Chromium; in CI (KPI_REQUIRE_BROWSER set) its absence fails instead of skipping."""
+    from kpi_lib.present.render import find_chromium
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("KPI_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required in CI (KPI_REQUIRE_BROWSER is set) but was not found")
+        pytest.skip("Chromium not installed: install Debian 'chromium' to run the browser tests")
+    return path
 
 HEADERS = {
     "crimes": "crime_ref,recorded_date,offence_code,domestic_abuse,local_area",

@@ -34,6 +34,7 @@ def test_every_catalogue_id_with_a_valid_status(q4):
     assert (q4[q4["headline"]].groupby("kpi_id").size() == 1).all()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("period", [str(p) for p in quarter_range("2019/20 Q1", "2024/25 Q4")][::5] + ["2023/24"])
 def test_every_quarter_has_every_id(small_panel, config, period):
     r = compute(period, small_panel, config)
@@ -88,6 +89,7 @@ def test_comparisons_match_the_earlier_periods(small_panel, config, q4):
         assert now.loc[key, "change_last_year"] == pytest.approx(now.loc[key, "value"] - last_year.loc[key, "value"])
 
 
+@pytest.mark.integration
 def test_same_inputs_same_table(small_tables, config, q4):
     again = compute("2024/25 Q4", small_tables, config)  # measured again from the tables
     pd.testing.assert_frame_equal(q4, again)
@@ -124,6 +126,7 @@ def _measure(rec, out):
                          PARAMS)
 
 
+@pytest.mark.integration
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crime_records())
 def test_shuffling_rows_changes_nothing(data):
@@ -135,6 +138,7 @@ def test_shuffling_rows_changes_nothing(data):
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.integration
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crime_records())
 def test_rates_bounded_and_quarters_add_to_the_year(data):
@@ -156,6 +160,7 @@ def test_rates_bounded_and_quarters_add_to_the_year(data):
     assert np.isfinite(m.loc[m["kpi_id"] == "trc_volume", "value"]).all()
 
 
+@pytest.mark.integration
 def test_year_table_equals_each_quarter_computed_alone(small_panel, config):
     from kpi_lib.analyse.engine import year_quarters
     table = year_quarters("2023/24", small_panel, config).set_index("kpi_id")
@@ -166,6 +171,7 @@ def test_year_table_equals_each_quarter_computed_alone(small_panel, config):
             assert table.loc[kpi, f"Q{q}"] == pytest.approx(head.loc[kpi, "value"])
 
 
+@pytest.mark.integration
 def test_rolling_12_months_is_the_sum_of_four_quarters(small_panel, config, q4):
     # an independent route: the four quarters to 2024/25 Q4, each computed alone, added up
     quarters = [Period(2024, q) for q in (1, 2, 3, 4)]

@@ -156,6 +156,7 @@ def sample_panel(full_sample, tmp_path_factory):
     return panel
 
 
+@pytest.mark.integration
 def test_backtest_on_the_sample_past_years(sample_panel):
     """As stated in docs/methods.md: 4 KPIs with targets x 3 years with three complete years
     before them (2022/23 to 2024/25) x Q1 to Q3 = 36 outlooks; 27 of their 80% intervals hold the

@@ -20,6 +20,8 @@ from kpi_lib.config.configuration import load_configuration
 from kpi_lib.core.periods import Period
 from kpi_lib.measure import cache, panel, registry
 
+pytestmark = pytest.mark.integration
+
 CONFIG = load_configuration()
 PARAMS = CONFIG.params
 PERIOD = "2024/25 Q4"

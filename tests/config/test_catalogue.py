@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -18,7 +16,7 @@ from kpi_lib.config.catalogue import (
 )
 from kpi_lib.core.errors import CatalogueError
 
-from conftest import REPO
+from helpers import REPO, kpi
 
 IDS = ["victim_satisfaction", "trc_volume", "trc_charge_rate", "vwi_volume", "vwi_charge_rate",
        "rape_volume", "rape_charge_rate", "robbery_volume", "robbery_charge_rate",
@@ -107,8 +105,9 @@ def test_frame_has_the_listed_columns():
 
 
 def test_cli_list_csv():
-    out = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "list", "--csv"], capture_output=True,
-                         text=True, check=True, cwd=REPO).stdout
+    r = kpi("list", "--csv")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
     lines = out.strip().splitlines()
     assert lines[0].startswith("kpi_id,name,family,unit,polarity,frequency,supplementary")
     ids = [ln.split(",")[0] for ln in lines[1:]]

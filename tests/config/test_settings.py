@@ -21,11 +21,9 @@ from kpi_lib.config.settings import Settings, load_settings
 from kpi_lib.core.errors import ParameterError
 from kpi_lib.core.safe_yaml import load_yaml
 
-from conftest import REPO
-from helpers import BOMB, measuring_script
+from helpers import BOMB, REPO, kpi, measuring_script
 
 DEFAULTS = yaml.safe_load((REPO / "params" / "defaults.yaml").read_text(encoding="utf-8"))
-KPI = Path(sys.executable).with_name("kpi")
 
 
 def write(tmp_path: Path, text: str, name: str = "my-params.yaml") -> Path:
@@ -197,10 +195,8 @@ def test_alias_bombs_fail_with_under_200_mb(tmp_path):
 def test_kpi_run_refuses_bad_parameters_before_any_notebook_starts(text, words, tmp_path, small_sample):
     params = write(tmp_path, text) if text is not None else tmp_path
     out = tmp_path / "runs" / "q4"
-    cmd = [str(KPI)] if KPI.exists() else [sys.executable, "-m", "kpi_lib.cli"]
-    r = subprocess.run([*cmd, "run", "2024/25-Q4", "--data", str(small_sample), "--out", str(out),
-                        "--params", str(params), "--quiet", "--no-pdf"],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    r = kpi("run", "2024/25-Q4", "--data", small_sample, "--out", out, "--params", params, "--quiet",
+            "--no-pdf", cwd=tmp_path)
     assert r.returncode == 1 and "Traceback" not in r.stderr + r.stdout, r.stderr
     assert words in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert not (tmp_path / "runs").exists(), "nothing was created: no build folder, no output"

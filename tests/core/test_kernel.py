@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from kpi_lib.core import kernel
 from kpi_lib.run import pool
 
@@ -28,12 +30,14 @@ def _probe(env_value: str | None) -> dict:
     return json.loads(out.stdout)
 
 
+@pytest.mark.e2e
 def test_outside_a_runs_kernel_the_collector_is_left_alone():
     """A notebook opened in JupyterLab, the tests, the runner: nothing frozen, collector on."""
     assert _probe(None) == {"enabled": True, "frozen": 0}
     assert _probe("0") == {"enabled": True, "frozen": 0}
 
 
+@pytest.mark.e2e
 def test_in_a_runs_kernel_the_imports_are_frozen_and_the_collector_back_on():
     """In a kernel the runner started: what the helpers and matplotlib imported is out of the
     collector's reach, and the collector is on again afterwards."""
@@ -42,6 +46,7 @@ def test_in_a_runs_kernel_the_imports_are_frozen_and_the_collector_back_on():
     assert got["frozen"] > 50_000  # pandas, the helpers and matplotlib: hundreds of thousands
 
 
+@pytest.mark.e2e
 def test_the_collector_comes_back_on_when_an_import_fails():
     code = ("import gc\n"
             "from kpi_lib.core.kernel import imports_settled\n"
@@ -75,6 +80,7 @@ def test_the_runner_marks_its_kernels_and_ends_each_once_its_notebook_has_run(mo
     assert seen["shutdown_kernel"] == "immediate"
 
 
+@pytest.mark.e2e
 def test_what_the_notebooks_show_does_not_depend_on_the_collector():
     """The collector only reclaims reference cycles: a KPI card (chart included) is the same
     byte for byte in a run's kernel and elsewhere."""

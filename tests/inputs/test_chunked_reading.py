@@ -99,6 +99,7 @@ def test_ref_hashes_keep_row_order():
     assert list(whole[[0, 1, 2500, 4999]]) == one_by_one
 
 
+@pytest.mark.integration
 @settings(max_examples=15, deadline=None)
 @given(rows=st.integers(1, 40))
 def test_the_tables_read_do_not_depend_on_the_chunk_size(tmp_path_factory, rows):
@@ -120,6 +121,7 @@ def test_the_tables_read_do_not_depend_on_the_chunk_size(tmp_path_factory, rows)
     assert [e.rows_read for e in parts.ledger] == [37, 37]
 
 
+@pytest.mark.integration
 def test_the_panel_does_not_depend_on_the_chunk_size(small_sample, small_tables, small_chunks):
     small_chunks(9_973)  # several chunks of every record-level table of the small sample
     config = load_configuration()

@@ -9,8 +9,6 @@ write small files in the published layout."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -24,9 +22,10 @@ from kpi_lib.core.periods import Period
 from kpi_lib.inputs.detect import detect_kinds, read_any
 from kpi_lib.inputs.homeoffice import peer_comparison
 
-from conftest import REPO, shared_data
+from helpers import kpi as kpi_command
+from helpers import shared_data
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.integration]
 SUBGROUPS = {  # STATS.md: KPI categories as the 2017/18 table labels them
     "vwi": {"Violence with injury"}, "rape": {"Rape offences"},
     "robbery": {"Robbery of business property", "Robbery of personal property"},
@@ -255,7 +254,7 @@ def test_bad_public_files_give_one_clear_message(tmp_path, rows, header, words):
             read_any(tmp_path)
     for w in words:
         assert w in str(e.value), str(e.value)
-    r = subprocess.run([sys.executable, "-m", "kpi_lib.cli", "validate", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    r = kpi_command("validate", tmp_path)
     assert r.returncode == 1 and "Traceback" not in r.stderr
 
 

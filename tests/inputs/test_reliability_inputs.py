@@ -27,16 +27,7 @@ from kpi_lib.inputs.detect import read_any
 from kpi_lib.inputs.parsing import MAX_FIELD_BYTES, check_field_lengths
 from kpi_lib.run.runner import check_coverage
 
-from conftest import REPO
-from helpers import BOMB, HEADERS, measuring_script, write_table
-
-KPI = Path(sys.executable).with_name("kpi")
-
-
-def kpi(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    cmd = [str(KPI)] if KPI.exists() else [sys.executable, "-m", "kpi_lib.cli"]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
-
+from helpers import BOMB, HEADERS, REPO, kpi, measuring_script, write_table
 
 # ---- CSV field length -------------------------------------------------------------------------
 
@@ -135,6 +126,7 @@ def test_formula_text_in_a_survey_answer_or_police_uk_area_is_refused(tmp_path):
 
 # ---- no silent choices ------------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_two_files_for_one_table_is_an_error_naming_both(tmp_path, small_sample):
     data = tmp_path / "data"
     shutil.copytree(small_sample, data)
@@ -201,12 +193,14 @@ def test_a_period_outside_the_data_names_the_coverage():
     ("2018/19-Q4", "which cover 1 April 2019 to 31 March 2025"),
     ("9999/00", "period 9999/00 is out of range"),
 ])
+@pytest.mark.integration
 def test_kpi_run_refuses_a_period_outside_the_data_before_any_work(period, words, tmp_path, small_sample):
     r = kpi("run", period, "--data", str(small_sample), "--out", str(tmp_path / "out"), "--quiet", "--no-pdf")
     assert r.returncode == 1 and "Traceback" not in r.stderr and words in r.stderr, r.stderr
     assert sorted(tmp_path.iterdir()) == []
 
 
+@pytest.mark.integration
 def test_validation_is_skipped_only_when_a_cached_panel_vouches_for_the_same_bytes(tmp_path, small_sample, monkeypatch):
     from kpi_lib.measure.cache import get_panel
     from kpi_lib.run.runner import plan, validate

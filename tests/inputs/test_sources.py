@@ -4,8 +4,6 @@ changes; the row ledger; and `kpi validate` on good and bad folders (no tracebac
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -13,8 +11,7 @@ import pytest
 from kpi_lib.core.errors import InputError
 from kpi_lib.inputs import read_tables
 
-from conftest import REPO
-from helpers import parquet_to_csv, write_table
+from helpers import kpi, parquet_to_csv, write_table
 
 
 def test_good_small_input_and_ledger(tmp_path):
@@ -78,12 +75,9 @@ def test_ambiguous_local_time_is_an_error_not_a_guess(tmp_path):
         read_tables(tmp_path, timezone="Europe/London")
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "kpi_lib.cli", *args], capture_output=True, text=True, cwd=REPO)
-
-
+@pytest.mark.integration
 def test_validate_sample_ok(small_sample):
-    r = _cli("validate", str(small_sample))
+    r = kpi("validate", str(small_sample))
     assert r.returncode == 0, r.stderr
     assert "SYNTHETIC" in r.stdout and "crimes" in r.stdout and "rows read" in r.stdout
 
@@ -97,11 +91,12 @@ def test_validate_sample_ok(small_sample):
     ("calls", lambda d: d.assign(received_at=d["received_at"].where(d.index != 2, "2023-02-30T25:61")),
      ["calls.csv", "row 3", "column 'received_at'", "'2023-02-30T25:61'"]),
 ])
+@pytest.mark.integration
 def test_validate_bad_copies_of_the_sample(tmp_path, small_sample, table, mutate, expect):
     bad = tmp_path / "bad"
     shutil.copytree(small_sample, bad)
     parquet_to_csv(bad, bad, table, mutate)
-    r = _cli("validate", str(bad))
+    r = kpi("validate", str(bad))
     assert r.returncode == 1
     assert "Traceback" not in r.stderr + r.stdout
     for text in expect:
@@ -135,12 +130,13 @@ def test_a_question_without_a_scale_is_an_error_and_scales_come_from_the_setting
     assert list(t.frames["survey_responses"]["answer"]) == ["Good"]
 
 
+@pytest.mark.integration
 def test_validate_checks_survey_answers_with_the_run_settings(tmp_path, small_sample):
     bad = tmp_path / "bad"
     shutil.copytree(small_sample, bad)
     parquet_to_csv(bad, bad, "survey_responses",
                    lambda d: d.assign(answer=d["answer"].where(d.index != 4, "Quite satisfied")))
-    r = _cli("validate", str(bad))
+    r = kpi("validate", str(bad))
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert "survey_responses.csv, row 5 (line 6), column 'answer'" in r.stderr and "'Quite satisfied'" in r.stderr
     params = tmp_path / "scales.yaml"
@@ -151,7 +147,7 @@ def test_validate_checks_survey_answers_with_the_run_settings(tmp_path, small_sa
                       "Disagree, Strongly disagree, Don't know, Quite satisfied]\n"
                       "  seen_officer_frequency: [Daily, At least weekly, At least monthly, Less often, "
                       "Never, Quite satisfied]\n")
-    r = _cli("validate", str(bad), "--params", str(params))
+    r = kpi("validate", str(bad), "--params", str(params))
     assert r.returncode == 0 and r.stdout.strip().endswith("valid"), r.stderr
 
 

@@ -11,6 +11,8 @@ import pytest
 from kpi_lib.config.configuration import load_configuration
 from kpi_lib.measure import cache, panel
 
+pytestmark = pytest.mark.integration
+
 CONFIG = load_configuration()
 PARAMS = CONFIG.params
 

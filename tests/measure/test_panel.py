@@ -213,6 +213,7 @@ def test_a_damaged_panel_file_is_a_clear_error(small_panel, tmp_path):
         panel.load(tmp_path)
 
 
+@pytest.mark.integration
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lag=st.integers(-40, 800), month=st.sampled_from(["2024-01-01", "2024-02-01", "2025-03-01"]))
 def test_matured_counts_never_exceed_today_and_grow_with_age(force, lag, month):
@@ -247,6 +248,7 @@ def test_survey_sums_by_month_give_the_row_level_estimate(rows):
 @given(st.lists(st.tuples(st.sampled_from(["8N", "19C", "34B", "AF", "45"]), st.integers(0, 400),
                           st.sampled_from(["0", "1", "8", None]), st.integers(-10, 300), st.booleans()),
                 min_size=1, max_size=50))
+@pytest.mark.integration
 def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
     """Offences and matured outcomes from the DuckDB aggregation against a plain Python count."""
     from kpi_lib.config.categories import load_categories
@@ -278,6 +280,7 @@ def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
         assert r["days"] >= -31
 
 
+@pytest.mark.integration
 def test_the_sample_quarter_reads_as_issue_10_expects(full_sample, tmp_path):
     """The full sample's 2024/25 Q4 (issue 10, "Done when"): last year's TRC and rape cohorts at
     equal maturity (TRC about 6.5%, against 8.7% fully matured), rape volume's change tested and

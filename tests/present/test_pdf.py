@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 
 @pytest.fixture(scope="module")
 def pdf(quarter_run):
-    from conftest import chromium_path
+    from helpers import chromium_path
     chromium_path()  # skips with a reason when Chromium is absent
     import pypdf
     path = quarter_run.out / "report.pdf"

@@ -15,7 +15,7 @@ from kpi_lib.config.catalogue import budget_kpis, load_catalogue
 from kpi_lib.present.render import CHROMIUM_FLAGS
 from kpi_lib.run.runner import run_period
 
-from conftest import chromium_path
+from helpers import chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 WCAG = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]

@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
-from conftest import REPO
+from helpers import REPO
+
+pytestmark = pytest.mark.e2e
 
 
 def _git(cwd: Path, *args: str) -> str:

@@ -11,7 +11,7 @@ import jupytext
 import nbformat
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]

@@ -7,7 +7,7 @@ import re
 import tomllib
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 
 
 def _name(spec: str) -> str:

@@ -22,8 +22,7 @@ from kpi_lib.core.errors import NotebookError
 from kpi_lib.inputs import read_tables
 from kpi_lib.run.runner import run_period
 
-from conftest import REPO
-from helpers import write_table
+from helpers import REPO, kpi, write_table
 
 pytestmark = pytest.mark.notebooks
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -70,10 +69,6 @@ def test_same_period_twice_gives_identical_kpis_csv(quarter_run, small_sample, t
     assert sha(again.out / "results" / "kpis.csv") == sha(quarter_run.out / "results" / "kpis.csv")
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "kpi_lib.cli", *args], capture_output=True, text=True, cwd=REPO)
-
-
 def _published_and_broken(quarter_run, small_sample, tmp_path, table, rows):
     """A copy of a good run (the 'last published report') and a copy of the inputs with one table
     replaced; returns (out folder, hash of its report.html, broken data folder)."""
@@ -87,7 +82,7 @@ def _published_and_broken(quarter_run, small_sample, tmp_path, table, rows):
 
 def test_bad_input_stops_before_anything_runs_and_keeps_the_last_report(quarter_run, small_sample, tmp_path):
     out, before, bad = _published_and_broken(quarter_run, small_sample, tmp_path, "finance", ["2024/25,4,lots,1,1,1"])
-    r = _cli("run", "2024/25-Q4", "--data", str(bad), "--out", str(out), "--quiet", "--no-pdf")
+    r = kpi("run", "2024/25-Q4", "--data", str(bad), "--out", str(out), "--quiet", "--no-pdf")
     assert r.returncode == 1
     assert "Traceback" not in r.stderr + r.stdout
     assert "finance.csv, row 1 (line 2), column 'budget_gbp': not a number; found 'lots'" in r.stderr
@@ -97,7 +92,7 @@ def test_bad_input_stops_before_anything_runs_and_keeps_the_last_report(quarter_
 def test_a_carbon_unit_without_a_factor_stops_before_any_notebook(quarter_run, small_sample, tmp_path):
     out, before, bad = _published_and_broken(quarter_run, small_sample, tmp_path, "carbon",
                                              ["2024-01-01,electricity,5,MWh"])
-    r = _cli("run", "2024/25-Q4", "--data", str(bad), "--out", str(out), "--quiet", "--no-pdf")
+    r = kpi("run", "2024/25-Q4", "--data", str(bad), "--out", str(out), "--quiet", "--no-pdf")
     assert r.returncode == 1 and "Traceback" not in r.stderr + r.stdout
     assert ("carbon.csv, row 1 (line 2), column 'unit': no carbon conversion factor for electricity in "
             "this unit; found 'MWh'; expected one of kWh") in r.stderr
@@ -127,12 +122,12 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_it(quarter_run, smal
 
 
 def test_cli_rejects_a_bad_period():
-    r = _cli("run", "2024/25-Q5", "--quiet")
+    r = kpi("run", "2024/25-Q5", "--quiet")
     assert r.returncode == 1 and "Traceback" not in r.stderr and "2023-24-q1" in r.stderr
 
 
-def test_year_report(small_sample, tmp_path):
-    res = run_period("2023/24", small_sample, tmp_path / "2023-24", jobs=2, quiet=True, pdf=False)
+def test_year_report(year_run):
+    res = year_run
     kpis = pd.read_csv(res.out / "results" / "kpis.csv").set_index("kpi_id")
     assert kpis.loc["finance_outturn_within_budget", "status"] == "reported"
     assert kpis.loc["finance_vfm_unqualified", "status"] == "reported"
@@ -176,10 +171,10 @@ def test_rerender_and_list_params(quarter_run, tmp_path):
     out = tmp_path / "copy"
     shutil.copytree(quarter_run.out, out)
     (out / "report.html").unlink()
-    r = _cli("render", str(out), "--no-pdf")
+    r = kpi("render", str(out), "--no-pdf")
     assert r.returncode == 0, r.stderr
     assert "SYNTHETIC SAMPLE DATA" in (out / "report.html").read_text()
-    r = _cli("list", "--params")
+    r = kpi("list", "--params")
     assert r.returncode == 0 and "crime.ipynb:" in r.stdout and "period = " in r.stdout
 
 

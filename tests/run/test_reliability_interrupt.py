@@ -23,10 +23,8 @@ import pytest
 from kpi_lib.run.outputs import SUITE, clean_stale_builds
 from kpi_lib.run.processes import TEMP_PREFIX, clean_stale_tempdirs
 
-from conftest import REPO
-from helpers import snapshot
+from helpers import KPI, REPO, snapshot
 
-KPI = Path(sys.executable).with_name("kpi")
 LINE = "interrupted; the last good report is unchanged\n"
 
 
@@ -77,6 +75,7 @@ def temp_dirs_of(pid: int) -> list[Path]:
 
 
 @pytest.mark.notebooks
+@pytest.mark.e2e
 @pytest.mark.parametrize("signame, code, group", [("SIGINT", 130, False), ("SIGTERM", 143, False),
                                                   ("SIGINT", 130, True)])
 def test_a_signal_mid_run_stops_everything_and_keeps_the_last_report(signame, code, group, tmp_path, small_sample):
@@ -103,6 +102,7 @@ def test_a_signal_mid_run_stops_everything_and_keeps_the_last_report(signame, co
 
 
 @pytest.mark.notebooks
+@pytest.mark.e2e
 def test_after_kill_9_workers_die_and_the_next_run_cleans_up_and_succeeds(tmp_path, small_sample):
     out = last_good_report(tmp_path / "2024-25-q4")
     run = start_run(small_sample, out, tmp_path)

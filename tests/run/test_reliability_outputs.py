@@ -25,16 +25,9 @@ from hypothesis import strategies as st
 from kpi_lib.core.errors import OutputFolderError
 from kpi_lib.run.outputs import SUITE, carries_marker, lock_path, output_lock, output_problem
 
-from conftest import REPO
-from helpers import snapshot
+from helpers import KPI, REPO, kpi, snapshot
 
-KPI = Path(sys.executable).with_name("kpi")
 RUN = ["run", "2024/25-Q4", "--quiet", "--no-pdf", "--jobs", "1"]
-
-
-def kpi(*args: str, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    cmd = [str(KPI)] if KPI.exists() else [sys.executable, "-m", "kpi_lib.cli"]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +36,7 @@ def data_copy(small_sample, tmp_path_factory) -> Path:
     return Path(shutil.copytree(small_sample, tmp_path_factory.mktemp("data-copy") / "data"))
 
 
-def assert_refused(r: subprocess.CompletedProcess, words: str) -> None:
+def assert_refused(r, words: str) -> None:
     assert r.returncode == 1, r.stdout + r.stderr
     assert "Traceback" not in r.stdout + r.stderr
     assert r.stderr.startswith("error: refusing --out "), r.stderr
@@ -223,6 +216,7 @@ def test_a_held_lock_refuses_and_a_dead_holders_lock_is_taken_over(tmp_path):
 
 
 @pytest.mark.notebooks
+@pytest.mark.e2e
 def test_concurrent_runs_refuse_and_an_earlier_runs_folder_is_replaced(tmp_path, small_sample):
     out = tmp_path / "2024-25-q4"
     first = subprocess.Popen([str(KPI), *RUN, "--data", str(small_sample), "--out", str(out)],
@@ -247,7 +241,7 @@ def test_concurrent_runs_refuse_and_an_earlier_runs_folder_is_replaced(tmp_path,
     dead.wait()
     lock_path(out).write_text(json.dumps({"pid": dead.pid, "host": "here", "started": "earlier"}))
     (out / "stale.txt").write_text("left by the earlier run")
-    again = kpi(*RUN, "--data", str(small_sample), "--out", str(out), cwd=tmp_path, timeout=900)
+    again = kpi(*RUN, "--data", str(small_sample), "--out", str(out), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert not (out / "stale.txt").exists(), "the earlier run's folder was replaced"
     assert not lock_path(out).exists()
