@@ -21,7 +21,7 @@ from kpi_lib.inputs.parsing import financial_year_label
 from kpi_lib.inputs.plausibility import DEFAULTS, RULES, Limits
 from kpi_lib.measure.panel import build_panel
 
-from conftest import REPO
+from helpers import REPO
 
 PARAMS = load_params()
 

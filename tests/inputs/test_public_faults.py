@@ -15,7 +15,7 @@ from kpi_lib.config.params import load_params
 from kpi_lib.core.errors import InputError
 from kpi_lib.inputs.detect import read_any, read_with_settings
 
-from conftest import shared_data
+from helpers import shared_data
 
 pytestmark = pytest.mark.shared
 PARAMS = load_params()
