@@ -22,7 +22,6 @@ significant digits).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from kpi_lib.config.configuration import Configuration
+from kpi_lib.core.io import file_sha256, json_sha256, write_atomic
 from kpi_lib.core.periods import Period
 from kpi_lib.core.provenance import code_digest  # cheap to import: no readers, no schema library
 from kpi_lib.core.windows import WindowSet
@@ -121,23 +121,15 @@ def write_family_files(figures: FamilyFigures, res: Path) -> FamilyFigures:
 
 
 # ------------------------------------------------------------------------------ the stamp
-def _digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def expected_stamp(period: Period | str, params: dict, res: Path) -> dict:
     """What the stamp of figures computed for ``period`` with ``params`` from the panel in
     ``res`` (and the reference tables and code in use now) must say."""
     from kpi_lib.core.paths import params_dir
 
     ref = sorted(p for p in params_dir().iterdir() if p.is_file() and p.suffix in (".yaml", ".csv"))
-    return {"format": FORMAT, "period": Period.parse(period).label, "settings": _digest(params),
-            "reference": _digest({p.name: _file_digest(p) for p in ref}), "code": code_digest(),
-            "panel": {name: _file_digest(res / name) for name in PANEL_FILES}}
+    return {"format": FORMAT, "period": Period.parse(period).label, "settings": json_sha256(params),
+            "reference": json_sha256({p.name: file_sha256(p) for p in ref}), "code": code_digest(),
+            "panel": {name: file_sha256(res / name) for name in PANEL_FILES}}
 
 
 def stamp_matches(found: dict | None, expected: dict) -> bool:
@@ -184,15 +176,11 @@ def save_figures(figures: dict[str, FamilyFigures], stamp: dict, res: Path) -> N
                 _write_parquet(df, path)
     doc = {**stamp, "families": list(figures),
            "charts": {fam: [list(k) for k in f.charts] for fam, f in figures.items()}}
-    tmp = folder / f".{STAMP}.tmp"
-    tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    tmp.replace(folder / STAMP)
+    write_atomic(folder / STAMP, json.dumps(doc, indent=1))
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def _read(folder: Path, family: str, table: str) -> pd.DataFrame | None:

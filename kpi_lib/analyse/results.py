@@ -16,8 +16,6 @@ family notebooks and before the report notebook; the report notebook only reads.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from kpi_lib.analyse.columns import RESULTS, Table, typed
 from kpi_lib.analyse.columns import read_csv as read_typed_csv
 from kpi_lib.config.catalogue import load_catalogue
 from kpi_lib.core.errors import KpiError
+from kpi_lib.core.io import write_atomic
 from kpi_lib.measure import registry
 
 RESULT_COLUMNS = RESULTS.names
@@ -83,18 +82,9 @@ def validate(df: pd.DataFrame, what: str = "KPI result table", table: Table = RE
 
 
 def write_csv_atomic(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV via a temporary file and rename, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            df.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write a CSV (ten significant digits, UTF-8) so that a reader never sees half a file."""
+    write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n",
+                                             encoding="utf-8"))
 
 
 def write_results(df: pd.DataFrame, path: str | Path, table: Table = RESULTS) -> pd.DataFrame:

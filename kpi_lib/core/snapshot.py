@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kpi_lib.core.errors import InputError
+from kpi_lib.core.io import file_sha256
 
 _BLOCK = 1 << 20
 _ACTIVE: contextvars.ContextVar[Snapshot | None] = contextvars.ContextVar("kpi_snapshot", default=None)
@@ -51,11 +52,7 @@ def sha256_of(path: str | Path) -> str:
     snap = _ACTIVE.get()
     if snap is not None and snap.holds(path):
         return snap.digest(path)
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_BLOCK), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def _key(path: str | Path) -> str:
@@ -210,7 +207,7 @@ class Snapshot:
                     out.append(str(p.path))
                     continue
                 now = os.stat(p.path)
-                if (now.st_ino, now.st_dev) != (p.ino, p.dev) and _hash_path(p.path) != p.sha256:
+                if (now.st_ino, now.st_dev) != (p.ino, p.dev) and file_sha256(p.path) != p.sha256:
                     out.append(str(p.path))
             except OSError:  # removed, or no longer readable
                 out.append(str(p.path))
@@ -262,14 +259,6 @@ def _hash_fd(fd: int) -> str:
             return h.hexdigest()
         h.update(block)
         pos += len(block)
-
-
-def _hash_path(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_BLOCK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def active() -> Snapshot | None:

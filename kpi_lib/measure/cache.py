@@ -22,7 +22,6 @@ the settings and the code, so that a rerun or a backfill measures the inputs onc
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpi_lib.core.errors import KpiError
+from kpi_lib.core.io import json_sha256
 from kpi_lib.core.paths import params_dir
 from kpi_lib.core.provenance import code_digest
 from kpi_lib.core.snapshot import Snapshot, sha256_of
@@ -116,8 +116,7 @@ def cache_key(data_dir: str | Path, params: dict, families: list[str] | None = N
         "code": code_fingerprint(),
         "families": sorted(families) if families else "all",
     }
-    text = json.dumps(doc, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json_sha256(doc)
 
 
 def _settings_files_of(snap: Snapshot, params: dict) -> list[Path]:

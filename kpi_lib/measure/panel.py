@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,6 +31,7 @@ import pandas as pd
 
 from kpi_lib.config.configuration import Configuration
 from kpi_lib.core.errors import KpiError
+from kpi_lib.core.io import write_atomic
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window, month_windows, period_window, quarter_windows
 from kpi_lib.measure import registry
@@ -298,19 +297,6 @@ def _maturity_index(panel: Panel, category: str, types: tuple[str, ...]) -> dict
 
 
 # ------------------------------------------------------------------------------ files
-def _write_atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 PANEL_FILES = ("measurements.parquet", "maturity.parquet", "peers.parquet", "panel.json")
 
 
@@ -325,10 +311,10 @@ def save(panel: Panel, folder: str | Path) -> list[Path]:
     peers = panel.peers.copy()
     peers["quarter_start"] = pd.to_datetime(peers["quarter_start"])
     paths = [folder / name for name in PANEL_FILES]
-    _write_atomic(paths[0], lambda t: m.to_parquet(t, index=False))
-    _write_atomic(paths[1], lambda t: mat.to_parquet(t, index=False))
-    _write_atomic(paths[2], lambda t: peers.to_parquet(t, index=False))
-    _write_atomic(paths[3], lambda t: Path(t).write_text(json.dumps(panel.info, indent=1, default=str),
+    write_atomic(paths[0], lambda t: m.to_parquet(t, index=False))
+    write_atomic(paths[1], lambda t: mat.to_parquet(t, index=False))
+    write_atomic(paths[2], lambda t: peers.to_parquet(t, index=False))
+    write_atomic(paths[3], lambda t: Path(t).write_text(json.dumps(panel.info, indent=1, default=str),
                                                         encoding="utf-8"))
     return paths
 

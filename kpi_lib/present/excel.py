@@ -11,8 +11,6 @@ formula.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from kpi_lib.analyse.columns import RESULTS, SPC_POINTS, Table
+from kpi_lib.core.io import write_atomic
 
 FORMULA_START = ("=", "+", "-", "@")
 #: Headers of the Table 1 summary sheet (the result and SPC columns bring their own labels).
@@ -176,14 +175,4 @@ def write_workbook(results: pd.DataFrame, out: Path, *, summary: pd.DataFrame | 
     if spc is not None and len(spc):
         unit = spc["unit"] if "unit" in spc else None
         write_sheet(wb.create_sheet("SPC points"), spc, units=unit)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".xlsx")
-    os.close(fd)
-    os.chmod(tmp, 0o644)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return out
+    return write_atomic(out, wb.save, suffix=".xlsx")

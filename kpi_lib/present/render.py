@@ -17,6 +17,7 @@ from nbconvert import HTMLExporter
 from kpi_lib.analyse.columns import SPC_POINTS, read_csv
 from kpi_lib.config.catalogue import load_catalogue
 from kpi_lib.core.errors import KpiError
+from kpi_lib.core.io import write_atomic
 from kpi_lib.core.kernel import collector_paused
 from kpi_lib.present.summary import summary_table
 from kpi_lib.present.views import FAMILY_TITLES
@@ -125,15 +126,6 @@ def finish_html(body: str) -> str:
     return str(soup)
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
 OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
 PUBLIC_SOURCES = {"home_office": "Home Office, police recorded crime and outcomes open data tables",
                   "police_uk": "data.police.uk street-level crime files"}
@@ -190,16 +182,13 @@ def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:
     if chromium is None:
         raise KpiError("cannot print report.pdf: Chromium not found (install Debian 'chromium' "
                        "or set KPI_CHROMIUM)")
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".pdf")
-    os.close(fd)
-    os.chmod(tmp, 0o644)
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-               "--generate-pdf-document-outline",
-               f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0 or not Path(tmp).exists() or Path(tmp).stat().st_size == 0:
-        Path(tmp).unlink(missing_ok=True)
-        raise KpiError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr[-500:]}")
-    os.replace(tmp, out)
-    return out
+    def chromium_prints(tmp: str) -> None:
+        with tempfile.TemporaryDirectory() as profile:
+            cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                   "--generate-pdf-document-outline",
+                   f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if proc.returncode != 0 or not Path(tmp).exists() or Path(tmp).stat().st_size == 0:
+            raise KpiError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr[-500:]}")
+
+    return write_atomic(out, chromium_prints, suffix=".pdf")

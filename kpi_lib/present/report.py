@@ -19,6 +19,7 @@ from kpi_lib.core.kernel import imports_settled
 with imports_settled():  # in a run's kernel: no collection while importing pandas (kpi_lib.core.kernel)
     import pandas as pd
 
+    from kpi_lib.analyse import spc
     from kpi_lib.analyse.columns import read_csv as read_table
     from kpi_lib.analyse.spc import ASSURANCE_LABELS, VARIATION_LABELS
     from kpi_lib.analyse.verdicts import VERDICTS
@@ -457,9 +458,10 @@ def methods_html(rep: ReportRun) -> str:
     rules = "; ".join(f"{v}" for v in VARIATION_LABELS.values())
     parts.append("<details><summary>SPC rules in detail</summary><p>XmR chart (NHS England Making "
                  "Data Count, as NHSRplotthedots): mean and process limits at the mean plus or minus "
-                 "2.66 times the average moving range. Special cause: a point outside the limits; 7 "
-                 "points in a row rising or falling; 2 of 3 points near a limit on the same side; 7 "
-                 "points in a row on one side of the mean. Fewer than 12 points give trial limits. "
+                 f"{spc.LIMIT} times the average moving range. Special cause: a point outside the limits; "
+                 f"{spc.RUN} points in a row rising or falling; 2 of 3 points near a limit on the same side; "
+                 f"{spc.RUN} points in a row on one side of the mean. Fewer than {spc.MIN_POINTS} points "
+                 "give trial limits. "
                  f"Variation labels: {e(rules)}. Assurance labels: "
                  f"{e('; '.join(ASSURANCE_LABELS.values()))}.</p></details>")
     def plain_definition(text: str) -> str:  # no file paths in the report body

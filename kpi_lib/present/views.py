@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kpi_lib.analyse.spc import VARIATION_LABELS
+from kpi_lib.analyse.spc import MIN_POINTS, VARIATION_LABELS
 from kpi_lib.analyse.verdicts import VERDICTS
 from kpi_lib.present.charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from kpi_lib.present.narrative import STATUS_TEXT, finding, format_change, format_value
@@ -128,7 +128,7 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
             parts.append(f'<figcaption>Marked on the chart (numbered):<ol class="annotations">{items}</ol></figcaption>')
         parts.append("</figure>")
         if str(row.get("spc_trial", "")).lower() in ("true", "1", "1.0"):
-            parts.append("<p><em>Caution:</em> fewer than 12 points since the limits were last "
+            parts.append(f"<p><em>Caution:</em> fewer than {MIN_POINTS} points since the limits were last "
                          "recalculated, so these are trial limits.</p>")
         if prov_from is not None:
             parts.append('<p class="provisional-note"><em>Provisional:</em> the hollow points (from '

@@ -175,14 +175,12 @@ def write_lineage(pl: Plan, build: Path, pnl, figures: dict) -> None:
     how its figure was made."""
     from kpi_lib.analyse.engine import maturity_for
     from kpi_lib.analyse.lineage import build_lineage, crime_category_of
-    from kpi_lib.config.catalogue import load_catalogue
-    from kpi_lib.config.categories import load_categories
-    from kpi_lib.present.render import write_atomic
+    from kpi_lib.core.io import write_atomic
     first = next(iter(figures.values()))
     results = pd.concat([f.results for f in figures.values()], ignore_index=True)
     inputs = json.loads((build / "inputs.json").read_text(encoding="utf-8"))
-    doc = build_lineage(results, pnl.whole_force(), first.windows.named, load_catalogue(), pl.params,
-                        load_categories(), crime_category_of(), inputs, pnl.extraction_date,
+    doc = build_lineage(results, pnl.whole_force(), first.windows.named, pl.config.catalogue, pl.params,
+                        pl.config.categories, crime_category_of(), inputs, pnl.extraction_date,
                         maturity_for(pnl, first.windows.named["current"]).lag)
     write_atomic(build / "results" / "lineage.json", json.dumps(doc, indent=1, default=str))
 

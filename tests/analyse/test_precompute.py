@@ -114,6 +114,7 @@ def test_start_family_loads_the_runs_figures_and_shows_the_same(run_folder, smal
 
     build = tmp_path / "build"
     panel.save(panel.load(run_folder / "results"), build / "results")
+    (build / "inputs.json").write_text('{"inputs": []}', encoding="utf-8")  # the build's marker
     runner_mod.compute(SimpleNamespace(period=Period.parse(PERIOD), params=PARAMS, config=CONFIG), build)
     for suffix in ("", "_breakdown", "_spc", "_history", "_year"):  # the notebook's very files
         assert (build / "results" / f"crime{suffix}.csv").read_bytes() == \
