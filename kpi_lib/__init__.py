@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 __all__ = ["Configuration", "Period", "__version__", "breakdowns", "compute", "load_configuration",
-           "load_params", "measure", "read_tables"]
+           "load_params", "measure", "open_run", "read_tables"]
 
 #: public name -> the submodule that defines it (imported when the name is first asked for)
-_LAZY = {"breakdowns": ".api", "compute": ".api", "measure": ".api",
+_LAZY = {"breakdowns": ".api", "compute": ".api", "measure": ".api", "open_run": ".api",
          "Configuration": ".config.configuration", "load_configuration": ".config.configuration",
          "load_params": ".config.params", "Period": ".core.periods", "read_tables": ".inputs"}
 
 if TYPE_CHECKING:  # for type checkers and editors: the names as if imported eagerly
-    from kpi_lib.api import breakdowns, compute, measure
+    from kpi_lib.api import breakdowns, compute, measure, open_run
     from kpi_lib.config.configuration import Configuration, load_configuration
     from kpi_lib.config.params import load_params
     from kpi_lib.core.periods import Period

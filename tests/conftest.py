@@ -64,6 +64,15 @@ def quarter_run(small_sample, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def previous_quarter_run(small_sample, tmp_path_factory):
+    """The quarter before :func:`quarter_run` (no PDF), in a folder of its own so that the shared
+    quarter run does not compare with it; for tests that read two runs side by side."""
+    from kpi_lib.run.runner import run_period
+    out = tmp_path_factory.mktemp("runs-previous") / "2024-25-q3"
+    return run_period("2024/25 Q3", small_sample, out, jobs=2, quiet=True, pdf=False)
+
+
+@pytest.fixture(scope="session")
 def year_run(small_sample, tmp_path_factory):
     """One real run of a whole financial year (small sample, no PDF), shared by the tests that
     read an end-of-year report."""
