@@ -294,20 +294,12 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
 
 
 def _render_outputs(folder: Path, meta: dict, pdf: bool) -> str | None:
-    """report.html, kpis.xlsx and (optionally) report.pdf from the executed notebooks in ``folder``.
+    """Every registered output format (:mod:`kpi_lib.present.formats`: report.html, kpis.xlsx,
+    report.pdf unless ``pdf`` is False) from the executed notebooks and results in ``folder``.
     Returns a note when the PDF could not be printed."""
-    from kpi_lib.analyse.columns import read_csv
-    from kpi_lib.present.render import combine, print_pdf, render_html, write_excel
-    nb = combine(folder / "notebooks" / "report.ipynb", [folder / "notebooks" / f"{f}.ipynb" for f in FAMILIES])
-    report = render_html(nb, meta, folder / "report.html")
-    results = read_csv(folder / "results" / "kpis.csv")
-    write_excel(results, folder / "kpis.xlsx")
-    if pdf:
-        try:
-            print_pdf(report, folder / "report.pdf")
-        except KpiError as exc:
-            return str(exc)
-    return None
+    from kpi_lib.present import formats
+    notes = formats.write_all(folder, meta, FAMILIES, skip=() if pdf else ("pdf",))
+    return notes.get("pdf")
 
 
 def rerender(out: str | Path, pdf: bool = True) -> Path:
