@@ -6,12 +6,21 @@ Pure functions of result tables: the earlier run's ``results/kpis.csv`` (and its
 ``results/history.csv`` when it has one) against this run's ``results/kpis.csv`` and
 ``results/history.csv``. Values are compared as the reports show them (formatted), so a
 difference only in the tenth decimal place is not a revision.
+
+What the earlier run may be is checked first (:func:`previous_problem`): a report for an earlier
+period, made from the same kind of source, whose files are still those its manifest recorded
+(SHA-256). Otherwise "what changed" is left out and the report says why: a later quarter's run
+would be read as "published" figures it never published, another source's figures as revisions,
+and an edited ``kpis.csv`` as a revision "because the source records changed".
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 
@@ -23,6 +32,62 @@ REVISION_COLUMNS = ["kpi_id", "name", "basis", "quarter", "published", "now", "c
 WHY_COHORT = ("outcomes assigned since the last report: the cohort's rate rises as investigations "
               "close (maturing outcomes)")
 WHY_UNKNOWN = "not known: the source records changed between the two extractions"
+
+
+#: The earlier run's files "what changed" reads, which must match its manifest's SHA-256s.
+COMPARED_FILES = ("results/kpis.csv", "results/history.csv")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def previous_problem(previous: str | Path, period_label: str, kinds: list[str]) -> str | None:
+    """Why the run in ``previous`` cannot be compared with this report (for ``period_label``, made
+    from input ``kinds``), in words for the report; None when it can. It must be a report for an
+    earlier period (ending before this one ends, and starting before it starts), from the same
+    kinds of input, and its ``results/kpis.csv`` and ``results/history.csv`` must still have the
+    SHA-256s its manifest recorded (``output_sha256``)."""
+    from kpi_lib.core.periods import Period
+    folder = Path(previous)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        theirs = Period.parse(str(manifest["period"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"its manifest.json cannot be read ({type(exc).__name__})"
+    except Exception:  # noqa: BLE001 - a period that does not parse
+        return "its manifest.json names no period this suite can read"
+    mine = Period.parse(period_label)
+    if not (theirs.end < mine.end and theirs.start < mine.start):
+        return (f"it is the report for {theirs.label}, which is not a period before {mine.label}: only an "
+                "earlier report can say what was published before")
+    their_kinds = sorted(manifest.get("input_kinds") or [])
+    if their_kinds != sorted(kinds):
+        names = {"canonical": "force records", "home_office": "Home Office open data tables",
+                 "police_uk": "data.police.uk street files"}
+        said = lambda ks: ", ".join(names.get(k, k) for k in ks) or "no recognised input"  # noqa: E731
+        return (f"it was made from {said(their_kinds)}, this report from {said(sorted(kinds))}: its figures "
+                "would read as revisions")
+    recorded = manifest.get("output_sha256")
+    if not isinstance(recorded, dict):
+        return "its manifest records no SHA-256 of its files (it was made by an earlier version), so they cannot be checked"
+    for name in COMPARED_FILES:
+        path = folder / name
+        if name not in recorded:
+            if path.exists():
+                return f"its {name} is not in its manifest"
+            continue
+        try:
+            same = path.is_file() and _sha256(path) == recorded[name]
+        except OSError:
+            same = False
+        if not same:
+            return f"its {name} is not the file it published (its SHA-256 differs from the manifest's): edited since?"
+    return None
 
 
 def _headline(results: pd.DataFrame) -> pd.DataFrame:

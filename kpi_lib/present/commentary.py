@@ -13,7 +13,11 @@ The file has a first-level heading naming the period, then a second-level headin
 
 A file may hold several periods (one ``#`` heading each); only this report's period is used.
 Markdown is rendered with markdown-it-py with raw HTML disabled, so any HTML or script in the
-file is shown as text, never run; links are limited to markdown-it's safe schemes.
+file is shown as text, never run. The report never reaches the network: an image is embedded
+(as a ``data:`` URI) only when it is a PNG, JPEG, GIF or WebP file of at most
+:data:`MAX_IMAGE_BYTES` in the commentary's own folder; any other image (a web address, a file
+elsewhere, too large, not an image) is shown as text saying why. Links to anything but a place in
+the report are shown as text with their address, so no reader's browser is sent anywhere.
 
 Errors are one readable :class:`~kpi_lib.core.errors.ParameterError` naming the file, the line, the
 value and what was expected: a KPI id that is not in the catalogue, commentary with no section
@@ -22,7 +26,9 @@ for this report's period, text outside a KPI section, or a KPI given twice.
 
 from __future__ import annotations
 
+import base64
 import difflib
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +38,10 @@ from markdown_it import MarkdownIt
 
 from kpi_lib.core.errors import ParameterError
 
-MAX_BYTES = 200_000
+MAX_BYTES = 1_000_000  # a commentary file (docs/guarantees.md: 1 MB)
+MAX_IMAGE_BYTES = 1_000_000  # one image embedded in the report
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
+               b"GIF89a": "image/gif"}
 
 
 @dataclass(frozen=True)
@@ -46,18 +55,83 @@ class Commentary:
     line: int
 
 
+def _image_type(head: bytes) -> str | None:
+    for magic, mime in IMAGE_TYPES.items():
+        if head.startswith(magic):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def image_source(src: str, base: Path | None) -> tuple[str | None, str]:
+    """A ``data:`` URI for a local image, or None and why it is not shown. Only files in the
+    commentary's folder (or below it) are read: a web address would be fetched by every reader's
+    browser and by the PDF printer; a file elsewhere could be anything on the machine."""
+    if "://" in src or src.startswith(("//", "data:", "file:", "mailto:")) or ":" in src.split("/")[0]:
+        return None, "only image files beside the commentary are shown, not web addresses"
+    if base is None:
+        return None, "the commentary's folder is not known"
+    folder = base.resolve()
+    path = (folder / src).resolve()
+    if folder != path and folder not in path.parents:
+        return None, "only image files in the commentary's folder are shown"
+    if not path.is_file():
+        return None, "no such file beside the commentary"
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        return None, f"the file is {size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}"
+    data = path.read_bytes()[:MAX_IMAGE_BYTES + 1]
+    mime = _image_type(data[:16])
+    if mime is None:
+        return None, "not a PNG, JPEG, GIF or WebP image"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}", ""
+
+
+def _image(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    src = str(token.attrGet("src") or "")
+    uri, why = image_source(src, env.get("base"))
+    if uri is None:
+        text = lambda t: html.escape(t, quote=False)  # noqa: E731 - text content, not an attribute
+        return (f'<span class="commentary-image-omitted">[image not shown: {text(alt or "no description")} '
+                f"({text(src)}): {text(why)}]</span>")
+    return f'<img src="{uri}" alt="{html.escape(alt, quote=True)}">'
+
+
+def _link_open(self, tokens, idx, options, env) -> str:
+    href = str(tokens[idx].attrGet("href") or "")
+    inside = href.startswith("#")
+    env.setdefault("links", []).append((href, inside, tokens[idx].markup == "autolink"))
+    return f'<a href="{html.escape(href, quote=True)}">' if inside else ""
+
+
+def _link_close(self, tokens, idx, options, env) -> str:
+    href, inside, auto = env["links"].pop()
+    if inside:
+        return "</a>"
+    return "" if auto else f' <span class="commentary-link-address">({html.escape(href, quote=False)})</span>'
+
+
 def _renderer() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.add_render_rule("image", _image)
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
+    return md
 
 
-def render_markdown(text: str) -> str:
-    """Markdown to HTML with raw HTML shown as text (never passed through)."""
-    return _renderer().render(text)
+def render_markdown(text: str, base: Path | None = None) -> str:
+    """Markdown to HTML with raw HTML shown as text (never passed through), images embedded from
+    ``base`` (the commentary's folder) or shown as text, links out of the report shown as text."""
+    return _renderer().render(text, {"base": base})
 
 
 def parse_commentary(text: str, period_label: str, known_kpis: Iterable[str],
-                     source: str = "commentary.md") -> dict[str, Commentary]:
-    """The commentary for ``period_label`` from the text of a commentary file, by KPI id."""
+                     source: str = "commentary.md", base: Path | None = None) -> dict[str, Commentary]:
+    """The commentary for ``period_label`` from the text of a commentary file, by KPI id
+    (``base``: the file's folder, where its images are)."""
     known = list(known_kpis)
     md = _renderer()
     lines = text.splitlines()
@@ -104,7 +178,7 @@ def parse_commentary(text: str, period_label: str, known_kpis: Iterable[str],
         body = "\n".join(lines[ln + 1:stop]).strip()
         if not body:
             raise ParameterError(f"{source}, line {ln + 1}: the section for {kpi_id!r} is empty")
-        out[kpi_id] = Commentary(kpi_id, body, md.render(body), ln + 1)
+        out[kpi_id] = Commentary(kpi_id, body, md.render(body, {"base": base}), ln + 1)
     return out
 
 
@@ -122,7 +196,7 @@ def load_commentary(path: str | Path | None, period_label: str,
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ParameterError(f"{p.name}: not UTF-8 text (byte {exc.start})") from None
-    return parse_commentary(text, period_label, known_kpis, source=p.name)
+    return parse_commentary(text, period_label, known_kpis, source=p.name, base=p.parent)
 
 
 def missing_commentary(results: pd.DataFrame, commentary: dict[str, Commentary]) -> list[str]:

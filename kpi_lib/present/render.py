@@ -24,9 +24,18 @@ from kpi_lib.present.views import FAMILY_TITLES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HIDDEN_TAGS = {"parameters", "injected-parameters", "notebook-only"}
+#: Chromium prints with no way out to the network: every request that is not ``file:`` or
+#: ``data:`` goes to a proxy that does not exist (loopback included) and no host name resolves,
+#: so a remote image can neither be fetched nor make the printing wait.
+NO_NETWORK_FLAGS = ["--proxy-server=socks5://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+                    "--host-resolver-rules=MAP * ~NOTFOUND"]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-extensions", "--disable-default-apps"]
+                  "--disable-extensions", "--disable-default-apps", *NO_NETWORK_FLAGS]
+#: The report's own rule for every browser that opens it: images, styles and fonts only from the
+#: page itself or ``data:`` URIs; no scripts, frames, forms or connections.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "base-uri 'none'; form-action 'none'")
 
 
 def find_chromium() -> str | None:
@@ -91,6 +100,9 @@ def finish_html(body: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(body, "html.parser")
+    if soup.head is not None:  # first in the head, so it governs everything after it
+        soup.head.insert(0, soup.new_tag("meta", attrs={"http-equiv": "Content-Security-Policy",
+                                                        "content": CONTENT_SECURITY_POLICY}))
     for a in soup.select("a.anchor-link"):
         a.decompose()
     taken = {el["id"] for el in soup.find_all(id=True)}  # an id an element already has stays its own
@@ -157,8 +169,18 @@ def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
     with collector_paused():  # the page and its parse tree: a third of the time otherwise
         body, _ = exporter.from_notebook_node(nb, resources={"language_code": "en"})
         page = finish_html(body)
-    write_atomic(out, page)
+    write_whole(out, page)
     return out
+
+
+def write_whole(path: Path, content) -> Path:
+    """:func:`kpi_lib.core.io.write_atomic`, with a full disk (or any OS error) as one KpiError
+    naming the file: the temporary file is gone and the previous file is as it was."""
+    try:
+        return write_atomic(path, content, suffix=".pdf" if Path(path).suffix == ".pdf" else ".tmp")
+    except OSError as exc:
+        raise KpiError(f"could not write {Path(path).name} in {Path(path).parent}: {exc.strerror or exc}; "
+                       "the previous file (if any) is unchanged") from None
 
 
 def write_excel(results: pd.DataFrame, out: Path, spc: pd.DataFrame | None = None) -> Path:
@@ -187,8 +209,31 @@ def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:
             cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
                    "--generate-pdf-document-outline",
                    f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired:
+                raise KpiError(f"Chromium did not finish printing report.pdf within {timeout} s; the HTML "
+                               "report is complete") from None
         if proc.returncode != 0 or not Path(tmp).exists() or Path(tmp).stat().st_size == 0:
             raise KpiError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr[-500:]}")
+        check_pdf(Path(tmp))
 
-    return write_atomic(out, chromium_prints, suffix=".pdf")
+    try:
+        return write_atomic(out, chromium_prints, suffix=".pdf")
+    except OSError as exc:
+        raise KpiError(f"cannot print report.pdf in {out.parent}: {exc.strerror or exc}") from None
+
+
+def check_pdf(path: Path) -> None:
+    """A PDF is kept only if it parses to the end (its cross-reference table and trailer, every
+    page and its contents): a file cut short by a full disk is refused, never published."""
+    import pypdf
+    try:
+        reader = pypdf.PdfReader(path, strict=True)
+        if not len(reader.pages):
+            raise ValueError("no pages")
+        for page in reader.pages:
+            page.get_contents()
+    except Exception as exc:  # noqa: BLE001 - any parse failure means the file is not a whole PDF
+        raise KpiError(f"report.pdf was not kept: the PDF Chromium wrote does not parse to the end "
+                       f"({type(exc).__name__}: {exc}); the HTML report is complete") from None

@@ -180,8 +180,14 @@ def changes_html(rep: ReportRun) -> str:
     e = html.escape
     out = ['<h2 id="changes">What changed since the last report</h2>']
     if rep.previous is None:
-        out.append("<p>No earlier report was given to compare with, so changes since the last "
-                   "report are not listed.</p>")
+        left_out = (rep.provenance or {}).get("previous_run_left_out")
+        if left_out:
+            out.append(f"<p>Changes since the last report are not listed: the earlier run in "
+                       f"{e(Path(str(left_out.get('folder', ''))).name)} was not compared with because "
+                       f"{e(str(left_out.get('why', '')))}.</p>")
+        else:
+            out.append("<p>No earlier report was given to compare with, so changes since the last "
+                       "report are not listed.</p>")
         return "".join(out)
     names = {k.id: plain_name(k) for k in rep.catalogue}
     vc = verdict_changes(rep.previous, rep.results)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kpi_lib.core.periods import Period
 from kpi_lib.core.provenance import code_version, library_versions
+from kpi_lib.core.snapshot import sha256_of
 from kpi_lib.inputs.detect import detect_kinds
 from kpi_lib.inputs.homeoffice import LICENCE
 from kpi_lib.measure import registry
@@ -28,12 +29,24 @@ def inputs_record(pl: Plan, inputs) -> dict:
         "extraction_date": inputs.extraction_date, "inputs_validated": inputs.how,
         "parameters": pl.params, "params_file": str(pl.params_file) if pl.params_file else None,
         "previous_run": str(pl.previous_dir) if pl.previous_dir else None,
+        **_previous(pl, kinds),
         "commentary_file": str(pl.commentary_file) if pl.commentary_file else None,
         "inputs": inputs.ledger, "code_version": code_version(),
         "data_span": [d.isoformat() if d else None for d in inputs.span],
         "skipped_files": [{"file": name, "why": why} for name, why in
                           sorted((inputs.snapshot.skipped if getattr(inputs, "snapshot", None) else {}).items())],
     }
+
+
+def _previous(pl: Plan, kinds: list[str]) -> dict:
+    """The earlier run "what changed" compares with, once checked (:func:`previous_problem`):
+    ``previous_run`` is None and ``previous_run_left_out`` says why when it may not be used."""
+    if pl.previous_dir is None:
+        return {}
+    from kpi_lib.present.changes import previous_problem
+    why = previous_problem(pl.previous_dir, pl.period.label, kinds)
+    return {} if why is None else {"previous_run": None, "previous_run_left_out": {"folder": str(pl.previous_dir),
+                                                                                   "why": why}}
 
 
 def manifest_record(pl: Plan, build: Path, inputs: dict, durations: dict, cache: dict, cleaned: list,
@@ -52,6 +65,8 @@ def manifest_record(pl: Plan, build: Path, inputs: dict, durations: dict, cache:
         "cleaned_up": [str(c) for c in cleaned],
         "pdf": "report.pdf" if pl.pdf and pdf_note is None else pdf_note,
         "outputs": sorted(str(x.relative_to(build)) for x in build.rglob("*") if x.is_file()),
+        "output_sha256": {str(x.relative_to(build)): sha256_of(x) for x in sorted(build.rglob("*"))
+                          if x.is_file() and x.name != "manifest.json"},
     }
 
 

@@ -15,9 +15,9 @@ from kpi_lib.config.configuration import Configuration, load_configuration
 from kpi_lib.core.errors import ParameterError
 from kpi_lib.core.periods import Period
 from kpi_lib.measure import registry
+from kpi_lib.present.commentary import MAX_BYTES as COMMENTARY_MAX_BYTES  # the one limit
 from kpi_lib.run.outputs import carries_marker, check_output_folder
 
-COMMENTARY_MAX_BYTES = 1_000_000
 FIRST_YEAR, LAST_YEAR = 1990, 2099  # financial years a run accepts (9999/00 is a typing error)
 
 

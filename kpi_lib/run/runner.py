@@ -204,7 +204,7 @@ def render(pl: Plan, build: Path, inputs: dict, progress: Progress) -> tuple[dic
     """Step 6: the report notebook (it only presents kpis.csv), then report.html, kpis.xlsx and
     (optionally) report.pdf. Returns timings and a note when the PDF could not be printed."""
     parameters = {"period": pl.period.label, "out_dir": str(build),
-                  "previous_dir": str(pl.previous_dir) if pl.previous_dir else None,
+                  "previous_dir": inputs.get("previous_run"),  # None when the check left it out
                   "commentary_file": str(pl.commentary_file) if pl.commentary_file else None}
     durations = run_notebooks(["report"], NOTEBOOKS, build, parameters, pl.timeout, 1, progress)
     progress.running(["rendering the report"])
@@ -319,6 +319,9 @@ def rerender(out: str | Path, pdf: bool = True) -> Path:
         except Interrupted:
             stop_children()  # Chromium, if it was printing
             raise
+        except OSError as exc:  # a full disk, a read-only folder: one line, nothing half written
+            raise KpiError(f"kpi render could not write in {out}: {exc.strerror or exc}; every file "
+                           "there is whole (old or new)") from None
     return out / "report.html"
 
 
