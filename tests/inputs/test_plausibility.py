@@ -92,6 +92,7 @@ def test_without_an_extraction_date_today_is_the_limit(tmp_path):
 
 
 # ------------------------------------------------------------------------------ calls
+@pytest.mark.integration
 def test_a_101_call_answered_a_year_late_is_left_out_counted_and_named(small_sample, tmp_path):
     """One 101 call answered a year late used to move the month's average wait from about 106 s
     to over 6,000 s (and its SPC limits with it); it is now left out, counted and named, and

@@ -58,6 +58,7 @@ def _replace(path: Path, text: str, in_place: bool) -> None:
 
 
 # --------------------------------------------------------------------------- stale figures
+@pytest.mark.integration
 def test_a_file_replaced_after_it_was_read_stops_the_run_and_is_never_cached(small_sample, tmp_path, monkeypatch):
     """The sample's crimes replaced (by a nightly export) after the run read them: the old run
     used to store the old figures under the new file's key, served as a hit ever after."""
@@ -120,6 +121,7 @@ def test_files_named_by_settings_enter_the_key_by_content(tmp_path):
 
 
 # --------------------------------------------------------------------------- property
+@pytest.mark.integration
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(at=st.integers(min_value=0, max_value=19), in_place=st.booleans(), warm=st.booleans())
 def test_a_run_whose_input_is_replaced_at_any_point_fails_or_matches_the_bytes(tmp_path_factory, at, in_place, warm):

@@ -20,7 +20,7 @@ from kpi_lib.core.errors import KpiError, ParameterError
 from kpi_lib.present import commentary as C
 from kpi_lib.present import render as R
 
-from conftest import REPO
+from helpers import REPO
 
 KNOWN = ["trc_volume", "robbery_volume"]
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")

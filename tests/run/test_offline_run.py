@@ -20,7 +20,7 @@ from kpi_lib.cli import app
 from kpi_lib.core.snapshot import sha256_of
 from kpi_lib.present.render import check_pdf
 
-from conftest import chromium_path
+from helpers import chromium_path
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.browser]
 
