@@ -614,3 +614,8 @@ def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories
                   synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
                   extraction_date=meta.get("extraction_date"), sources={t: "canonical" for t in frames},
                   notes=notes, skipped=skipped_files(folder))
+
+
+def holds_tables(folder: Path) -> bool:
+    """Whether ``folder`` holds at least one canonical table."""
+    return any(find_table_file(folder, t) for t in TABLES)

@@ -12,25 +12,15 @@ from pathlib import Path
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.snapshot import Snapshot, skipped_files
 from kpi_lib.core.snapshot import active as active_snapshot
-from kpi_lib.inputs.canonical import TABLES, Tables, find_table_file, read_metadata, read_tables
+from kpi_lib.inputs.canonical import Tables, read_metadata, read_tables
+from kpi_lib.inputs.kinds import registered
 from kpi_lib.inputs.parsing import with_line
 
 
 def detect_kinds(folder: str | Path) -> list[str]:
-    """The input kinds present in a folder, in reading order."""
+    """The registered input kinds present in a folder, in reading order."""
     folder = Path(folder)
-    kinds = []
-    if any(find_table_file(folder, t) for t in TABLES):
-        kinds.append("canonical")
-    try:
-        from kpi_lib.inputs import homeoffice, policeuk
-    except ImportError:  # pragma: no cover - public readers are part of the package
-        return kinds
-    if homeoffice.find_files(folder):
-        kinds.append("home_office")
-    if policeuk.find_files(folder):
-        kinds.append("police_uk")
-    return kinds
+    return [k.name for k in registered().values() if k.detect(folder)]
 
 
 def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str | None = None,
@@ -62,18 +52,15 @@ def _read_kinds(folder: Path, only: list[str] | None, timezone: str | None,
         if "canonical" in kinds else \
         Tables(frames={}, ledger=[], folder=str(folder), skipped=skipped_files(folder))
     wants_crime = only is None or "crimes" in only
-    if wants_crime and "crimes" not in tables.frames and {"home_office", "police_uk"} & set(kinds):
-        from kpi_lib.inputs import homeoffice, policeuk
+    public = [registered()[k] for k in kinds if registered()[k].public]
+    if wants_crime and "crimes" not in tables.frames and public:
         if "canonical" not in kinds:  # the force, extraction date and marking still come from metadata.yaml
             meta = read_metadata(folder)
             tables.force, tables.extraction_date = str(meta.get("force", "")), meta.get("extraction_date")
             tables.synthetic = bool(meta.get("synthetic", False))
-        force = public_force(tables.force, settings, peers_must_agree="home_office" in kinds)
+        force = public_force(tables.force, settings, peers_must_agree=public[0].gives_peers)
         tables.force = tables.force or force
-        if "home_office" in kinds:
-            homeoffice.read_into(folder, tables, force)
-        else:
-            policeuk.read_into(folder, tables, force)
+        public[0].read_into(folder, tables, force)
     return tables
 
 

@@ -362,3 +362,8 @@ def peer_comparison(pfa: pd.DataFrame, quarter_start: date, force: str, group: l
             share[col] = 100 * out[col] / tot[col]
         out = pd.concat([out, share[share["category"] != "trc"]], ignore_index=True)
     return out
+
+
+def holds_tables(folder: Path) -> bool:
+    """Whether ``folder`` holds a Home Office recorded crime or outcomes table."""
+    return bool(find_files(folder))

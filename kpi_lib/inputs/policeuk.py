@@ -208,3 +208,8 @@ def read_into(folder: Path, tables: Tables, force: str | None = None) -> None:
     tables.notes += c.notes
     tables.sources["crime"] = "police_uk"
     tables.licence = LICENCE
+
+
+def holds_tables(folder: Path) -> bool:
+    """Whether ``folder`` holds data.police.uk street files."""
+    return bool(find_files(folder))

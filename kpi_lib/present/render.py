@@ -19,6 +19,7 @@ from kpi_lib.config.catalogue import load_catalogue
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.io import write_atomic
 from kpi_lib.core.kernel import collector_paused
+from kpi_lib.inputs.kinds import licence_text
 from kpi_lib.present.summary import summary_table
 from kpi_lib.present.views import FAMILY_TITLES
 
@@ -136,17 +137,6 @@ def finish_html(body: str) -> str:
             li.append(a)
             olist.append(li)
     return str(soup)
-
-
-OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
-PUBLIC_SOURCES = {"home_office": "Home Office, police recorded crime and outcomes open data tables",
-                  "police_uk": "data.police.uk street-level crime files"}
-
-
-def licence_text(kinds: list[str]) -> str:
-    """The licence line, naming only the public sources this run used ("" when none)."""
-    used = [PUBLIC_SOURCES[k] for k in PUBLIC_SOURCES if k in kinds]
-    return f"{OGL} Source: {'; '.join(used)}." if used else ""
 
 
 def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:

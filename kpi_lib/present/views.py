@@ -17,6 +17,7 @@ import pandas as pd
 
 from kpi_lib.analyse.spc import MIN_POINTS, VARIATION_LABELS
 from kpi_lib.analyse.verdicts import VERDICTS
+from kpi_lib.inputs.kinds import registered
 from kpi_lib.present.charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from kpi_lib.present.narrative import STATUS_TEXT, finding, format_change, format_value
 from kpi_lib.present.summary import frame_html, kpi_anchor, plain_name, spell_out
@@ -24,8 +25,7 @@ from kpi_lib.present.summary import frame_html, kpi_anchor, plain_name, spell_ou
 if TYPE_CHECKING:  # only a type here: the report notebook imports this module without it
     from kpi_lib.present.notebook import FamilyRun
 
-SOURCE_TEXT = {"canonical": "force records", "home_office": "Home Office open data tables",
-               "police_uk": "data.police.uk street files", "none": "no input"}
+SOURCE_TEXT = {**{k.name: k.label for k in registered().values()}, "none": "no input"}
 FAMILY_TITLES = {
     "crime": "Crime volumes and charge/summons outcomes",
     "calls": "Call handling", "response": "Emergency response times",

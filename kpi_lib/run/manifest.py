@@ -13,19 +13,17 @@ from kpi_lib.core.provenance import code_version, library_versions
 from kpi_lib.core.snapshot import sha256_of
 from kpi_lib.inputs.detect import detect_kinds
 from kpi_lib.inputs.homeoffice import LICENCE
+from kpi_lib.inputs.kinds import label, registered
 from kpi_lib.measure import registry
 from kpi_lib.run.outputs import SUITE
 from kpi_lib.run.plan import Plan
-
-KIND_NAMES = {"canonical": "force records", "home_office": "Home Office open data tables",
-              "police_uk": "data.police.uk street files"}
 
 
 def inputs_record(pl: Plan, inputs) -> dict:
     kinds = detect_kinds(pl.data)
     return {
         "suite": SUITE, "period": pl.period.label, "data_folder": str(pl.data), "input_kinds": kinds,
-        "synthetic": inputs.synthetic, "public_data": any(k in kinds for k in ("home_office", "police_uk")),
+        "synthetic": inputs.synthetic, "public_data": any(registered()[k].public for k in kinds),
         "extraction_date": inputs.extraction_date, "inputs_validated": inputs.how,
         "parameters": pl.params, "params_file": str(pl.params_file) if pl.params_file else None,
         "previous_run": str(pl.previous_dir) if pl.previous_dir else None,
@@ -80,7 +78,7 @@ def report_meta(p: Period, inputs: dict, started: datetime, params: dict) -> dic
         "produced": started.strftime("%-d %B %Y"),
         "extraction_date": inputs.get("extraction_date") or "not stated",
         "data_description": ("synthetic sample data" if inputs.get("synthetic") else
-                             ", ".join(KIND_NAMES.get(k, k) for k in kinds)) + _months_read(inputs),
+                             ", ".join(label(k) for k in kinds)) + _months_read(inputs),
         "synthetic": bool(inputs.get("synthetic")), "public_data": bool(inputs.get("public_data")),
         "licence": LICENCE,
         "sections": _sections(p),

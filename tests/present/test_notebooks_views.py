@@ -246,7 +246,7 @@ def test_card_never_restates_the_verdict_differently(code):
 
 
 def test_licence_line_names_only_the_sources_used():
-    from kpi_lib.present.render import licence_text
+    from kpi_lib.inputs.kinds import licence_text
     assert licence_text(["police_uk"]) == ("Contains public sector information licensed under the Open Government "
                                            "Licence v3.0. Source: data.police.uk street-level crime files.")
     both = licence_text(["home_office", "police_uk", "canonical"])
