@@ -61,26 +61,39 @@ def _files(folder: Path, patterns: tuple[str, ...] = ("*",)) -> list[Path]:
     return sorted(out)
 
 
-def settings_files(params: dict) -> list[Path]:
-    """Every file the settings point to, whose content the figures depend on: each ``*_file``
-    setting, and the peer settings file with the population table it names."""
-    from kpi_lib.config.peers import peer_files
-    named = [Path(v) for k, v in sorted(params.items()) if k.endswith("_file") and isinstance(v, str) and v]
+def _named_files(params: dict) -> list[Path]:
+    """The files settings name directly (each ``*_file`` setting) and the peer settings file."""
+    from kpi_lib.config.peers import peers_path
     out: list[Path] = []
-    for p in [*named, *peer_files(params)]:
+    for p in [*(Path(v) for k, v in sorted(params.items()) if k.endswith("_file") and isinstance(v, str) and v),
+              peers_path(params)]:
         if p not in out:
             out.append(p)
     return out
 
 
+def settings_files(params: dict) -> list[Path]:
+    """Every file the settings point to, whose content the figures depend on: each ``*_file``
+    setting, and the peer settings file with the population table it names."""
+    from kpi_lib.config.peers import population_path
+    pop = population_path(params)
+    return _named_files(params) + ([pop] if pop is not None and pop not in _named_files(params) else [])
+
+
 def snapshot_inputs(data_dir: str | Path, params: dict) -> Snapshot:
     """The run's inputs hashed and held open before anything is read: every input file of the
-    data folder and every file the settings point to (see :mod:`kpi_lib.core.snapshot`)."""
+    data folder and every file the settings point to (see :mod:`kpi_lib.core.snapshot`). The peer
+    settings are hashed first and then read as hashed to find the population table, so the table
+    hashed is the one the hashed settings name."""
+    from kpi_lib.config.peers import population_path
     snap = Snapshot.of(data_dir)
     try:
-        with snap.active():  # the peer settings are read through it to find the population table
-            for f in settings_files(params):
+        with snap.active():
+            for f in _named_files(params):
                 snap.add(f)
+            pop = population_path(params)
+            if pop is not None:
+                snap.add(pop)
     except BaseException:
         snap.close()
         raise

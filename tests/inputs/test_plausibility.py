@@ -113,6 +113,7 @@ def test_a_101_call_answered_a_year_late_is_left_out_counted_and_named(small_sam
     assert f"(row {i + 1:,}; largest 3.1536e+07 s, column answered_at)" in note
     expected = original.frames["calls"].drop(index=i).reset_index(drop=True)
     pd.testing.assert_frame_equal(tables.frames["calls"], expected)
+    assert note in build_panel(tables, load_configuration(PARAMS), ["calls"]).info["notes"]  # for the report
     month = calls.loc[i, "received_at"].tz_convert("Europe/London").strftime("%Y-%m-01")
     wait = (calls["answered_at"] - calls["received_at"]).dt.total_seconds()
     local = calls["received_at"].dt.tz_convert("Europe/London")
@@ -134,6 +135,30 @@ def test_kpi_validate_reports_the_exclusion_and_a_raised_ceiling_keeps_the_call(
     params.write_text("max_answer_wait_seconds: 21600\n")
     r = CliRunner().invoke(app, ["validate", str(data), "--params", str(params)])
     assert r.exit_code == 0 and "rejected" not in r.output.replace("0 rejected", ""), r.output
+
+
+def test_a_grade_1_attendance_beyond_the_ceiling_is_left_out_and_grade_4_kept(small_sample, tmp_path):
+    data = _folder(small_sample, tmp_path, "incidents")
+    inc = pd.read_parquet(data / "incidents.parquet")
+    g1 = int(np.flatnonzero((inc["grade"] == 1) & inc["arrived_at"].notna())[10])
+    g4 = int(np.flatnonzero((inc["grade"] == 4) & inc["arrived_at"].notna())[10])
+    for i in (g1, g4):
+        inc.loc[i, "arrived_at"] = inc.loc[i, "created_at"] + pd.Timedelta(days=8)
+    inc.to_parquet(data / "incidents.parquet", index=False)
+    tables = read_tables(data)
+    entry = next(e for e in tables.ledger if e.table == "incidents")
+    assert entry.rejected == {"grade 1 or 2 attendance time over max_attendance_minutes (10,080 minutes): "
+                              "taken as a recording error": 1}
+    assert entry.rows_used == len(inc) - 1 and len(tables.frames["incidents"]) == len(inc) - 1
+    assert f"(row {g1 + 1:,}; largest 11,520 minutes, column arrived_at)" in tables.notes[0]
+
+
+def test_kpi_validate_stops_on_an_impossible_value_with_one_line(small_sample, tmp_path):
+    data, _, rows = _charges(small_sample, tmp_path, lambda r: r - timedelta(days=1))
+    r = CliRunner().invoke(app, ["validate", str(data)])
+    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit)
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: outcomes.parquet, row {rows[0] + 1}, column 'outcome_date'")
 
 
 # ------------------------------------------------------------------------------ survey
