@@ -280,6 +280,18 @@ def open_bytes(path: str | Path) -> BinaryIO:
     return open(path, "rb")
 
 
+def native_path(path: str | Path) -> str:
+    """A path a native reader (Arrow's Parquet reader) can open for this file: on Linux, for a
+    file the active snapshot holds, ``/proc/self/fd/N``, which opens the very file that was hashed
+    (even if its path was replaced since) at native speed; otherwise the path itself."""
+    snap = _ACTIVE.get()
+    if snap is not None and snap.holds(path) and os.path.isdir("/proc/self/fd"):
+        return f"/proc/self/fd/{snap.files[_key(path)].fd}"
+    if snap is not None and not snap.holds(path) and snap.covers(Path(path).parent):
+        open_bytes(path)  # raises: a file that appeared after the snapshot
+    return str(path)
+
+
 def size_of(path: str | Path) -> int:
     """A file's size in bytes (as hashed, when the active snapshot holds it)."""
     snap = _ACTIVE.get()
@@ -310,5 +322,5 @@ def skipped_files(folder: str | Path) -> dict[str, str]:
     return out
 
 
-__all__ = ["Pinned", "Snapshot", "active", "list_files", "open_bytes", "sha256_of", "size_of",
+__all__ = ["Pinned", "Snapshot", "active", "list_files", "native_path", "open_bytes", "sha256_of", "size_of",
            "skip_reason", "skipped_files"]

@@ -112,8 +112,8 @@ def find_table_file(folder: Path, table: str) -> Path | None:
 def _read_raw(path: Path) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
-            with P.open_input(path) as fh:
-                raw = pd.read_parquet(fh)
+            with P.parquet_source(path) as source:
+                raw = pd.read_parquet(source)
             P.check_headers(path.name, list(raw.columns))
             return raw
         return P.read_csv_text(path)

@@ -31,8 +31,8 @@ def _parquet_rows(path: Path) -> int | None:
         return None
     try:
         import pyarrow.parquet as pq
-        with P.open_input(path) as fh:
-            return int(pq.ParquetFile(fh).metadata.num_rows)
+        with P.parquet_source(path) as source:
+            return int(pq.ParquetFile(source).metadata.num_rows)
     except Exception:  # noqa: BLE001 - the reader names the problem
         return None
 
@@ -51,8 +51,8 @@ def raw_chunks(path: Path, rows: int | None = None, columns: list[str] | None = 
         if path.suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
-            with P.open_input(path) as fh:
-                f = pq.ParquetFile(fh)
+            with P.parquet_source(path) as source:
+                f = pq.ParquetFile(source)
                 if columns is None:
                     P.check_headers(path.name, list(f.schema_arrow.names))
                 names = [n for n in f.schema_arrow.names if columns is None or str(n).strip() in columns]

@@ -11,13 +11,15 @@ import gzip
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kpi_lib.core.errors import InputError
-from kpi_lib.core.snapshot import open_bytes, size_of
+from kpi_lib.core.snapshot import active as active_snapshot
+from kpi_lib.core.snapshot import native_path, open_bytes, size_of
 
 #: The longest CSV field accepted, in bytes. No legitimate field of an input table comes near it;
 #: a longer one is refused before the file is parsed, so a hostile file cannot make one huge value.
@@ -224,6 +226,20 @@ def _open_bytes(path: Path):
 def open_input(path: Path):
     """An input file opened for reading as bytes (see :func:`_open_bytes`), for the readers."""
     return _open_bytes(path)
+
+
+@contextmanager
+def parquet_source(path: Path) -> Iterator:
+    """What to give Arrow's Parquet reader for an input file: a path to the very file the run's
+    snapshot hashed when the system offers one (native speed), else that file opened through the
+    snapshot, else the path."""
+    snap = active_snapshot()
+    native = native_path(path)
+    if snap is None or not snap.holds(path) or native != str(path):
+        yield native
+    else:
+        with _open_bytes(path) as fh:
+            yield fh
 
 
 def first_line(path: Path, limit: int = 65_536) -> str:

@@ -245,3 +245,25 @@ def test_lock_and_hidden_files_are_skipped_and_listed(small_sample, tmp_path):
     assert len(tables.frames["crimes"]) == len(pd.read_parquet(small_sample / "crimes.parquet"))
     (data / "~$notes.xlsx").write_bytes(b"changed while Excel has the workbook open")
     assert cache.cache_key(data, PARAMS) == key
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".csv.gz"])
+def test_readers_read_the_bytes_hashed_though_the_path_was_replaced(tmp_path, suffix):
+    """A table renamed over between hashing and reading: every reader (Arrow's Parquet reader,
+    pandas' CSV reader, gzip) still reads the file that was hashed."""
+    from kpi_lib.core.snapshot import Snapshot
+    from kpi_lib.inputs.chunks import raw_chunks
+    old = pd.DataFrame({"crime_ref": ["A1", "A2"]})
+    new = pd.DataFrame({"crime_ref": ["B1", "B2", "B3"]})
+    path = tmp_path / f"crimes{suffix}"
+
+    def write(frame, target):
+        frame.to_parquet(target) if suffix == ".parquet" else frame.to_csv(target, index=False)
+    write(old, path)
+    with Snapshot.of(tmp_path) as snap, snap.active():
+        replacement = tmp_path / f"x{suffix}"
+        write(new, replacement)
+        os.replace(replacement, path)
+        got = pd.concat(list(raw_chunks(path)))
+        assert list(got["crime_ref"]) == ["A1", "A2"]
+        assert snap.changed() == [str(path)]
