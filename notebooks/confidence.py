@@ -39,3 +39,20 @@ show_kpis(run)
 show_overview(run)
 show_breakdown(run, "local area")
 show_sources(run)
+
+
+# %% [markdown] tags=["explore"]
+# ## Explore these figures (not in the report)
+#
+# The figures behind this section, as tables to sort, filter and take further: `run.results` (one row per KPI), `run.measurements` (every month, quarter and year), `run.spc` (every SPC point), `run.breakdowns`; and `fig`, the first SPC chart, to restyle.
+
+# %% tags=["explore"]
+from IPython.display import display
+
+from kpi_lib.present.explore import spc_chart
+
+display(run.results)
+display(run.measurements)
+display(run.spc)
+fig = spc_chart(run)
+display(fig)

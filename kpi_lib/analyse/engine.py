@@ -39,14 +39,11 @@ from kpi_lib.config.configuration import Configuration
 from kpi_lib.core import stats
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window, WindowSet, period_window, windows_for
-from kpi_lib.measure import registry
 from kpi_lib.measure.families.crime import CATEGORY_KPIS, RATE_KPIS
 from kpi_lib.measure.panel import Panel, build_panel, matured_counts
 
 OUTCOME_BASES = ("cohort", "in_period")
 RESULT_COLUMNS = RESULTS.names
-#: family -> input tables it reads (from the registry; kept for callers that loop over families)
-FAMILY_TABLES = {f.name: list(f.tables) for f in registry.FAMILIES}
 COMPARISONS = ("previous", "last_year", "rolling12", "previous12", "baseline")
 RATE_CATEGORY = {rate: cat for cat, (_, rate) in CATEGORY_KPIS.items()} | {"action_taken_rate": "trc"}
 NO_SPC = {"spc_grain": "none", "spc_points": 0, "spc_variation": "not_applicable",

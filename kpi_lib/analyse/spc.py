@@ -201,11 +201,6 @@ def special_cause(y: np.ndarray, lim: Limits) -> tuple[np.ndarray, np.ndarray]:
                            two_in_three(y, lim), seven_point_one_side(y, lim.mean))
 
 
-def special_cause_rule(y: np.ndarray, lim: Limits) -> np.ndarray:
-    """Which rule flags each point (first in precedence), or '' for common cause."""
-    return special_cause(y, lim)[0]
-
-
 def point_variation(rule: np.ndarray, direction: np.ndarray, polarity: str) -> np.ndarray:
     """common_cause / improvement_* / concern_* / neutral_* for each point; the suffix is the
     pattern's direction (high = above or rising), NHSRplotthedots ``ptd_point_type``."""

@@ -122,12 +122,6 @@ def _renderer() -> MarkdownIt:
     return md
 
 
-def render_markdown(text: str, base: Path | None = None) -> str:
-    """Markdown to HTML with raw HTML shown as text (never passed through), images embedded from
-    ``base`` (the commentary's folder) or shown as text, links out of the report shown as text."""
-    return _renderer().render(text, {"base": base})
-
-
 def parse_commentary(text: str, period_label: str, known_kpis: Iterable[str],
                      source: str = "commentary.md", base: Path | None = None) -> dict[str, Commentary]:
     """The commentary for ``period_label`` from the text of a commentary file, by KPI id

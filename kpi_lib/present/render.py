@@ -24,7 +24,7 @@ from kpi_lib.present.summary import summary_table
 from kpi_lib.present.views import FAMILY_TITLES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-HIDDEN_TAGS = {"parameters", "injected-parameters", "notebook-only"}
+HIDDEN_TAGS = {"parameters", "injected-parameters", "notebook-only", "explore"}
 #: Chromium prints with no way out to the network: every request that is not ``file:`` or
 #: ``data:`` goes to a proxy that does not exist (loopback included) and no host name resolves,
 #: so a remote image can neither be fetched nor make the printing wait.

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from kpi_lib import __version__, compute, load_params
-from kpi_lib.analyse.engine import FAMILY_TABLES
 from kpi_lib.core.errors import NotebookError
 from kpi_lib.inputs import read_tables
+from kpi_lib.measure.registry import NAMES as FAMILIES
 from kpi_lib.run.runner import run_period
 
 from helpers import REPO, kpi, write_table
@@ -36,10 +36,21 @@ def test_run_produces_every_output(quarter_run):
     out = quarter_run.out
     for name in ("report.html", "report.pdf", "kpis.xlsx", "manifest.json", "results/kpis.csv"):
         assert (out / name).exists(), name
-    for fam in [*FAMILY_TABLES, "report"]:
+    for fam in [*FAMILIES, "report"]:
         nb = nbformat.read(out / "notebooks" / f"{fam}.ipynb", as_version=4)
         assert nb.metadata["papermill"]["exception"] is None or nb.metadata["papermill"]["exception"] is False
     assert not list(out.parent.glob(".*building*")), "the build folder was moved into place"
+
+
+def test_the_explore_cells_run_in_each_family_notebook_and_never_reach_the_report(quarter_run):
+    crime = nbformat.read(quarter_run.out / "notebooks" / "crime.ipynb", as_version=4)
+    explore = [c for c in crime.cells if "explore" in c.metadata.get("tags", [])]
+    shown = [o for c in explore if c.cell_type == "code" for o in c.outputs]
+    assert any("text/html" in o.get("data", {}) and "kpi_id" in o["data"]["text/html"] for o in shown)
+    assert any("image/png" in o.get("data", {}) or "<Figure size" in o.get("data", {}).get("text/plain", "")
+               for o in shown), "the SPC chart as a matplotlib figure"
+    html = (quarter_run.out / "report.html").read_text(encoding="utf-8")
+    assert "Explore these figures" not in html and "spc_chart" not in html
 
 
 def test_results_equal_kpi_lib_compute(quarter_run, small_sample):
@@ -61,7 +72,7 @@ def test_manifest_records_inputs_parameters_and_versions(quarter_run, small_samp
         assert entry["read"] == entry["used"] + entry["rejected"]
     assert m["parameters"]["headline_basis"] == "cohort"
     assert f"kpi_lib {__version__}" in m["code_version"] and m["library_versions"]["papermill"]
-    assert set(m["seconds_by_step"]) >= {*FAMILY_TABLES, "report", "render"}
+    assert set(m["seconds_by_step"]) >= {*FAMILIES, "report", "render"}
 
 
 def test_same_period_twice_gives_identical_kpis_csv(quarter_run, small_sample, tmp_path):
@@ -156,7 +167,7 @@ def test_notebooks_are_committed_without_outputs_and_have_a_parameters_cell():
 def test_every_notebook_runs_as_in_jupyterlab_with_its_defaults(checkout_copy, tmp_path):
     """nbconvert --execute (no Papermill), default parameters, families then the summary, in a
     copy of the checkout's layout (the defaults point at ../data/sample and ../outputs)."""
-    order = [*FAMILY_TABLES, "report"]
+    order = [*FAMILIES, "report"]
     nbs = checkout_copy / "notebooks"
     for name in order:
         r = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
@@ -183,9 +194,9 @@ def test_the_combined_report_notebook_has_unique_cell_ids(quarter_run):
     they must not collide (nbconvert would otherwise rewrite them with a warning per cell)."""
     from kpi_lib.present.render import combine
     nbs = quarter_run.out / "notebooks"
-    nb = combine(nbs / "report.ipynb", [nbs / f"{f}.ipynb" for f in FAMILY_TABLES])
+    nb = combine(nbs / "report.ipynb", [nbs / f"{f}.ipynb" for f in FAMILIES])
     ids = [c.id for c in nb.cells]
-    assert len(ids) == len(set(ids)) and len(ids) > len(FAMILY_TABLES)
+    assert len(ids) == len(set(ids)) and len(ids) > len(FAMILIES)
 
 
 def test_the_report_names_the_months_read_beside_the_period(quarter_run, small_sample):
