@@ -1,4 +1,4 @@
-"""Compute once (issue 9): the runner computes every family's figures in one pass and saves them
+"""Compute once: the runner computes every family's figures in one pass and saves them
 under a stamp; a family notebook loads them only when the stamp is for its own period, settings,
 reference tables, code and panel, and then shows exactly what it would have computed itself.
 Family kernels never import scipy or statsmodels."""

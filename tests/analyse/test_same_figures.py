@@ -1,9 +1,9 @@
-"""Same figures before and after the measurement panel (issue 9 "Done when").
+"""Same figures as the engine gave before the measurement panel.
 
 tests/golden/ holds the KPI tables the pre-panel engine gave for the small sample (2023/24 Q1 and
-2024/25 Q4). Every figure computed now from the panel must be identical, except where issue 10
+2024/25 Q4). Every figure computed now from the panel must be identical, except where a method
 changed it on purpose; each such change is listed in :data:`ON_PURPOSE` with the rows it may touch
-and why. New columns (issue 10's) are not in the golden tables and are pinned elsewhere.
+and why. Newer columns are not in the golden tables and are pinned elsewhere.
 """
 
 from __future__ import annotations
@@ -40,17 +40,17 @@ def _cohort_rate(r) -> bool:
 ON_PURPOSE: dict[str, list[tuple]] = {}
 for col in COMPARED:
     ON_PURPOSE.setdefault(col, []).append(
-        (_cohort_rate, "issue 10 item 1: cohort rates are compared at equal maturity (the "
+        (_cohort_rate, "cohort rates are compared at equal maturity (the "
                        "matured figures moved to *_mature columns)"))
 for col in ("last_year_significant", "change_12m_significant"):
     ON_PURPOSE[col].append((lambda r: r["unit"] == "count",
-                            "issue 10 item 2: counts are now tested (exact test for two Poisson counts)"))
+                            "counts are now tested (exact test for two Poisson counts)"))
 for col in SPC:
     ON_PURPOSE.setdefault(col, []).extend([
-        (_cohort_rate, "issue 10 item 1: each SPC point of a cohort rate is at equal maturity"),
-        (lambda r: r["kpi_id"] in REBASED, "issue 10 item 3: limits rebased at annotated dates only "
+        (_cohort_rate, "each SPC point of a cohort rate is at equal maturity"),
+        (lambda r: r["kpi_id"] in REBASED, "limits rebased at annotated dates only "
                                             "(params/annotations.yaml, e.g. the October 2023 999 change)"),
-        (lambda r: r["kpi_id"] in SEASONAL, "issue 10 item 3: seasonally adjusted limits (spc_seasonal)"),
+        (lambda r: r["kpi_id"] in SEASONAL, "seasonally adjusted limits (spc_seasonal)"),
     ])
 
 

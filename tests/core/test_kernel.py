@@ -1,4 +1,4 @@
-"""The notebook kernels a run starts (issue 9, the end-to-end ratio): the garbage collector kept
+"""The notebook kernels a run starts: the garbage collector kept
 off the imports in those kernels only (kpi_lib.core.kernel), and the runner marking its kernels and
 ending each as soon as its notebook has run. Each check on the collector runs in a fresh
 interpreter, so that pytest's own objects are never frozen."""

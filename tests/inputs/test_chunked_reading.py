@@ -1,4 +1,4 @@
-"""Record-level tables are read a chunk of rows at a time (issue 9: bounded memory at scale).
+"""Record-level tables are read a chunk of rows at a time (bounded memory at scale).
 
 What must not change with the chunk size: the tables read, the panel measured from them, the
 row a problem is reported at, and duplicates found across chunks. Expected rows and values

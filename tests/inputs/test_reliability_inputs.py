@@ -1,4 +1,4 @@
-"""Bounded reading and no silent choices (issue 12 items 4 and 5).
+"""Bounded reading and no silent choices.
 
 CSV fields over the stated length, formula-like text, two files for one table, hostile or
 invalid ``metadata.yaml``, an empty outcomes table, and periods outside the data: each is a clear

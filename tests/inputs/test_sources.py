@@ -104,7 +104,7 @@ def test_validate_bad_copies_of_the_sample(tmp_path, small_sample, table, mutate
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-# ---- survey answers against each question's scale (issue 10 item 5) ------------------------------
+# ---- survey answers against each question's scale ---------------------------------------------
 
 def test_an_answer_off_its_questions_scale_names_file_row_column_and_value(tmp_path):
     write_table(tmp_path, "survey_responses", [
@@ -151,7 +151,7 @@ def test_validate_checks_survey_answers_with_the_run_settings(tmp_path, small_sa
     assert r.returncode == 0 and r.stdout.strip().endswith("valid"), r.stderr
 
 
-# ---- carbon rows against the conversion factors (issue 12 item 5) --------------------------------
+# ---- carbon rows against the conversion factors ------------------------------------------------
 
 @pytest.mark.parametrize("row, column, value, words", [
     ("2024-01-01,hydrogen,5,kg", "source", "hydrogen", "no carbon conversion factor for this source; found 'hydrogen'; expected one of diesel, electricity, natural_gas, petrol"),

@@ -281,8 +281,8 @@ def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
 
 
 @pytest.mark.integration
-def test_the_sample_quarter_reads_as_issue_10_expects(full_sample, tmp_path):
-    """The full sample's 2024/25 Q4 (issue 10, "Done when"): last year's TRC and rape cohorts at
+def test_the_sample_quarter_compares_cohorts_at_equal_maturity(full_sample, tmp_path):
+    """The full sample's 2024/25 Q4 (equal maturity on the real sample): last year's TRC and rape cohorts at
     equal maturity (TRC about 6.5%, against 8.7% fully matured), rape volume's change tested and
     significant (314 against 263), total recorded crime's not, and no target words without one."""
     from kpi_lib.measure.cache import get_panel

@@ -93,7 +93,7 @@ def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, tmp
 
     from kpi_lib.run.runner import run_period
     if "previous_dir" not in inspect.signature(run_period).parameters:
-        pytest.fail("run_period has no previous_dir parameter (contract 8)")
+        pytest.fail("run_period has no previous_dir parameter")
     data = tmp_path / "data"
     shutil.copytree(small_sample, data)
     q3 = run_period("2024/25 Q3", data, tmp_path / "out" / "2024-25-q3", jobs=2, quiet=True, pdf=False)

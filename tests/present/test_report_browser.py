@@ -19,7 +19,7 @@ from helpers import chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 WCAG = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
-# The sample 2024/25 Q4 report was about 38,000 px tall at 1280 px before issue 11; at most half.
+# The sample 2024/25 Q4 report once stood about 38,000 px tall at 1280 px; at most half of that.
 MAX_HEIGHT = 19_000
 
 VISIBLE_JS = """el => {

@@ -200,7 +200,7 @@ def test_the_combined_report_notebook_has_unique_cell_ids(quarter_run):
 
 
 def test_the_report_names_the_months_read_beside_the_period(quarter_run, small_sample):
-    """Issue 11 item 7: the period reported and the months read are both said (the months before
+    """The period reported and the months read are both said (the months before
     the period feed the comparisons and charts)."""
     m = json.loads((quarter_run.out / "manifest.json").read_text())
     first, last = m["data_span"]

@@ -1,4 +1,4 @@
-"""Clean interruption (issue 12 item 2), with real processes.
+"""Clean interruption, with real processes.
 
 SIGINT and SIGTERM mid-run print one line, exit 130 / 143, leave no build folder, no lock and no
 child process (checked with ``ps``), and keep the last good report byte for byte. After a

@@ -1,4 +1,4 @@
-"""Output folders are owned, never assumed (issue 12 item 1).
+"""Output folders are owned, never assumed.
 
 Real ``kpi`` processes are pointed at a user's folder, the current folder, the data folder, an
 existing file and the repository's own folders: each is refused with one sentence and rc 1, and
@@ -248,7 +248,7 @@ def test_concurrent_runs_refuse_and_an_earlier_runs_folder_is_replaced(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024-25-q4"]
 
 
-# ---- the plan step: previous run and commentary (contract 8), jobs actually used ------------------
+# ---- the plan step: previous run and commentary, jobs actually used -------------------------------
 
 def _run_folder(path: Path, period: str) -> Path:
     path.mkdir(parents=True)
