@@ -127,6 +127,11 @@ SIGNIFICANT = one_of((0.0, 1.0))  # 1.0 a real change, 0.0 could be chance, empt
 PERCENT = "0.0"
 P_VALUE = "0.0000"
 
+#: The windows each KPI row is compared with (``<name>_value``, ``<name>_value_mature``), in words.
+COMPARED = (("previous", "Previous quarter"), ("last_year", "Same period last year"),
+            ("rolling12", "Rolling 12 months"), ("previous12", "Previous 12 months"),
+            ("baseline", "Baseline year"))
+
 #: The KPI result table: one row per KPI and basis (``results/kpis.csv``, ``year_kpis.csv``).
 RESULTS = Table((
     _required("kpi_id", "KPI id"),
@@ -152,16 +157,8 @@ RESULTS = Table((
     _flag("supplementary", "Supplementary measure"),
     _number("pending_share", "Outcomes pending (%)", PERCENT),
     _flag("provisional", "Provisional"),
-    _number("previous_value", "Previous quarter", "unit"),
-    _number("last_year_value", "Same period last year", "unit"),
-    _number("rolling12_value", "Rolling 12 months", "unit"),
-    _number("previous12_value", "Previous 12 months", "unit"),
-    _number("baseline_value", "Baseline year", "unit"),
-    _number("previous_value_mature", "Previous quarter (fully matured)", "unit"),
-    _number("last_year_value_mature", "Same period last year (fully matured)", "unit"),
-    _number("rolling12_value_mature", "Rolling 12 months (fully matured)", "unit"),
-    _number("previous12_value_mature", "Previous 12 months (fully matured)", "unit"),
-    _number("baseline_value_mature", "Baseline year (fully matured)", "unit"),
+    *(_number(f"{name}_value", words, "unit") for name, words in COMPARED),
+    *(_number(f"{name}_value_mature", f"{words} (fully matured)", "unit") for name, words in COMPARED),
     _text("comparison_basis", "Comparison basis"),
     _number("change_previous", "Change on previous quarter", "unit"),
     _number("change_last_year", "Change on last year", "unit"),

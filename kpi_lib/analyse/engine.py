@@ -5,7 +5,7 @@ per KPI (crime outcome rates have a second row for the non-headline basis, ``hea
 its comparisons (like for like), the tests of change, SPC and one verdict. Columns are
 :data:`RESULT_COLUMNS` (the schema is :mod:`kpi_lib.analyse.results`).
 
-Like for like (issue 10, ../shared/guide/STATS.md):
+Like for like (docs/methods.md):
 
 - cohort outcome rates from record-level data are compared at equal maturity: a cohort counted at
   extraction date E has had L = E - (its period end) days; every comparison cohort (previous
@@ -188,7 +188,7 @@ def _chart(kpi: Kpi, basis: str, rows: pd.DataFrame, ws: WindowSet, params: dict
 
 
 def spc_points(computed: Computed, catalogue: list[Kpi]) -> pd.DataFrame:
-    """Every chart point of a computed period (results/<family>_spc.csv, contract 4)."""
+    """Every chart point of a computed period (results/<family>_spc.csv)."""
     units = {k.id: k.unit for k in catalogue}
     parts = [spc.points_table(chart, kpi_id, basis, units[kpi_id])
              for (kpi_id, basis), chart in computed.charts.items()]
@@ -367,7 +367,7 @@ def _whole_force(period, source, config: Configuration, families) -> tuple[Perio
 def history(period: Period | str, panel: Panel, config: Configuration,
             families: list[str] | None = None, quarters: int = 8) -> pd.DataFrame:
     """The last ``quarters`` quarters (to the period's end) of every KPI's headline value:
-    kpi_id, basis, quarter, period_start, value, status, unit (contract 6: sparklines, "what
+    kpi_id, basis, quarter, period_start, value, status, unit (sparklines, "what
     changed"). Values are as measured at this extraction (cohort rates as they stand today)."""
     period = Period.parse(period)
     params, catalogue = config.params, config.catalogue

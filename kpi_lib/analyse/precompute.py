@@ -1,4 +1,4 @@
-"""Compute once (issue 9): every family's figures for a period from one panel, so that a run
+"""Compute once: every family's figures for a period from one panel, so that a run
 computes them in its own process once and each family notebook only loads and presents them.
 
 - :func:`compute_families` (pure): the figures of several families in one pass (one

@@ -1,5 +1,5 @@
 """The KPI result table (``results/kpis.csv``): its schema, reading and writing it, and combining
-the family results of a run (contract 7).
+the family results of a run.
 
 This module is the only writer of ``kpis.csv``. The runner calls :func:`combine_run` after the
 family notebooks and before the report notebook; the report notebook only reads.
@@ -8,7 +8,7 @@ family notebooks and before the report notebook; the report notebook only reads.
 
 - ``<family>.csv`` of every registered family into ``kpis.csv`` (catalogue order, headline row
   first, checked against :data:`SCHEMA`);
-- ``<family>_spc.csv`` into ``spc.csv`` (one row per SPC point, contract 4);
+- ``<family>_spc.csv`` into ``spc.csv`` (one row per SPC point);
 - ``<family>_history.csv`` into ``history.csv`` (last 8 quarters of each headline value);
 - ``<family>_breakdown.csv`` into ``breakdowns.csv``;
 - ``<family>_year.csv`` (written at Q4 and for a year) into ``year_kpis.csv``.

@@ -412,7 +412,7 @@ POINT_COLUMNS = SPC_POINTS.names
 
 
 def points_table(chart: pd.DataFrame, kpi_id: str, basis: str, unit: str) -> pd.DataFrame:
-    """One row per chart point for ``results/spc.csv`` (contract 4): kpi_id, basis, x, y, mean,
+    """One row per chart point for ``results/spc.csv``: kpi_id, basis, x, y, mean,
     lpl, upl, variation, rule, segment, adjustment, limits_clipped; percent limits clipped to
     0-100 and the clipping flagged."""
     c = clip_percent_limits(chart, unit)

@@ -19,7 +19,7 @@ The rule, first match wins (also in docs/methods.md):
    ``provisional_pending_pct`` pending: the ``provisional`` column). Words: "Too early to tell
    (43% of outcomes pending)". A provisional rate compared at equal maturity with fewer than
    half its outcomes pending IS judged (rule 4): last year's cohort was counted at the same age,
-   so the comparison is fair (issue 10; docs/methods.md). This comes before the target because
+   so the comparison is fair (docs/methods.md). This comes before the target because
    a rate that will still rise cannot yet be said to meet or miss one.
 3. **Meeting target / Missing target** (``meeting_target`` / ``missing_target``): only where the
    KPI has a target and a direction (higher or lower is better). Met or missed is read from the

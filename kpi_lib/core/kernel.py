@@ -1,12 +1,10 @@
-"""The garbage collector in the notebook kernels a run starts (issue 9: a quarter's run at most
-1.5x the same runner with trivial notebooks).
+"""The garbage collector in the notebook kernels a run starts.
 
 A kernel the runner starts lives for one notebook: it imports pandas (and, to draw, matplotlib),
 presents the figures and is ended. In such a short-lived process Python's cyclic garbage collector
 mostly re-examines the hundreds of thousands of objects the imports created, which live until the
-process ends anyway: about 0.2 s while importing and up to 0.2 s while drawing the charts
-(measured on the crime notebook), in every kernel. (The final collection at exit, up to half a
-second more, is avoided by the runner ending its kernels at once after their last cell.)
+process ends anyway, in every kernel (bench/README.md has the measured cost). The final
+collection at exit is avoided by the runner ending its kernels at once after their last cell.
 
 So, in a kernel the runner started (environment variable :data:`ENV` set to ``"1"`` by
 :func:`kpi_lib.run.pool.execute_notebook`, inherited by the kernel), :func:`imports_settled` pauses the

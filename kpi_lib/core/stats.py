@@ -28,7 +28,7 @@ import numpy as np
 
 # scipy.stats and statsmodels are imported inside the functions that use them: importing them
 # costs most of a second, and the modules that import this one for its names (the families, the
-# presentation) must stay quick to import in every notebook kernel (issue 9, "compute once").
+# presentation) must stay quick to import in every notebook kernel.
 
 Z95 = 1.959963984540054
 ALPHA = 0.05

@@ -142,7 +142,7 @@ _UTC = pd.DatetimeTZDtype(tz="UTC")
 _TS = pa.Check(lambda s: s.dt.tz is not None and str(s.dt.tz) == "UTC", element_wise=False,
                error="timestamps are UTC")
 
-# Schemas of the parsed (typed) tables: the contract every family relies on. Parsing gives
+# Schemas of the parsed (typed) tables: what every family relies on. Parsing gives
 # row-level messages first; these then check types and domains in one place. The references of
 # the record-level tables (crime_ref, call_ref, incident_ref) are checked unique over the whole
 # file by :class:`chunks.UniqueRefs`, since those tables are checked a chunk at a time.

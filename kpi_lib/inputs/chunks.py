@@ -1,5 +1,5 @@
 """Reading a record-level table a chunk of rows at a time, so that memory is bounded by the chunk
-and the compact columns kept, not by the file (issue 9: a 10x sample within 3 GB).
+and the compact columns kept, not by the file.
 
 - :func:`raw_chunks` yields the raw rows of a ``.parquet``, ``.csv`` or ``.csv.gz`` file in
   chunks of at most ``rows`` rows (at least one chunk, possibly empty, so the header is checked).

@@ -1,9 +1,8 @@
 """The measurement panel: every KPI measured once per run, for every month, quarter, financial
 year and rolling 12 months the data cover (plus breakdowns), from the inputs read once.
 
-The panel is the contract between computing and presenting (contract 6): ``compute(period,
-panel, settings)`` derives any period's KPI table from it, and the family notebooks load it,
-never the raw inputs. It is three tables, written to ``results/`` of a run:
+The panel is what computing and presenting share: ``compute(period, panel, config)`` derives
+any period's KPI table from it, and the family notebooks load it, never the raw inputs. It is three tables, written to ``results/`` of a run:
 
 - ``measurements.parquet``: one row per kpi_id x basis x breakdown x window (:data:`COLUMNS`);
   ``breakdown_dim`` is "" for the whole force.

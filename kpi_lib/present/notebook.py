@@ -1,5 +1,5 @@
 """What the family notebooks call first: validate parameters, load the measurement panel, compute
-the family's figures: those the runner computed once for every family (compute once, issue 9),
+the family's figures: those the runner computed once for every family (computed once),
 else computed here and written to ``results/``. Presentation is in :mod:`kpi_lib.present.views`.
 
 A family notebook never reads the raw inputs: it loads the panel the runner's measure step wrote
