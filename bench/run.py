@@ -9,6 +9,10 @@ Everything is measured side by side in one process, so ratios compare like with 
 - --end-to-end: one quarter through the runner (no PDF) against the same runner executing the
   same number of trivial notebooks with the same jobs, plus rendering; then a rerun (cache hit);
 - --backfill: the 24-quarter backfill (no PDF) against 24 single-quarter runs with a warm cache;
+- --mapped: a force's own extract of the sample (tests/helpers.force_extract: other names, UK dates,
+  cp1252, outcome words) read through its mapping, against the same records as canonical CSV
+  files; the sample as at 15 May 2024 against the sample as it is; each as reading + panel, and
+  end to end (first run, panel built) through the runner;
 - --scale N: `kpi sample --scale N` into a temporary folder (or --scale-data FOLDER, an existing
   one), the DuckDB reference, reading + validating and the panel at that scale, and
   `kpi run 2024/25-Q4` on it under /usr/bin/time -v (peak memory).
@@ -135,6 +139,61 @@ def bench_backfill(data: Path, res: dict, tmp: Path, jobs: int) -> None:
     res["ratios"]["backfill / 24 warm single runs"] = res["backfill_24_quarters_s"] / res["single_runs_24_s"]
 
 
+def canonical_csv(sample: Path, out: Path) -> Path:
+    """The sample with crimes and outcomes as canonical CSV files (the same records as the force
+    extract), every other table as it is."""
+    import pandas as pd
+    shutil.copytree(sample, out, ignore=shutil.ignore_patterns("crimes.*", "outcomes.*", "README*"))
+    for table in ("crimes", "outcomes"):
+        pd.read_parquet(sample / f"{table}.parquet").to_csv(out / f"{table}.csv", index=False)
+    return out
+
+
+def bench_mapped(data: Path, res: dict, tmp: Path, jobs: int) -> None:
+    """Mapped extract against canonical CSV, and as-at against the sample as it is: reading +
+    panel (faster of two each), then a first run of each through the runner (panel built)."""
+    import yaml
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from kpi_lib.config.configuration import load_configuration
+    from kpi_lib.config.params import load_params
+    from kpi_lib.inputs.folder import read_inputs
+    from kpi_lib.measure.panel import build_panel
+    from kpi_lib.run import runner
+
+    from helpers import OUTCOME_WORDS, force_extract
+    canonical = canonical_csv(data, tmp / "canonical-csv")
+    mapped = force_extract(data, tmp / "force-extract")
+    (mapped / "mapping.yaml").write_text(yaml.safe_dump({
+        "crimes": {"file": "Crime extract*.csv", "encoding": "cp1252",
+                   "columns": {"crime_ref": "CrimeNumber", "recorded_date": "Date Recorded", "offence_code": "HO Code",
+                               "domestic_abuse": "DA Flag", "local_area": "Area"},
+                   "formats": {"recorded_date": "%d/%m/%Y"}, "values": {"domestic_abuse": {"Y": True, "N": False}}},
+        "outcomes": {"file": "Outcome extract*.csv", "encoding": "cp1252",
+                     "columns": {"crime_ref": "CrimeNumber", "outcome_type": "Outcome", "outcome_date": "Outcome Date"},
+                     "formats": {"outcome_date": "%d/%m/%Y"},
+                     "values": {"outcome_type": {w: c for c, w in OUTCOME_WORDS.items()}}}}), encoding="utf-8")
+    params, as_at = load_params(), load_params(overrides={"as_at": "2024-05-15"})
+
+    def inputs(folder, p):
+        return build_panel(read_inputs(folder, p), load_configuration(p))
+
+    for name, folder, p in (("canonical_csv", canonical, params), ("mapped", mapped, params),
+                            ("sample", data, params), ("as_at", data, as_at)):
+        res[f"{name}_read_panel_s"] = min(timed(inputs, folder, p)[0] for _ in range(2))
+    ratios = res["ratios"]
+    ratios["mapped / canonical csv: reading + panel"] = res["mapped_read_panel_s"] / res["canonical_csv_read_panel_s"]
+    ratios["as at / sample: reading + panel"] = res["as_at_read_panel_s"] / res["sample_read_panel_s"]
+    for name, folder, over, period in (("canonical_csv", canonical, None, PERIOD), ("mapped", mapped, None, PERIOD),
+                                       ("sample", data, None, "2023/24 Q4"),
+                                       ("as_at", data, {"as_at": "2024-05-15"}, "2023/24 Q4")):
+        os.environ["KPI_CACHE_DIR"] = str(tmp / f"cache-{name}")
+        res[f"{name}_first_run_s"], _ = timed(runner.run_period, period, folder, tmp / f"run-{name}", quiet=True,
+                                              pdf=False, jobs=jobs, overrides=over)
+    ratios["mapped / canonical csv: first run"] = res["mapped_first_run_s"] / res["canonical_csv_first_run_s"]
+    ratios["as at / sample: first run"] = res["as_at_first_run_s"] / res["sample_first_run_s"]
+
+
 def bench_scale(scale: float, res: dict, tmp: Path, data: Path | None = None) -> None:
     """The scaled sample (generated, or ``data`` when given), then side by side: the DuckDB
     reference, reading + validating, the panel from the validated tables, and `kpi run` under
@@ -184,6 +243,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--end-to-end", action="store_true", help="one quarter, rerun, and trivial notebooks")
     ap.add_argument("--backfill", action="store_true", help="24-quarter backfill against 24 warm runs")
+    ap.add_argument("--mapped", action="store_true", help="mapped extract and as-at against canonical")
     ap.add_argument("--scale", type=float, default=None, help="also run a sample of this scale (e.g. 10)")
     ap.add_argument("--scale-data", default=None, help="an existing sample of that scale (skips generating it)")
     args = ap.parse_args()
@@ -200,6 +260,8 @@ def main() -> None:
             bench_end_to_end(data, res, tmp, args.jobs)
         if args.backfill:
             bench_backfill(data, res, tmp, args.jobs)
+        if args.mapped:
+            bench_mapped(data, res, tmp, args.jobs)
         if args.scale:
             bench_scale(args.scale, res, tmp, Path(args.scale_data) if args.scale_data else None)
     finally:

@@ -22,25 +22,57 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
+def _overrides(*, timezone: str | None = None, mapping: Path | None = None,
+               ignore: list[str] | None = None, as_at: str | None = None) -> dict | None:
+    """Settings given on the command line (they override the parameter file, and the run
+    records them with its settings)."""
+    out: dict = {}
+    if timezone:
+        out["timezone"] = timezone
+    if mapping is not None:
+        out["mapping_file"] = str(Path(mapping).resolve())
+    if ignore:
+        out["ignore_files"] = list(ignore)
+    if as_at:
+        out["as_at"] = as_at
+    return out or None
+
+
+MAPPING_HELP = "The input mapping of the force's own extracts (default: mapping.yaml in the data folder)."
+IGNORE_HELP = "Leave out files matching this pattern on purpose (repeatable); the manifest records them."
+
+
 @app.command("list")
 def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a table."),
-              params: bool = typer.Option(False, "--params", help="List each notebook's parameters instead.")) -> None:
-    """List the KPI catalogue (params/kpis.yaml), or the notebooks' parameters."""
+              params: bool = typer.Option(False, "--params", help="List each notebook's parameters instead."),
+              settings: Path | None = typer.Option(None, "--settings", help="A parameter file (as for run --params): "
+                                                   "its kpis_file and the settings the labels name."),
+              year: str | None = typer.Option(None, "--year", help="Only the KPIs (and targets) of this budget "
+                                              "year, e.g. 2024/25.")) -> None:
+    """List the KPI catalogue (params/kpis.yaml or kpis_file), or the report notebooks' parameters."""
     if params:
         import papermill as pm
 
-        from kpi_lib.run.runner import NOTEBOOKS
-        for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+        from kpi_lib.run.runner import NOTEBOOKS, REPORT_NOTEBOOKS
+        for nb in (NOTEBOOKS / f"{name}.ipynb" for name in REPORT_NOTEBOOKS):
             typer.echo(f"{nb.name}:")
             for name, p in pm.inspect_notebook(str(nb)).items():
                 typer.echo(f"  {name} = {p['default']}  {p['help']}".rstrip())
         return
-    from kpi_lib.config.catalogue import catalogue_frame, load_catalogue
+    from kpi_lib.config.catalogue import catalogue_for, catalogue_frame
+    from kpi_lib.config.params import load_params
     try:
-        df = catalogue_frame(load_catalogue())
+        period = None
+        if year is not None:
+            from kpi_lib.core.periods import Period
+            period = Period.parse(year)
+            if not period.is_year:
+                raise KpiError(f"--year {year}: a budget (financial) year such as 2024/25 is expected")
+        df = catalogue_frame(catalogue_for(load_params(settings), period))
     except KpiError as exc:
         _fail(exc)
-    cols = ["kpi_id", "name", "family", "unit", "polarity", "frequency", "supplementary", "target"]
+    cols = ["kpi_id", "name", "family", "unit", "polarity", "frequency", "supplementary", "target",
+            "category", "measure", "from_year", "until_year", "targets"]
     if csv:
         df[cols].to_csv(sys.stdout, index=False, lineterminator="\n")
         return
@@ -57,12 +89,15 @@ def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a ta
 @app.command()
 def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder of input files."),
              timezone: str | None = typer.Option(None, help="Zone for timestamps without an offset, e.g. Europe/London."),
-             params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml (as for run).")) -> None:
-    """Check every input table as a run would; print rows per table and the periods covered."""
+             params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml (as for run)."),
+             mapping: Path | None = typer.Option(None, "--mapping", help=MAPPING_HELP),
+             ignore: list[str] = typer.Option([], "--ignore", help=IGNORE_HELP)) -> None:
+    """Check every input file as a run would (every problem of a mapped extract in one pass);
+    print rows per table, the periods covered and what happened to each file."""
     from kpi_lib.config.params import load_params
     from kpi_lib.inputs.detect import detect_kinds, read_with_settings
     try:
-        settings = load_params(params, {"timezone": timezone} if timezone else None)
+        settings = load_params(params, _overrides(timezone=timezone, mapping=mapping, ignore=ignore))
         tables = read_with_settings(data_dir, settings)
     except KpiError as exc:
         _fail(exc)
@@ -88,7 +123,44 @@ def validate(data_dir: Path = typer.Argument(Path("data/sample"), help="Folder o
         typer.echo(f"  skipped {name}: {why}")
     for note in tables.notes:
         typer.echo(f"  note: {note}")
+    files = tables.extras.get("files") or {}
+    for name, pattern in (files.get("ignored") or {}).items():
+        typer.echo(f"  ignored on purpose: {name} (--ignore {pattern})")
     typer.echo("valid")
+
+
+@app.command("map")
+def map_folder(data_dir: Path = typer.Argument(..., help="Folder of the force's own extracts."),
+               out: Path | None = typer.Option(None, "--out", help="Where to write the draft (default: "
+                                               "mapping.yaml in the folder; an existing file is never replaced)."),
+               params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml "
+                                                  "(its crime_categories_file, to recognise offence codes).")) -> None:
+    """Draft a mapping.yaml for a folder of unknown extracts: tables, columns, date formats, and
+    the values still to map (with their counts). Prints what it could not place."""
+    from kpi_lib.config.categories import categories_for
+    from kpi_lib.config.params import load_params
+    from kpi_lib.inputs.mapping_draft import draft_mapping, to_yaml, unplaced_report
+    try:
+        if not data_dir.is_dir():
+            raise KpiError(f"data folder not found: {data_dir}")
+        target = out or data_dir / "mapping.yaml"
+        if target.exists():
+            raise KpiError(f"{target} exists: it is never replaced; give --out for the draft")
+        codes = frozenset(categories_for(load_params(params)).codes.index)
+        drafts = draft_mapping(data_dir, codes)
+    except KpiError as exc:
+        _fail(exc)
+    placed = [d for d in drafts if d.table]
+    if not drafts:
+        typer.echo(f"{data_dir}: no extracts to map (every CSV file there is already an input the suite reads)")
+        return
+    if placed:
+        from kpi_lib.inputs.mapping_draft import write_draft
+        write_draft(target, to_yaml(drafts))
+        typer.echo(f"draft written to {target}: " + ", ".join(f"{d.file} as {d.table}" for d in placed))
+    for line in unplaced_report(drafts):
+        typer.echo(f"  to check: {line}")
+    typer.echo(f"next: fill in what is marked TO MAP in {target.name}, then run `kpi validate {data_dir}`")
 
 
 @app.command()
@@ -115,11 +187,23 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
         previous: Path | None = typer.Option(None, "--previous", help="An earlier run's output folder to compare with "
                                              "(default: the previous quarter's folder beside --out, if it is one)."),
         commentary: Path | None = typer.Option(None, "--commentary", help="Force commentary (Markdown) for the report "
-                                               "(default: commentary.md in the data folder, if present).")) -> None:
+                                               "(default: commentary.md in the data folder, if present)."),
+        mapping: Path | None = typer.Option(None, "--mapping", help=MAPPING_HELP),
+        ignore: list[str] = typer.Option([], "--ignore", help=IGNORE_HELP),
+        as_at: str | None = typer.Option(None, "--as-at", help="Every figure as it stood at this past extraction "
+                                         "date (YYYY-MM-DD): later records and outcomes left out. +N: each "
+                                         "period as at N days after its end (as first reported).")) -> None:
     """Run the quarter (or year, or range): notebooks through Papermill, then the report."""
     from kpi_lib.run.runner import run_many
     kw = {"params_file": params, "jobs": jobs, "quiet": quiet, "pdf": pdf, "previous_dir": previous,
           "commentary_file": commentary}
+    days = None
+    if as_at and as_at.startswith("+"):  # each period as at N days after its end
+        if not as_at[1:].isdigit():
+            _fail(KpiError(f"--as-at {as_at}: expected a date YYYY-MM-DD, or +N (N days after each period's end)"))
+        days, as_at = int(as_at[1:]), None
+    kw["overrides"] = _overrides(mapping=mapping, ignore=ignore, as_at=as_at)
+    kw["as_at_days"] = days
     try:
         results = run_many(period, to, data, out_root=out, **kw)
     except Interrupted as exc:

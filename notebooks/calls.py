@@ -20,7 +20,7 @@
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
 data_dir = "../data/sample"  # folder of input files (run `kpi sample` to create the sample)
-out_dir = "../outputs/interactive/2024-25-q4"  # results/calls.csv is written here
+out_dir = None  # None: outputs/interactive/<period>, so each period has its own folder
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
@@ -30,7 +30,7 @@ from kpi_lib.present.views import show_kpis, show_overview, show_sources
 run = start_family("calls", period, data_dir, out_dir, params_file)
 
 # %% [markdown]
-# **Reading these figures.** The 999 standard is national (90% answered within 10 seconds); the 101 target is the force's own. The 101 average wait counts answered calls only.
+# **Reading these figures.** The 999 target is the national call answering standard and the 101 target is the force's own; each is shown only when the answering time in the KPI is the one the target was set for. The 101 average wait counts answered calls only.
 
 # %%
 show_kpis(run)

@@ -20,10 +20,11 @@
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
 data_dir = "../data/sample"  # folder of input files (run `kpi sample` to create the sample)
-out_dir = "../outputs/interactive/2024-25-q4"  # results/crime.csv is written here
+out_dir = None  # None: outputs/interactive/<period>, so each period has its own folder
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
+from kpi_lib.present.area_views import show_areas
 from kpi_lib.present.notebook import start_family
 from kpi_lib.present.views import show_breakdown, show_kpis, show_overview, show_peers, show_sources
 
@@ -38,10 +39,17 @@ show_kpis(run)
 # %%
 show_overview(run)
 show_breakdown(run, "outcome group")
-show_breakdown(run, "local area")
 show_peers(run)
 show_sources(run)
 
+
+# %% [markdown] tags=["appendix"]
+# <h2 id="appendix-areas">Appendix: local areas</h2>
+#
+# Councillors ask about their own area first. Each crime measure by local area for the period, and each area's monthly total on the same scale, so that one area can be compared with its own usual range and with the others.
+
+# %% tags=["appendix"]
+show_areas(run)
 
 # %% [markdown] tags=["explore"]
 # ## Explore these figures (not in the report)

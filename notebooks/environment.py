@@ -20,7 +20,7 @@
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
 data_dir = "../data/sample"  # folder of input files (run `kpi sample` to create the sample)
-out_dir = "../outputs/interactive/2024-25-q4"  # results/environment.csv is written here
+out_dir = None  # None: outputs/interactive/<period>, so each period has its own folder
 params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%

@@ -22,7 +22,7 @@
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # the period the family notebooks were run for
-out_dir = "../outputs/interactive/2024-25-q4"  # the run's folder (results/kpis.csv is read from it)
+out_dir = None  # the run's folder (results/kpis.csv is read from it); None: outputs/interactive/<period>
 previous_dir = None  # an earlier run's output folder, for "what changed since the last report"
 commentary_file = None  # the force's commentary (Markdown, a "## <kpi id>" section per KPI)
 

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
+
+from kpi_lib.core.paths import params_file
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -140,4 +143,75 @@ def snapshot(root: Path) -> dict[str, str]:
             out[key] = "folder"
         elif p.exists():
             out[key] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+#: Two crime KPIs a force adds for 2024/25 (a category and a measure each).
+SHOPLIFTING = [
+    {"id": "shoplifting_volume", "plan_priority": "Building a more secure West Mercia",
+     "improvement_area": "Shoplifting", "name": "Volume of shoplifting", "pmf_integration": "New for 2024/25",
+     "family": "crime", "category": "shoplifting", "measure": "volume", "unit": "count",
+     "polarity": "lower_better", "frequency": "quarterly", "from_year": "2024/25",
+     "definition": "Number of shoplifting offences recorded in the period."},
+    {"id": "shoplifting_charge_rate", "plan_priority": "Building a more secure West Mercia",
+     "improvement_area": "Shoplifting", "name": "Shoplifting - % outcome 1 & 1A", "pmf_integration": "New for 2024/25",
+     "family": "crime", "category": "shoplifting", "measure": "charge_rate", "unit": "percent",
+     "polarity": "higher_better", "frequency": "quarterly", "from_year": "2024/25",
+     "definition": "Shoplifting offences charged or summonsed as a percentage of shoplifting offences."},
+]
+
+
+def next_year_catalogue(folder: Path) -> Path:
+    """The default catalogue with shoplifting added from 2024/25, vehicle crime dropped, and the
+    confidence target raised to 90% for 2024/25 (as a force would write next year's file)."""
+    doc = yaml.safe_load(params_file("kpis.yaml").read_text(encoding="utf-8"))
+    doc["kpis"] = [k for k in doc["kpis"] if not k["id"].startswith("vehicle_crime")] + SHOPLIFTING
+    for k in doc["kpis"]:
+        if k["id"] == "confidence_overall":
+            k["targets"] = {"2024/25": {"value": 90, "source": "Force survey target for 2024/25 (90%)"}}
+    path = folder / "kpis-2024-25.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+#: Outcome words a force's system might use for each Home Office outcome type.
+OUTCOME_WORDS = {
+    "0": "Not yet assigned", "1": "Charged/Summonsed", "1A": "Charged/Summonsed (alternative offence)",
+    "2": "Youth caution", "2A": "Youth caution (alternative offence)", "3": "Adult caution",
+    "3A": "Adult caution (alternative offence)", "4": "Taken into consideration", "5": "Offender died",
+    "6": "Penalty notice for disorder", "7": "Cannabis/khat warning", "8": "Community resolution",
+    "9": "Prosecution not in the public interest (CPS)", "10": "Formal action not in the public interest (police)",
+    "11": "Suspect below age of criminal responsibility", "12": "Suspect too ill to prosecute",
+    "13": "Victim or key witness dead or too ill", "14": "Victim declines or unable to support action",
+    "15": "Evidential difficulties: suspect identified, victim supports", "16": "Evidential difficulties: victim does not support",
+    "17": "Prosecution time limit expired", "18": "Investigation complete: no suspect identified",
+    "19": "National fraud bureau: no further action", "20": "Other body has primacy",
+    "21": "Further investigation not in the public interest", "22": "Diversionary, educational or intervention activity",
+}
+
+
+def force_extract(sample: Path, out: Path) -> Path:
+    """The sample's crimes and outcomes as a force's own extract would hold them: other file and
+    column names, dd/mm/yyyy dates, Windows cp1252 text with CRLF line ends, a Y/N domestic abuse
+    flag, outcome words instead of Home Office codes, and a free-text column the suite does not
+    use. Every other table is copied as it is. Returns ``out``."""
+    import shutil
+    out.mkdir(parents=True, exist_ok=True)
+    for p in sample.iterdir():
+        if p.is_file() and not p.name.startswith(("crimes.", "outcomes.", "README")):
+            shutil.copy2(p, out / p.name)
+    crimes = pd.read_parquet(sample / "crimes.parquet")
+    outcomes = pd.read_parquet(sample / "outcomes.parquet")
+    day = pd.to_datetime(crimes["recorded_date"])
+    pd.DataFrame({
+        "CrimeNumber": crimes["crime_ref"], "Date Recorded": day.dt.strftime("%d/%m/%Y"),
+        "HO Code": crimes["offence_code"], "DA Flag": crimes["domestic_abuse"].map({True: "Y", False: "N"}),
+        "Area": crimes["local_area"],
+        "Officer note": ["Café CCTV requested" if i % 7 == 0 else "" for i in range(len(crimes))],
+    }).to_csv(out / "Crime extract 2025-05-15.csv", index=False, encoding="cp1252", lineterminator="\r\n")
+    when = pd.to_datetime(outcomes["outcome_date"])
+    pd.DataFrame({
+        "CrimeNumber": outcomes["crime_ref"], "Outcome": outcomes["outcome_type"].map(OUTCOME_WORDS),
+        "Outcome Date": when.dt.strftime("%d/%m/%Y").fillna(""),
+    }).to_csv(out / "Outcome extract 2025-05-15.csv", index=False, encoding="cp1252", lineterminator="\r\n")
     return out

@@ -155,6 +155,8 @@ RESULTS = Table((
     _number("target", "Target", "unit"),
     _required("polarity", "Better when"),
     _flag("supplementary", "Supplementary measure"),
+    _text("budget_year", "Budget year"),
+    _flag("new_this_year", "New KPI this budget year"),
     _number("pending_share", "Outcomes pending (%)", PERCENT),
     _flag("provisional", "Provisional"),
     *(_number(f"{name}_value", words, "unit") for name, words in COMPARED),

@@ -34,18 +34,16 @@ from kpi_lib.analyse.columns import RESULTS, SPC_POINTS, STATUSES
 from kpi_lib.analyse.outlook import add_outlook
 from kpi_lib.analyse.verdicts import add_verdicts
 from kpi_lib.config.annotations import rebase_dates
-from kpi_lib.config.catalogue import Kpi
+from kpi_lib.config.catalogue import Kpi, for_year
 from kpi_lib.config.configuration import Configuration
 from kpi_lib.core import stats
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window, WindowSet, period_window, windows_for
-from kpi_lib.measure.families.crime import CATEGORY_KPIS, RATE_KPIS
 from kpi_lib.measure.panel import Panel, build_panel, matured_counts
 
 OUTCOME_BASES = ("cohort", "in_period")
 RESULT_COLUMNS = RESULTS.names
 COMPARISONS = ("previous", "last_year", "rolling12", "previous12", "baseline")
-RATE_CATEGORY = {rate: cat for cat, (_, rate) in CATEGORY_KPIS.items()} | {"action_taken_rate": "trc"}
 NO_SPC = {"spc_grain": "none", "spc_points": 0, "spc_variation": "not_applicable",
           "spc_assurance": "not_applicable", "spc_rule": "", "spc_trial": False,
           "spc_seasonal": False}
@@ -96,14 +94,17 @@ def maturity_for(panel: Panel, current: Window) -> Maturity:
     return Maturity(lag, f"equal maturity: outcomes up to {lag} days after each period end", True)
 
 
-def _matured_rate(panel: Panel, kpi_id: str, w: Window, n: float, lag: int, params: dict) -> dict:
+def outcome_types(kpi: Kpi, params: dict) -> list[str]:
+    """The outcome types an outcome-rate KPI counts (its measure's setting)."""
+    return list(params["action_taken_types"] if kpi.measure == "action_taken_rate" else params["charge_outcome_types"])
+
+
+def _matured_rate(panel: Panel, kpi: Kpi, w: Window, n: float, lag: int, params: dict) -> dict:
     """A cohort rate for window ``w`` counting only outcomes dated up to ``lag`` days after its end."""
     cutoff = _end_incl(w) + timedelta(days=lag)
     months = pd.date_range(w.start, w.end, freq="MS", inclusive="left").date
     pairs = [(m, cutoff) for m in months]
-    types = params["action_taken_types"] if kpi_id == "action_taken_rate" else params["charge_outcome_types"]
-    cat = RATE_CATEGORY[kpi_id]
-    x = float(matured_counts(panel, cat, list(types), pairs).sum())
+    x = float(matured_counts(panel, kpi.category, outcome_types(kpi, params), pairs).sum())
     if not n or n <= 0 or math.isnan(n):
         return {"value": math.nan, "test_n": math.nan, "x": x}
     return {"value": 100 * x / n, "test_n": n, "x": x}
@@ -173,9 +174,8 @@ def _chart(kpi: Kpi, basis: str, rows: pd.DataFrame, ws: WindowSet, params: dict
     series = _series(rows, ws.months if grain == "month" else ws.quarters)
     if grain == "month" and len(series) < 2:  # e.g. a quarterly public source
         grain, series = "quarter", _series(rows, ws.quarters)
-    if basis == "cohort" and kpi.id in RATE_KPIS and maturity.lag is not None and len(series):
-        cat = RATE_CATEGORY[kpi.id]
-        types = params["action_taken_types"] if kpi.id == "action_taken_rate" else params["charge_outcome_types"]
+    if basis == "cohort" and kpi.is_outcome_rate and maturity.lag is not None and len(series):
+        cat, types = kpi.category, outcome_types(kpi, params)
         values = []
         for x, end, n in zip(series["x"], series["end"], series["denominator"], strict=True):
             w = Window(grain, "", x, end)
@@ -229,7 +229,8 @@ def compute_all(period: Period | str, source, config: Configuration,
                 families: list[str] | None = None) -> Computed:
     """The KPI result table with the measurements, windows and SPC charts behind it."""
     period = Period.parse(period)
-    params, catalogue, annotations = config.params, config.catalogue, config.annotations
+    params, annotations = config.params, config.annotations
+    catalogue = for_year(config.catalogue, period.fy)  # the period's budget year: its KPIs and targets
     panel = _as_panel(source, config, families, period)
     fams = families or panel.families
     m = panel.whole_force()
@@ -255,7 +256,7 @@ def compute_all(period: Period | str, source, config: Configuration,
             cur = got["current"]
             rep = {name: (r if r["status"] == "reported" else None) for name, r in got.items()}
             mature = {name: (r["value"] if r is not None else math.nan) for name, r in rep.items()}
-            cohort = basis == "cohort" and kpi.id in RATE_KPIS
+            cohort = basis == "cohort" and kpi.is_outcome_rate
             # like-for-like comparison values
             like = dict(rep)
             comparison_basis = ""
@@ -265,7 +266,7 @@ def compute_all(period: Period | str, source, config: Configuration,
                     for name in COMPARISONS:
                         r = rep[name]
                         if r is not None:
-                            mr = _matured_rate(panel, kpi.id, ws.named[name], r["denominator"], maturity.lag, params)
+                            mr = _matured_rate(panel, kpi, ws.named[name], r["denominator"], maturity.lag, params)
                             like[name] = {**r, "value": mr["value"], "test_n": mr["test_n"]}
             val = {name: (r["value"] if r is not None else math.nan) for name, r in like.items()}
             v = val["current"]
@@ -295,6 +296,7 @@ def compute_all(period: Period | str, source, config: Configuration,
                 "sample_n": cur["sample_n"], "status": cur["status"], "basis": cur["basis"],
                 "headline": basis == bases[0], "source": cur["source"], "note": cur["note"],
                 "target": kpi.target, "polarity": kpi.polarity, "supplementary": kpi.supplementary,
+                "budget_year": kpi.budget_year or period.year().label, "new_this_year": kpi.new_this_year,
                 "pending_share": cur["pending_share"], "provisional": provisional,
                 **{f"{n}_value": val[n] for n in COMPARISONS},
                 **{f"{n}_value_mature": mature[n] for n in COMPARISONS},
@@ -321,9 +323,28 @@ def compute_all(period: Period | str, source, config: Configuration,
                 "last_year_p_value", "change_12m_p_value", "last_year_significant",
                 "change_12m_significant"):
         out[col] = out[col].astype(float)
-    out = add_verdicts(out)
+    out = add_verdicts(not_compared_with_last_year(out))
     out = add_outlook(out, period, m, catalogue, annotations)[RESULT_COLUMNS]
     return Computed(out, m, ws, charts)
+
+
+#: the comparison with the same period last year, left out for a KPI new this budget year
+LAST_YEAR_COLUMNS = ("last_year_value", "last_year_value_mature", "change_last_year",
+                     "change_last_year_pct", "last_year_p_value", "last_year_significant")
+
+
+def not_compared_with_last_year(out: pd.DataFrame) -> pd.DataFrame:
+    """A KPI new in this budget year was not one of last year's KPIs: it is not compared with
+    last year (the Panel never saw last year's figure), and its row says so."""
+    new = out["new_this_year"].astype(bool)
+    if new.any():
+        out.loc[new, list(LAST_YEAR_COLUMNS)] = math.nan
+        out.loc[new, "last_year_test"] = "no comparison: a KPI new in this budget year"
+        said = [f"New KPI for {y}: not one of last year's KPIs, so not compared with last year."
+                for y in out.loc[new, "budget_year"]]
+        out.loc[new, "note"] = [f"{s} {n}".strip() if isinstance(n, str) else s
+                                for s, n in zip(said, out.loc[new, "note"], strict=True)]
+    return out
 
 
 def by_kpi_basis(mk: pd.DataFrame, basis: str) -> pd.DataFrame:
@@ -370,7 +391,7 @@ def history(period: Period | str, panel: Panel, config: Configuration,
     kpi_id, basis, quarter, period_start, value, status, unit (sparklines, "what
     changed"). Values are as measured at this extraction (cohort rates as they stand today)."""
     period = Period.parse(period)
-    params, catalogue = config.params, config.catalogue
+    params, catalogue = config.params, for_year(config.catalogue, period.fy)
     last = period if not period.is_year else Period(period.fy, 4)
     qs = [last]
     while len(qs) < quarters:

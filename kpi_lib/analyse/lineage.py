@@ -86,12 +86,13 @@ def _w(column: str, op: str, value: Any = None) -> dict:
 
 
 def crime_code_filter(category: str, categories) -> tuple[dict | None, str]:
-    """The offence-code filter of a crime category (a where item, or None for domestic abuse,
-    which is a flag) and its words."""
-    if category == "domestic_abuse":
-        return None, "crimes flagged as domestic abuse (any offence)"
+    """The offence-code filter of a crime category (a where item, or None for a flag category
+    such as domestic abuse) and its words."""
+    kind = categories.kind(category)
+    if kind == "flag":
+        return None, f"crimes flagged as {category.replace('_', ' ')} (any offence)"
     codes = categories.codes
-    if category == "trc":
+    if kind == "total":
         excluded = sorted(codes.index[codes["group"].isin(categories.excluded_groups)])
         return (_w("offence_code", "not_in", excluded),
                 "every offence code except the " + ", ".join(categories.excluded_groups).lower()
@@ -109,7 +110,7 @@ def _crime_recipe(kpi_id: str, basis: str, w: Window, params: Mapping, categorie
     if code is not None:
         where.append(code)
     else:
-        where.append(_w("domestic_abuse", "equals", True))
+        where.append(_w(categories.flags[category], "equals", True))
     dates_words = f"recorded {w.start:%-d %B %Y} to {_last_day(w):%-d %B %Y}"
     if volume:
         return ({"kind": "count", "table": "crimes", "where": where},
@@ -137,13 +138,13 @@ def _crime_recipe(kpi_id: str, basis: str, w: Window, params: Mapping, categorie
 
 
 def recipe(kpi_id: str, basis: str, w: Window, params: Mapping, categories,
-           crime_categories: Mapping[str, str], cutoff: date | None = None) -> tuple[dict, dict]:
+           crime_categories: Mapping[str, tuple[str, str]], cutoff: date | None = None) -> tuple[dict, dict]:
     """(recipe, words) of one KPI's figure over window ``w`` (see the module doc)."""
     local = {"timezone": ZONE}
     if kpi_id in crime_categories:
-        category = crime_categories[kpi_id]
+        category, measure = crime_categories[kpi_id]
         return _crime_recipe(kpi_id, basis, w, params, categories, category, cutoff,
-                             volume=kpi_id.endswith("_volume"), action=kpi_id == "action_taken_rate")
+                             volume=measure == "volume", action=measure == "action_taken_rate")
     if kpi_id in CALL_LINES:
         line, key = CALL_LINES[kpi_id]
         secs = params[key]
@@ -216,10 +217,9 @@ def recipe(kpi_id: str, basis: str, w: Window, params: Mapping, categories,
     return {"kind": "described"}, {"numerator": "", "denominator": ""}
 
 
-def crime_category_of() -> dict[str, str]:
-    """KPI id -> the crime category it counts (volumes and rates; action taken: all crime)."""
-    from kpi_lib.measure.families.crime import CATEGORY_KPIS
-    return {kpi: cat for cat, pair in CATEGORY_KPIS.items() for kpi in pair} | {"action_taken_rate": "trc"}
+def crime_category_of(catalogue) -> dict[str, tuple[str, str]]:
+    """Crime KPI id -> (the crime category it counts, its measure), from the catalogue."""
+    return {k.id: (k.category, k.measure) for k in catalogue if k.family == "crime"}
 
 
 def _finance_period(w: Window) -> tuple[str, int]:
@@ -285,7 +285,7 @@ def _matching(m: pd.DataFrame, kpi_id: str, basis: str, w: Window) -> dict | Non
 
 
 def build_lineage(results: pd.DataFrame, measurements: pd.DataFrame, windows: Mapping[str, Window],
-                  catalogue, params: Mapping, categories, crime_categories: Mapping[str, str],
+                  catalogue, params: Mapping, categories, crime_categories: Mapping[str, tuple[str, str]],
                   inputs_record: Mapping, extraction_date: date | None, lag_days: int | None) -> dict:
     """The lineage document: run facts and one record per figure of every budget KPI row."""
     cat = {k.id: k for k in catalogue}

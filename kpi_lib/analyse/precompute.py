@@ -124,11 +124,13 @@ def write_family_files(figures: FamilyFigures, res: Path) -> FamilyFigures:
 def expected_stamp(period: Period | str, params: dict, res: Path) -> dict:
     """What the stamp of figures computed for ``period`` with ``params`` from the panel in
     ``res`` (and the reference tables and code in use now) must say."""
+    from kpi_lib.config.settings import setting_files
     from kpi_lib.core.paths import params_dir
 
     ref = sorted(p for p in params_dir().iterdir() if p.is_file() and p.suffix in (".yaml", ".csv"))
+    named = {f"{k}:{p}": file_sha256(p) for k, p in setting_files(params).items() if p.is_file()}
     return {"format": FORMAT, "period": Period.parse(period).label, "settings": json_sha256(params),
-            "reference": json_sha256({p.name: file_sha256(p) for p in ref}), "code": code_digest(),
+            "reference": json_sha256({**{p.name: file_sha256(p) for p in ref}, **named}), "code": code_digest(),
             "panel": {name: file_sha256(res / name) for name in PANEL_FILES}}
 
 

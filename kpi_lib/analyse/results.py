@@ -24,7 +24,7 @@ import pandera.pandas as pa
 
 from kpi_lib.analyse.columns import RESULTS, Table, typed
 from kpi_lib.analyse.columns import read_csv as read_typed_csv
-from kpi_lib.config.catalogue import load_catalogue
+from kpi_lib.config.catalogue import run_catalogue
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.io import write_atomic
 from kpi_lib.measure import registry
@@ -106,9 +106,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=True)
 
 
-def combine_results(frames: list[pd.DataFrame], catalogue=None) -> pd.DataFrame:
+def combine_results(frames: list[pd.DataFrame], catalogue) -> pd.DataFrame:
     """Family result tables to one table in catalogue order (headline row first per KPI)."""
-    catalogue = catalogue or load_catalogue()
     order = {k.id: i for i, k in enumerate(catalogue)}
     df = pd.concat(frames, ignore_index=True)
     df["_o"] = df["kpi_id"].map(order)
@@ -123,7 +122,7 @@ def combine_run(out_dir: str | Path) -> None:
     missing = [f for f in registry.NAMES if not (res / f"{f}.csv").exists()]
     if missing:
         raise KpiError(f"no results for {', '.join(missing)} in {res}: run those family notebooks first")
-    catalogue = load_catalogue()
+    catalogue = run_catalogue(out_dir)
     kpis = combine_results([read_results(res / f"{f}.csv") for f in registry.NAMES], catalogue)
     periods = sorted(set(kpis["period"]))
     if len(periods) != 1:

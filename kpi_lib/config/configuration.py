@@ -16,8 +16,15 @@ from typing import Any
 import pandas as pd
 
 from kpi_lib.config.annotations import Annotation, load_annotations
-from kpi_lib.config.catalogue import Kpi, load_catalogue
-from kpi_lib.config.categories import CrimeCategories, load_categories
+from kpi_lib.config.areas import load_area_population
+from kpi_lib.config.catalogue import (
+    DEFAULT_PATH,
+    Kpi,
+    catalogue_for,
+    check_categories,
+    load_catalogue,
+)
+from kpi_lib.config.categories import CrimeCategories, categories_for
 from kpi_lib.config.params import load_params
 from kpi_lib.core.paths import params_file
 from kpi_lib.core.safe_yaml import load_yaml
@@ -26,8 +33,11 @@ from kpi_lib.core.safe_yaml import load_yaml
 @dataclass(frozen=True)
 class Configuration:
     """A run's configuration: ``params`` (the validated settings, as a plain dict), the KPI
-    ``catalogue``, crime ``categories``, ``carbon_factors`` (one row per year, source and unit),
-    ``annotations`` and ``peers`` (``{"settings": ..., "populations": force -> people or None}``)."""
+    ``catalogue`` (the ``kpis_file`` setting's, every budget year's KPIs, labels filled in from
+    the settings), crime ``categories`` (the ``crime_categories_file`` setting's), ``carbon_factors``
+    (one row per year, source and unit), ``annotations``, ``peers`` (``{"settings": ...,
+    "populations": force -> people or None}``) and ``area_population`` (``{"populations": area ->
+    people, "source": ..., "file": ...}`` or None)."""
 
     params: dict[str, Any]
     catalogue: list[Kpi] = field(default_factory=list)
@@ -35,6 +45,7 @@ class Configuration:
     carbon_factors: pd.DataFrame | None = None
     annotations: list[Annotation] = field(default_factory=list)
     peers: dict = field(default_factory=dict)
+    area_population: dict | None = None
 
     def with_params(self, **changes: Any) -> Configuration:
         """The same configuration with some settings changed (already checked by the caller)."""
@@ -58,8 +69,11 @@ def load_peer_settings(params: dict) -> dict:
 
 def load_annotations_for(params: dict, catalogue: list[Kpi] | None = None) -> list[Annotation]:
     """The annotations named by ``annotations_file`` (default params/annotations.yaml), with
-    KPI ids checked against the catalogue."""
-    ids = [k.id for k in (catalogue if catalogue is not None else load_catalogue())]
+    KPI ids checked against the catalogue in use (the default annotations may also name the
+    default catalogue's KPIs, which a force's own catalogue may have dropped)."""
+    ids = [k.id for k in (catalogue if catalogue is not None else catalogue_for(params))]
+    if not params.get("annotations_file"):
+        ids += [k.id for k in load_catalogue(DEFAULT_PATH, params)]
     return load_annotations(params.get("annotations_file"), known_kpis=ids)
 
 
@@ -69,8 +83,11 @@ def load_configuration(params: dict | str | Path | None = None) -> Configuration
     settings, or None for the defaults."""
     if not isinstance(params, dict):
         params = load_params(params)
-    catalogue = load_catalogue()
+    catalogue = catalogue_for(params)
+    categories = categories_for(params)
+    check_categories(catalogue, categories.names, categories.source)
     factors = factors_frame(load_yaml(params_file("carbon_factors.yaml"), what="carbon conversion factors"))
-    return Configuration(params=params, catalogue=catalogue, categories=load_categories(),
+    return Configuration(params=params, catalogue=catalogue, categories=categories,
                          carbon_factors=factors, annotations=load_annotations_for(params, catalogue),
-                         peers=load_peer_settings(params))
+                         peers=load_peer_settings(params),
+                         area_population=load_area_population(params.get("area_population")))

@@ -38,7 +38,8 @@ ANSWER_SETTINGS = {"satisfied_answers": "overall_satisfaction",
 MERGED = ("spc_grain", "survey_scales")
 REMOVED = {"spc_rebase": "rebasing now comes only from entries with `rebase: true` in "
                          "params/annotations.yaml (or the file named by annotations_file)"}
-FILE_KEYS = ("peers_file", "annotations_file")
+FILE_KEYS = ("peers_file", "annotations_file", "kpis_file", "crime_categories_file", "area_population",
+             "mapping_file")
 
 Number = int | float  # strict (model_config): true/false and text are refused
 Text = Annotated[str, Field(min_length=1)]
@@ -61,7 +62,7 @@ EXPECTED: dict[str, str] = {
     "baseline_year": "a financial year such as '2019/20' (quoted)",
     "spc_screen_outliers": "true or false",
     "spc_grain": f"a mapping of family to grain, e.g. {{crime: month}}, each grain one of {', '.join(GRAINS)}",
-    "spc_seasonal": "a list of KPI ids from params/kpis.yaml",
+    "spc_seasonal": "a list of KPI ids from the KPI catalogue (params/kpis.yaml or kpis_file)",
     "min_events_for_count_test": "a whole number of at least 1",
     "timezone": "a time zone from the tz database, e.g. Europe/London, or null",
     "peers_file": "the path of a YAML file, or null",
@@ -70,11 +71,18 @@ EXPECTED: dict[str, str] = {
     "max_answer_wait_seconds": "a positive number of seconds",
     "max_attendance_minutes": "a positive number of minutes",
     "survey_weight_range": "two positive numbers [lowest, highest], the lowest below the highest",
+    "kpis_file": "the path of a KPI catalogue YAML file (as params/kpis.yaml), or null",
+    "crime_categories_file": "the path of a crime categories YAML file (as params/crime_categories.yaml), or null",
+    "area_population": "the path of a CSV file of local_area, population (with a '# source:' line), or null",
+    "mapping_file": "the path of an input mapping YAML file (as mapping.yaml), or null",
+    "ignore_files": "a list of file name patterns (text), e.g. ['*.txt', 'archive/*']",
+    "as_at": "a date written YYYY-MM-DD (quoted), or null",
 }
 
 
-def _kpi_ids() -> set[str]:
-    doc = load_yaml(params_file("kpis.yaml"), what="KPI catalogue")
+def _kpi_ids(path: str | None = None) -> set[str]:
+    """Every KPI id of the catalogue at ``path`` (params/kpis.yaml when None), of any budget year."""
+    doc = load_yaml(Path(path) if path else params_file("kpis.yaml"), what="KPI catalogue")
     return {str(k["id"]) for k in (doc or {}).get("kpis", []) if isinstance(k, dict) and "id" in k}
 
 
@@ -105,6 +113,12 @@ class Settings(BaseModel):
     peers_file: str | None
     annotations_file: str | None
     local_areas: list[Text] | None = None
+    kpis_file: str | None = None
+    crime_categories_file: str | None = None
+    area_population: str | None = None
+    mapping_file: str | None = None
+    ignore_files: list[Text] = []
+    as_at: str | None = None
     max_answer_wait_seconds: Number = Field(gt=0)
     max_attendance_minutes: Number = Field(gt=0)
     survey_weight_range: list[Number] = Field(min_length=2, max_length=2)
@@ -166,15 +180,22 @@ class Settings(BaseModel):
             raise ValueError("not a time zone in the tz database") from None
         return v
 
-    @field_validator("spc_seasonal")
+    @field_validator("as_at")
     @classmethod
-    def _known_kpis(cls, v: list[str]) -> list[str]:
-        unknown = sorted(set(v) - _kpi_ids())
-        if unknown:
-            raise ValueError(f"unknown KPI id(s) {unknown}")
-        return v
+    def _date(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from datetime import date
+        try:
+            d = date.fromisoformat(v)
+        except ValueError:
+            raise ValueError("not a date written YYYY-MM-DD") from None
+        if not 1990 <= d.year <= 2100:
+            raise ValueError("a date between 1990 and 2100 is expected")
+        return d.isoformat()
 
-    @field_validator("peers_file", "annotations_file")
+    @field_validator("peers_file", "annotations_file", "kpis_file", "crime_categories_file",
+                     "area_population", "mapping_file")
     @classmethod
     def _file(cls, v: str | None) -> str | None:
         if v is not None and not Path(v).is_file():
@@ -184,6 +205,12 @@ class Settings(BaseModel):
     def as_params(self) -> dict[str, Any]:
         """The settings as the plain dict most of the code takes (``params``)."""
         return self.model_dump(mode="python")
+
+
+def setting_files(params: dict) -> dict[str, Path]:
+    """The files the settings name (key -> path), for digests: figures depend on their content,
+    not only on their names."""
+    return {k: Path(params[k]) for k in FILE_KEYS if params.get(k)}
 
 
 def _describe(value: Any) -> str:
@@ -295,7 +322,25 @@ def load_settings(path: str | Path | None = None, overrides: dict | None = None)
     except ValidationError as exc:
         raise ParameterError(_message(exc, sources, values)) from None
     _check_answers(settings, sources)
-    return settings
+    return _check_seasonal(settings, sources)
 
 
-__all__ = ["EXPECTED", "GRAINS", "OUTCOME_TYPES", "Settings", "load_settings"]
+def _check_seasonal(settings: Settings, sources: dict[str, str]) -> Settings:
+    """``spc_seasonal`` names KPIs of the catalogue in use (``kpis_file``). An id the user wrote
+    that the catalogue lacks is an error; an id of the default list that a force's own catalogue
+    has dropped (e.g. vehicle crime) is left out, since a KPI not measured needs no adjustment."""
+    try:
+        known = _kpi_ids(settings.kpis_file)
+    except ParameterError as exc:
+        raise ParameterError(f"{sources['kpis_file']}: parameter kpis_file: {exc}") from None
+    unknown = [k for k in settings.spc_seasonal if k not in known]
+    if not unknown:
+        return settings
+    if sources["spc_seasonal"] != str(params_file("defaults.yaml")):
+        raise ParameterError(f"{sources['spc_seasonal']}: parameter spc_seasonal is "
+                             f"{_describe(settings.spc_seasonal)}: unknown KPI id(s) {sorted(unknown)}; "
+                             f"expected {EXPECTED['spc_seasonal']}")
+    return settings.model_copy(update={"spc_seasonal": [k for k in settings.spc_seasonal if k in known]})
+
+
+__all__ = ["EXPECTED", "GRAINS", "OUTCOME_TYPES", "Settings", "load_settings", "setting_files"]

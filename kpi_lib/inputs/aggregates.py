@@ -18,8 +18,10 @@ class CrimeCounts:
     """Aggregated crime counts at a monthly or quarterly grain.
 
     offences: period_start, category, local_area, count
-    cohort:   period_start (of recording), category, outcome_type, count (as at extraction)
-    in_period: period_start (of outcome), category, outcome_type, count; None if not available
+    cohort:   period_start (of recording), category, outcome_type, count (as at extraction), and
+              local_area where the source has areas
+    in_period: period_start (of outcome), category, outcome_type, count (local_area as cohort);
+              None if not available
     maturity: period_start (month of recording), category, outcome_type, days (outcome date minus
               the last day of the recording month), count: assigned outcomes by how long after
               the recording month they came, so that a cohort can be counted at any age (equal
@@ -37,6 +39,11 @@ class CrimeCounts:
     unsupported: dict[str, str] = field(default_factory=dict)  # category -> reason
     notes: list[str] = field(default_factory=list)
     maturity: pd.DataFrame | None = None
+    #: the categories this source measures (None: every category it was asked for); any other
+    #: category is "not available from source" (with the reason in ``unsupported`` when known)
+    measured: tuple[str, ...] | None = None
+    #: what to measure: (kpi_id, category, measure) of each crime KPI of the catalogue
+    kpis: tuple = ()
 
 
 # ------------------------------------------------------------------------------ DuckDB aggregation
@@ -54,17 +61,21 @@ def _ns(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
 
 
 def crime_aggregates(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
-                     code_categories: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
+                     code_categories: pd.DataFrame,
+                     flags: dict[str, str] | None = None) -> dict[str, pd.DataFrame | None]:
     """Record-level crimes (and outcomes) aggregated by DuckDB into the tables of
     :class:`CrimeCounts`: offences (month, category, area), cohort (month of recording, category,
     outcome type, as at extraction; a crime with no outcome row is type 0), in_period (month of
     outcome) and maturity (days from the recording month's last day to the outcome date).
 
     ``code_categories``: offence_code, category (one row per code and KPI category it belongs
-    to). Domestic abuse is the crimes' flag, added as its own category.
+    to). ``flags``: category -> a true/false column of the crimes (domestic abuse is a flag on
+    the record, not an offence), each added as its own category.
     """
     con = _connect()
-    con.register("crimes", crimes[["crime_ref", "recorded_date", "offence_code", "domestic_abuse", "local_area"]])
+    flags = dict(flags or {})
+    flag_cols = list(dict.fromkeys(flags.values()))
+    con.register("crimes", crimes[["crime_ref", "recorded_date", "offence_code", "local_area", *flag_cols]])
     con.register("codes", code_categories[["offence_code", "category"]])
     joined = "crimes c"
     outcome_cols = "'0' AS outcome_type, NULL::TIMESTAMP AS outcome_date"
@@ -75,13 +86,15 @@ def crime_aggregates(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
     con.execute(f"""
         CREATE TEMP TABLE base AS
         SELECT date_trunc('month', c.recorded_date)::TIMESTAMP AS month, c.offence_code,
-               c.domestic_abuse, c.local_area, {outcome_cols}
+               {"".join(f'c."{f}", ' for f in flag_cols)}c.local_area, {outcome_cols}
         FROM {joined}""")
-    con.execute("""
+    cols = "month, offence_code, local_area, outcome_type, outcome_date"
+    by_flag = "".join(
+        f" UNION ALL SELECT {cols}, '{cat.replace(chr(39), chr(39) * 2)}' AS category FROM base WHERE \"{col}\""
+        for cat, col in flags.items())
+    con.execute(f"""
         CREATE TEMP TABLE allc AS
-        SELECT b.*, k.category FROM base b JOIN codes k USING (offence_code)
-        UNION ALL
-        SELECT b.*, 'domestic_abuse' AS category FROM base b WHERE b.domestic_abuse""")
+        SELECT {cols}, k.category FROM base b JOIN codes k USING (offence_code){by_flag}""")
     out: dict[str, pd.DataFrame | None] = {
         "offences": _ns(con.sql("""
             SELECT month AS period_start, category, local_area, count(*) AS count
@@ -89,11 +102,11 @@ def crime_aggregates(crimes: pd.DataFrame, outcomes: pd.DataFrame | None,
         "cohort": None, "in_period": None, "maturity": None}
     if outcomes is not None:
         out["cohort"] = _ns(con.sql("""
-            SELECT month AS period_start, category, outcome_type, count(*) AS count
+            SELECT month AS period_start, category, local_area, outcome_type, count(*) AS count
             FROM allc GROUP BY ALL ORDER BY ALL""").df(), "period_start")
         out["in_period"] = _ns(con.sql("""
             SELECT date_trunc('month', outcome_date)::TIMESTAMP AS period_start, category,
-                   outcome_type, count(*) AS count
+                   local_area, outcome_type, count(*) AS count
             FROM allc WHERE outcome_type <> '0' GROUP BY ALL ORDER BY ALL""").df(), "period_start")
         out["maturity"] = _ns(con.sql("""
             SELECT month AS period_start, category, outcome_type,

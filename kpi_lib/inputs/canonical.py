@@ -394,17 +394,20 @@ def _parse_chunk(raw: pd.DataFrame, table: str, name: str, reader) -> pd.DataFra
     return frame
 
 
-def _read_table(path: Path, table: str, reader, chunk_rows: int | None = None) -> tuple[pd.DataFrame | None, int]:
+def _read_table(path: Path, table: str, reader, chunk_rows: int | None = None,
+                source=None) -> tuple[pd.DataFrame | None, int]:
     """One table read, parsed and checked (a chunk at a time for :data:`CHUNKED` tables), and the
-    number of rows read. None for an empty outcomes table (no outcomes, never 0%)."""
+    number of rows read. None for an empty outcomes table (no outcomes, never 0%). ``source``: a
+    force extract read through its mapping (:class:`kpi_lib.inputs.mapping.MappedFile`), whose
+    chunks come in canonical form."""
     name = path.name
     if table not in CHUNKED:
-        raw = _read_raw(path)
+        raw = pd.concat(list(source.chunks(None)), ignore_index=True) if source else _read_raw(path)
         return _parse_chunk(raw, table, name, reader), len(raw)
-    refs = UniqueRefs(path, REFS[table])
+    refs = UniqueRefs(path, REFS[table], source.ref_chunks if source else None)
     parts: list[pd.DataFrame] = []
     rows = 0
-    chunks = raw_chunks(path, chunk_rows)
+    chunks = source.chunks(chunk_rows) if source else raw_chunks(path, chunk_rows)
     raw = next(chunks)
     while raw is not None:
         following = next(chunks, None)
@@ -542,7 +545,8 @@ def read_metadata(folder: Path) -> dict:
 def read_tables(folder: str | Path, *, timezone: str | None = None,
                 categories: CrimeCategories | None = None,
                 only: list[str] | None = None, survey_scales: dict[str, list[str]] | None = None,
-                settings: dict | None = None, today: date | None = None) -> Tables:
+                settings: dict | None = None, today: date | None = None,
+                sources: dict | None = None) -> Tables:
     """Read and validate every canonical table present in ``folder``.
 
     ``timezone`` (e.g. "Europe/London") is used only for timestamps written without a UTC offset.
@@ -555,6 +559,8 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
 
     Every file is read as it was hashed (:mod:`kpi_lib.core.snapshot`): through the run's snapshot
     when one is active, else through one taken here.
+    ``sources``: table -> a force extract read through its mapping (kpi_lib.inputs.mapping),
+    read instead of the table's canonical file.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -563,16 +569,16 @@ def read_tables(folder: str | Path, *, timezone: str | None = None,
     if snap is None or not snap.covers(folder):
         with Snapshot.of(folder) as snap, snap.active():
             return read_tables(folder, timezone=timezone, categories=categories, only=only,
-                               survey_scales=survey_scales, settings=settings, today=today)
+                               survey_scales=survey_scales, settings=settings, today=today, sources=sources)
     try:
-        return _read_folder(folder, timezone, categories, only, survey_scales, settings, today)
+        return _read_folder(folder, timezone, categories, only, survey_scales, settings, today, sources)
     except InputError as exc:
         raise P.with_line(exc, folder) from None
 
 
 def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories | None,
                  only: list[str] | None, survey_scales: dict[str, list[str]] | None,
-                 settings: dict | None, today: date | None) -> Tables:
+                 settings: dict | None, today: date | None, sources: dict | None = None) -> Tables:
     categories = categories or load_categories()
     meta = read_metadata(folder)
     limits = plausible.Limits.of(meta.get("extraction_date"), settings, today)
@@ -587,10 +593,11 @@ def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories
     for table in TABLES:
         if table not in wanted:
             continue
-        path = find_table_file(folder, table)
+        source = (sources or {}).get(table)
+        path = source.path if source is not None else find_table_file(folder, table)
         if path is None:
             continue
-        frame, rows = _read_table(path, table, readers[table])
+        frame, rows = _read_table(path, table, readers[table], source=source)
         if frame is None:
             notes.append(f"{path.name} has no rows: outcome rates are not available (an empty outcomes "
                          "table is treated as no outcomes table, never as 0%).")
@@ -614,6 +621,21 @@ def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories
                   synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
                   extraction_date=meta.get("extraction_date"), sources={t: "canonical" for t in frames},
                   notes=notes, skipped=skipped_files(folder))
+
+
+def table_files(folder: Path) -> list[Path]:
+    """The canonical table files in ``folder`` (two files for one table: both, and the reader
+    names them)."""
+    out = []
+    for t in TABLES:
+        try:
+            p = find_table_file(folder, t)
+        except InputError:
+            p = None
+            out += [q for q in (folder / f"{t}{ext}" for ext in TABLE_SUFFIXES) if q.exists()]
+        if p is not None:
+            out.append(p)
+    return out
 
 
 def holds_tables(folder: Path) -> bool:

@@ -94,8 +94,10 @@ def ref_hashes(refs: pd.Series) -> np.ndarray:
 class UniqueRefs:
     """Checks one reference column for duplicates across every chunk of a file (see module doc)."""
 
-    def __init__(self, path: Path, column: str) -> None:
-        self.path, self.column = path, column
+    def __init__(self, path: Path, column: str, reread=None) -> None:
+        """``reread(column, rows)``: the column's values a chunk at a time, when the file is not
+        a canonical table (a force extract read through its mapping)."""
+        self.path, self.column, self.reread = path, column, reread
         self._hashes: list[np.ndarray] = []
         self._filled = 0
         rows = _parquet_rows(path)  # known in advance for Parquet: one array, filled in place
@@ -123,11 +125,12 @@ class UniqueRefs:
         if not repeated.size:
             return
         # a duplicate is suspected (rare): find its rows by hashing the file again
-        hashes = np.concatenate([ref_hashes(c.astype("string").str.strip())
-                                 for c in _column_chunks(self.path, self.column, chunk_rows)])
+        column_chunks = (lambda: self.reread(self.column, chunk_rows)) if self.reread else \
+            (lambda: _column_chunks(self.path, self.column, chunk_rows))
+        hashes = np.concatenate([ref_hashes(c.astype("string").str.strip()) for c in column_chunks()])
         candidates = np.flatnonzero(np.isin(hashes, repeated))
         del hashes
-        refs = _values_at(self.path, self.column, candidates, chunk_rows)
+        refs = _values_at(column_chunks(), candidates)
         seen: dict[str, int] = {}
         repeats: list[tuple[int, int, object]] = []  # (row, first row, value)
         for pos, ref in zip(candidates.tolist(), refs, strict=True):
@@ -143,12 +146,12 @@ class UniqueRefs:
                              expected="each reference once", more=len(repeats) - 1)
 
 
-def _values_at(path: Path, column: str, positions: np.ndarray, chunk_rows: int | None) -> list:
-    """The values of ``column`` at the 0-based row ``positions`` (sorted), reading the file again
-    one chunk at a time (only when a duplicate is suspected)."""
+def _values_at(chunks: Iterator[pd.Series], positions: np.ndarray) -> list:
+    """The values at the 0-based row ``positions`` (sorted) of a column read again one chunk at a
+    time (only when a duplicate is suspected)."""
     out: list = []
     offset = 0
-    for chunk in _column_chunks(path, column, chunk_rows):
+    for chunk in chunks:
         inside = positions[(positions >= offset) & (positions < offset + len(chunk))] - offset
         out += chunk.iloc[inside].tolist()
         offset += len(chunk)

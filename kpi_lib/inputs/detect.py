@@ -24,9 +24,12 @@ def detect_kinds(folder: str | Path) -> list[str]:
 
 
 def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str | None = None,
-             survey_scales: dict[str, list[str]] | None = None, settings: dict | None = None) -> Tables:
+             survey_scales: dict[str, list[str]] | None = None, settings: dict | None = None,
+             sources: dict | None = None) -> Tables:
     """Read every kind of input in ``folder`` (canonical first; public tables fill crime only
-    when no record-level crimes are present). ``survey_scales`` as in :func:`read_tables`."""
+    when no record-level crimes are present). ``survey_scales`` as in :func:`read_tables`;
+    ``settings`` also name the crime categories file in use; ``sources``: the force's own
+    extracts, read through their mapping (:mod:`kpi_lib.inputs.mapping`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "data folder not found", expected="a folder of input files")
@@ -34,21 +37,27 @@ def read_any(folder: str | Path, *, only: list[str] | None = None, timezone: str
     if snap is None or not snap.covers(folder):  # read exactly the bytes hashed
         with Snapshot.of(folder) as snap, snap.active():
             return read_any(folder, only=only, timezone=timezone, survey_scales=survey_scales,
-                            settings=settings)
+                            settings=settings, sources=sources)
     try:
-        return _read_kinds(folder, only, timezone, survey_scales, settings)
+        return _read_kinds(folder, only, timezone, survey_scales, settings, sources)
     except InputError as exc:
         raise with_line(exc, folder) from None
 
 
 def _read_kinds(folder: Path, only: list[str] | None, timezone: str | None,
-                survey_scales: dict[str, list[str]] | None, settings: dict | None) -> Tables:
+                survey_scales: dict[str, list[str]] | None, settings: dict | None,
+                sources: dict | None = None) -> Tables:
+    from kpi_lib.config.categories import categories_for
+    categories = categories_for(settings) if settings is not None else None
     kinds = detect_kinds(folder)
+    if sources and "canonical" not in kinds:
+        kinds.insert(0, "canonical")
     if not kinds:
         raise InputError(str(folder), "no recognised input files",
                          expected="canonical tables (crimes.csv, calls.csv, ...), Home Office open "
                                   "data tables, or data.police.uk *-street.csv files")
-    tables = read_tables(folder, only=only, timezone=timezone, survey_scales=survey_scales, settings=settings) \
+    tables = read_tables(folder, only=only, timezone=timezone, survey_scales=survey_scales, settings=settings,
+                         categories=categories, sources=sources) \
         if "canonical" in kinds else \
         Tables(frames={}, ledger=[], folder=str(folder), skipped=skipped_files(folder))
     wants_crime = only is None or "crimes" in only
@@ -60,6 +69,7 @@ def _read_kinds(folder: Path, only: list[str] | None, timezone: str | None,
             tables.synthetic = bool(meta.get("synthetic", False))
         force = public_force(tables.force, settings, peers_must_agree=public[0].gives_peers)
         tables.force = tables.force or force
+        tables.extras["crime_categories"] = categories  # the categories file in use
         public[0].read_into(folder, tables, force)
     return tables
 
@@ -87,6 +97,7 @@ def public_force(meta_force: str, settings: dict | None, *, peers_must_agree: bo
 
 
 def read_with_settings(folder: str | Path, params: dict, *, only: list[str] | None = None) -> Tables:
-    """:func:`read_any` with everything the run's settings say about reading inputs."""
-    return read_any(folder, only=only, timezone=params.get("timezone"),
-                    survey_scales=params.get("survey_scales"), settings=params)
+    """The inputs as the run with these settings reads them: :func:`kpi_lib.inputs.folder.read_inputs`
+    (the force's mapping, every file accounted for, figures as at a date)."""
+    from kpi_lib.inputs.folder import read_inputs
+    return read_inputs(folder, params, only=only)

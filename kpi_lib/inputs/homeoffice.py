@@ -21,6 +21,7 @@ reported in the run's notes. No real outcomes file is bundled: tests use files i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -229,9 +230,15 @@ def read_outcomes(path: Path, cats: CrimeCategories | None = None) -> tuple[pd.D
     return kept, LedgerEntry("home_office_outcomes", file, sha256_of(path), len(raw), int(keep.sum()), rejected), notes
 
 
+def category_columns(rows: pd.DataFrame) -> list[str]:
+    """The category flags of tidy PFA or outcomes rows (their true/false columns, the total first,
+    as :meth:`kpi_lib.config.categories.CrimeCategories.flags_for_subgroups` made them)."""
+    return [c for c in rows.columns if rows[c].dtype == bool]
+
+
 def _long(rows: pd.DataFrame, value: str, extra: list[str]) -> pd.DataFrame:
     parts = []
-    for cat in ["trc", "vwi", "rape", "robbery", "burglary_residential", "vehicle_crime"]:
+    for cat in category_columns(rows):
         sel = rows[rows[cat]]
         g = sel.groupby(["quarter_start", *extra])[value].sum().reset_index()
         g["category"] = cat
@@ -241,8 +248,10 @@ def _long(rows: pd.DataFrame, value: str, extra: list[str]) -> pd.DataFrame:
     return out
 
 
-def counts_for_force(pfa: pd.DataFrame, outcomes: pd.DataFrame | None, force: str) -> CrimeCounts:
-    """CrimeCounts (quarterly) for one force from PFA rows and optional outcomes rows."""
+def counts_for_force(pfa: pd.DataFrame, outcomes: pd.DataFrame | None, force: str,
+                     flag_categories: Iterable[str] = ()) -> CrimeCounts:
+    """CrimeCounts (quarterly) for one force from PFA rows and optional outcomes rows; the flag
+    categories (a flag on crime records, such as domestic abuse) are not in these tables."""
     mine = pfa[pfa["force"] == force]
     if mine.empty:
         raise InputError("home office tables", f"no rows for force {force!r}",
@@ -264,7 +273,9 @@ def counts_for_force(pfa: pd.DataFrame, outcomes: pd.DataFrame | None, force: st
     from kpi_lib.core.periods import Period
     last_exclusive = Period.containing(last).end_exclusive
     return CrimeCounts("quarter", offences, cohort, in_period, first, last_exclusive, None,
-                       source="home_office", unsupported={"domestic_abuse": DA_REASON}, notes=notes)
+                       source="home_office", notes=notes,
+                       unsupported={c: DA_REASON.replace("domestic abuse", c.replace("_", " "))
+                                    for c in flag_categories})
 
 
 def one_release(parts: list[tuple[str, pd.DataFrame]], key: list[str], what: str) -> None:
@@ -294,11 +305,11 @@ def _label(quarter_start) -> str:
     return Period.containing(pd.Timestamp(quarter_start).date()).label
 
 
-def read_into(folder: Path, tables: Tables, force: str) -> None:
+def read_into(folder: Path, tables: Tables, force: str, categories: CrimeCategories | None = None) -> None:
     """Read every Home Office table in ``folder`` into ``tables`` (crime counts for ``force``,
     which the caller takes from the metadata or the settings: never assumed)."""
     files = find_files(folder)
-    cats = load_categories()
+    cats = categories or tables.extras.get("crime_categories") or load_categories()
     pfa_parts, out_parts = [], []
     for path in files.get("pfa", []):
         rows, led, notes = read_pfa(path, cats)
@@ -318,15 +329,17 @@ def read_into(folder: Path, tables: Tables, force: str) -> None:
     pfa = pd.concat([r.drop(columns="_row") for _, r in pfa_parts], ignore_index=True)
     outcomes = pd.concat([r.drop(columns="_row") for _, r in out_parts], ignore_index=True) if out_parts else None
     tables.extras["home_office_pfa"] = pfa
-    tables.extras["crime_counts"] = counts_for_force(pfa, outcomes, force)
+    tables.extras["crime_counts"] = counts_for_force(pfa, outcomes, force, cats.flags)
     tables.notes += tables.extras["crime_counts"].notes
     tables.sources["crime"] = "home_office"
     tables.licence = LICENCE
 
 
 def peer_comparison(pfa: pd.DataFrame, quarter_start: date, force: str, group: list[str],
-                    populations: dict[str, float] | None = None, averaging: str = "weighted") -> pd.DataFrame:
-    """Force vs its comparison group and England and Wales, per KPI category, for one quarter.
+                    populations: dict[str, float] | None = None, averaging: str = "weighted",
+                    categories: list[str] | None = None) -> pd.DataFrame:
+    """Force vs its comparison group and England and Wales, per KPI category (those in
+    ``categories`` when given, the total always), for one quarter.
 
     With populations: rates per 1,000 people (group: weighted = total / total population; simple =
     mean of the forces' rates). Without: counts, and each category's share of the force's total.
@@ -334,7 +347,8 @@ def peer_comparison(pfa: pd.DataFrame, quarter_start: date, force: str, group: l
     """
     q = pfa[pd.to_datetime(pfa["quarter_start"]) == pd.Timestamp(quarter_start)]
     q = q[q["force"].map(territorial)]
-    cats = ["trc", "vwi", "rape", "robbery", "burglary_residential", "vehicle_crime"]
+    total = category_columns(q)[0]
+    cats = [c for c in category_columns(q) if categories is None or c in categories or c == total]
     by_force = pd.DataFrame({c: q[q[c]].groupby("force")["count"].sum() for c in cats}).fillna(0)
     rows = []
     for c in cats:
@@ -355,13 +369,18 @@ def peer_comparison(pfa: pd.DataFrame, quarter_start: date, force: str, group: l
             rows.append({"category": c, "measure": "count", "force": f, "group": grp, "england_and_wales": ew})
     out = pd.DataFrame(rows)
     if not populations:
-        tot = out.set_index("category").loc["trc"]
+        tot = out.set_index("category").loc[total]
         share = out.copy()
         share["measure"] = "share of total recorded crime (%)"
         for col in ("force", "group", "england_and_wales"):
             share[col] = 100 * out[col] / tot[col]
-        out = pd.concat([out, share[share["category"] != "trc"]], ignore_index=True)
+        out = pd.concat([out, share[share["category"] != total]], ignore_index=True)
     return out
+
+
+def table_files(folder: Path) -> list[Path]:
+    """Every Home Office table in ``folder`` (the input kind's files)."""
+    return [p for ps in find_files(folder).values() for p in ps]
 
 
 def holds_tables(folder: Path) -> bool:

@@ -30,7 +30,10 @@ class InputKind:
     report: "force records"), ``source`` (the publisher's name for the licence line), ``licence``
     ("" for the force's own records), ``detect(folder) -> bool``, and for a public kind
     ``read_into(folder, tables, force)``; ``gives_peers`` when it also carries other forces'
-    figures (the peer comparison)."""
+    figures (the peer comparison); ``files(folder) -> [paths]``, the files of the folder it reads
+    (every other file must be read by another kind, describe the folder or be ignored on purpose:
+    :func:`kpi_lib.inputs.mapping.account_for_files`; a kind without it is taken to read any file
+    no other kind claims)."""
 
     name: str
     label: str
@@ -40,6 +43,7 @@ class InputKind:
     licence: str = ""
     public: bool = False
     gives_peers: bool = False
+    files: Callable[[Path], list[Path]] | None = None
 
 
 def _from(module: str, name: str) -> Callable:
@@ -51,14 +55,18 @@ def _from(module: str, name: str) -> Callable:
 
 
 BUILT_IN: tuple[InputKind, ...] = (
-    InputKind("canonical", "force records", _from("canonical", "holds_tables")),
+    InputKind("canonical", "force records", _from("canonical", "holds_tables"),
+              files=_from("canonical", "table_files")),
+    # the force's own extracts, read as canonical tables through mapping.yaml (kpi_lib.inputs.folder)
+    InputKind("mapped", "the force's own extracts (mapped)", _from("mapping", "holds_mapping"),
+              files=_from("mapping", "mapped_file_list")),
     InputKind("home_office", "Home Office open data tables", _from("homeoffice", "holds_tables"),
               _from("homeoffice", "read_into"),
               source="Home Office, police recorded crime and outcomes open data tables", licence=OGL,
-              public=True, gives_peers=True),
+              public=True, gives_peers=True, files=_from("homeoffice", "table_files")),
     InputKind("police_uk", "data.police.uk street files", _from("policeuk", "holds_tables"),
               _from("policeuk", "read_into"), source="data.police.uk street-level crime files",
-              licence=OGL, public=True),
+              licence=OGL, public=True, files=_from("policeuk", "table_files")),
 )
 _KINDS: dict[str, InputKind] = {k.name: k for k in BUILT_IN}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kpi_lib.config.categories import CrimeCategories, load_categories
 from kpi_lib.core.errors import InputError
 from kpi_lib.core.snapshot import list_files, sha256_of
 from kpi_lib.inputs import parsing as P
@@ -34,12 +35,6 @@ CRIME_TYPES = {"Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal d
                "Drugs", "Other crime", "Other theft", "Possession of weapons", "Public order",
                "Robbery", "Shoplifting", "Theft from the person", "Vehicle crime",
                "Violence and sexual offences"}
-UNSUPPORTED = {
-    "vwi": "police.uk groups 'Violence and sexual offences' together: violence with injury cannot be separated.",
-    "rape": "police.uk groups 'Violence and sexual offences' together: rape cannot be separated.",
-    "burglary_residential": "police.uk 'Burglary' includes non-residential burglary.",
-    "domestic_abuse": "police.uk street files carry no domestic abuse flag.",
-}
 NO_OUTCOMES = ("police.uk 'Last outcome category' is the latest status when the file was "
                "downloaded, in police.uk's own words, not a Home Office outcome type.")
 
@@ -133,10 +128,13 @@ def read_street(path: Path, force: str | None = None) -> tuple[pd.DataFrame, Led
     return out, LedgerEntry("police_uk_street", file, sha256_of(path), len(raw), int((~asb).sum()), rejected)
 
 
-def counts(rows: pd.DataFrame) -> CrimeCounts:
-    """Monthly CrimeCounts: trc (all crime types), robbery, vehicle crime; the rest unsupported."""
-    cat = {"trc": pd.Series(True, index=rows.index), "robbery": rows["crime_type"] == "Robbery",
-           "vehicle_crime": rows["crime_type"] == "Vehicle crime"}
+def counts(rows: pd.DataFrame, cats: CrimeCategories | None = None) -> CrimeCounts:
+    """Monthly CrimeCounts: the total (all crime types) and each category that the categories
+    file makes of police.uk crime types; every other category is "not available from source",
+    with the file's reason."""
+    cats = cats or load_categories()
+    cat = {cats.total: pd.Series(True, index=rows.index),
+           **{c: rows["crime_type"].isin(types) for c, types in cats.police_uk_types.items()}}
     parts = []
     for name, mask in cat.items():
         g = rows[mask].groupby(["month", "local_area"]).size().rename("count").reset_index()
@@ -149,8 +147,9 @@ def counts(rows: pd.DataFrame) -> CrimeCounts:
     top = rows["last_outcome"].value_counts(normalize=True).head(3)
     vintage = "; ".join(f"{k} {100 * v:.0f}%" for k, v in top.items())
     notes = [NO_OUTCOMES + f" In these files the most common statuses are: {vintage}."]
+    unsupported = {c: cats.police_uk_reason(c) for c in cats.names if c not in cat}
     return CrimeCounts("month", offences, None, None, first, last_exclusive, None, source="police_uk",
-                       unsupported=dict(UNSUPPORTED), notes=notes)
+                       unsupported=unsupported, notes=notes, measured=tuple(cat))
 
 
 def once_each(parts: list[tuple[str, pd.DataFrame]]) -> str | None:
@@ -186,7 +185,8 @@ def once_each(parts: list[tuple[str, pd.DataFrame]]) -> str | None:
     return None
 
 
-def read_into(folder: Path, tables: Tables, force: str | None = None) -> None:
+def read_into(folder: Path, tables: Tables, force: str | None = None,
+              categories: CrimeCategories | None = None) -> None:
     """Every street (and outcomes) file in ``folder`` into ``tables``: monthly crime counts.
     With ``force``, rows of any other force are an error (:func:`read_street`)."""
     parts = []
@@ -200,7 +200,7 @@ def read_into(folder: Path, tables: Tables, force: str | None = None) -> None:
         tables.ledger.append(led)
         tables.notes.append(note)
     rows = pd.concat([r.drop(columns=["crime_id", "row"]) for _, r in parts], ignore_index=True)
-    c = counts(rows)
+    c = counts(rows, categories or tables.extras.get("crime_categories"))
     if note:
         c.notes.append(note)
     tables.extras["crime_counts"] = c
@@ -208,6 +208,11 @@ def read_into(folder: Path, tables: Tables, force: str | None = None) -> None:
     tables.notes += c.notes
     tables.sources["crime"] = "police_uk"
     tables.licence = LICENCE
+
+
+def table_files(folder: Path) -> list[Path]:
+    """Every street and outcomes file in ``folder`` (the input kind's files)."""
+    return [*find_files(folder), *find_outcome_files(folder)]
 
 
 def holds_tables(folder: Path) -> bool:

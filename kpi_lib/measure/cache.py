@@ -31,6 +31,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpi_lib.config.settings import setting_files
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.io import json_sha256
 from kpi_lib.core.paths import params_dir
@@ -62,11 +63,12 @@ def _files(folder: Path, patterns: tuple[str, ...] = ("*",)) -> list[Path]:
 
 
 def _named_files(params: dict) -> list[Path]:
-    """The files settings name directly (each ``*_file`` setting) and the peer settings file."""
+    """The files settings name directly (each ``*_file`` setting, ``area_population``) and the
+    peer settings file."""
     from kpi_lib.config.peers import peers_path
     out: list[Path] = []
     for p in [*(Path(v) for k, v in sorted(params.items()) if k.endswith("_file") and isinstance(v, str) and v),
-              peers_path(params)]:
+              *setting_files(params).values(), peers_path(params)]:
         if p not in out:
             out.append(p)
     return out

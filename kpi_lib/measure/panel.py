@@ -161,12 +161,12 @@ def breakdown_windows(first: Period, last: Period) -> list[Window]:
 
 
 # ------------------------------------------------------------------------------ building
-def _measure_rows(fam, aggregate, windows: list[Window], params: dict) -> pd.DataFrame:
+def _measure_rows(fam, aggregate, windows: list[Window], config: Configuration) -> pd.DataFrame:
     if aggregate is None:
         return _common.frame([_common.unavailable(k, w, "not_available_from_source", fam.missing_note,
                                                   source="none")
-                              for k in fam.kpi_ids for w in windows])
-    return fam.measure(aggregate, windows, params)
+                              for k in _common.family_kpi_ids(fam, config) for w in windows])
+    return fam.measure(aggregate, windows, config.params)
 
 
 def _breakdown_rows(fam, aggregate, windows: list[Window], params: dict, source: str) -> pd.DataFrame:
@@ -177,14 +177,27 @@ def _breakdown_rows(fam, aggregate, windows: list[Window], params: dict, source:
             parts.append(b.assign(window_kind=w.kind, window_start=w.start, window_end=w.end))
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
-    b = pd.concat(parts, ignore_index=True)
+    return _as_panel_rows(pd.concat(parts, ignore_index=True), source, fam.name)
+
+
+def _series_rows(fam, aggregate, months: list[Window], params: dict, source: str) -> pd.DataFrame:
+    """The family's monthly series by local area (``Family.area_series``) as panel rows."""
+    b = fam.area_series(aggregate, months, params)
+    if b is None or not len(b):
+        return pd.DataFrame(columns=COLUMNS)
+    return _as_panel_rows(b, source, fam.name)
+
+
+def _as_panel_rows(b: pd.DataFrame, source: str, family: str) -> pd.DataFrame:
+    """Breakdown rows with their windows (``window_kind``, ``window_start``, ``window_end``) as
+    panel rows (:data:`COLUMNS`)."""
     return pd.DataFrame({
         "kpi_id": b["kpi_id"], "basis": b["basis"].fillna(""), "breakdown_dim": b["dimension"],
         "breakdown_value": b["category"].astype(str), "window_kind": b["window_kind"],
         "window_start": b["window_start"], "window_end": b["window_end"], "value": b["value"],
         "numerator": b["numerator"], "denominator": b["denominator"], "ci_low": b["ci_low"],
         "ci_high": b["ci_high"], "sample_n": b["sample_n"], "test_n": math.nan, "status": "reported",
-        "note": "", "source": source, "pending_share": math.nan, "family": fam.name})
+        "note": "", "source": source, "pending_share": math.nan, "family": family})
 
 
 def build_panel(tables, config: Configuration, families: list[str] | None = None,
@@ -201,13 +214,16 @@ def build_panel(tables, config: Configuration, families: list[str] | None = None
     for name in names:
         fam = registry.family(name)
         aggregate = fam.prepare(tables, config)
-        m = _measure_rows(fam, aggregate, windows, params)
+        m = _measure_rows(fam, aggregate, windows, config)
         m = m.assign(family=name, breakdown_dim="", breakdown_value="")
         parts.append(m)
         src = str(m["source"].iloc[0]) if len(m) else "none"
         sources[name] = src
         if aggregate is not None:
             parts.append(_breakdown_rows(fam, aggregate, bwindows, params, src))
+            if fam.area_series is not None:  # monthly series by local area (small multiples)
+                parts.append(_series_rows(fam, aggregate, [w for w in windows if w.kind == "month"],
+                                          params, src))
         if name == "crime" and aggregate is not None and aggregate.maturity is not None:
             maturity = aggregate.maturity
     measurements = pd.concat([p for p in parts if len(p)], ignore_index=True)[COLUMNS]
@@ -231,6 +247,8 @@ def build_panel(tables, config: Configuration, families: list[str] | None = None
     if maturity is None:
         maturity = pd.DataFrame(columns=MATURITY_COLUMNS)
     info["peer_settings"] = (config.peers or {}).get("settings", {})
+    info["category_labels"] = config.categories.labels if config.categories is not None else {}
+    info["area_population"] = config.area_population
     return Panel(measurements, maturity.reset_index(drop=True)[MATURITY_COLUMNS], info,
                  peer_tables(tables, config, first, last))
 
@@ -244,12 +262,13 @@ def peer_tables(tables, config: Configuration, first: Period, last: Period) -> p
     from kpi_lib.inputs.homeoffice import peer_comparison
     s = peers["settings"]
     starts = set(pd.to_datetime(pfa["quarter_start"]).dt.date)
+    used = [k.category for k in config.catalogue or [] if k.family == "crime"] or None
     parts = []
     q = first
     while q <= last:
         if q.start in starts:
             t = peer_comparison(pfa, q.start, s["force"], s["group"], peers.get("populations"),
-                                s.get("averaging", "weighted"))
+                                s.get("averaging", "weighted"), used)
             parts.append(t.assign(quarter_start=q.start))
         q = q.next()
     return pd.concat(parts, ignore_index=True)[PEER_COLUMNS] if parts else pd.DataFrame(columns=PEER_COLUMNS)

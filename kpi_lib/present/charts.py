@@ -105,18 +105,25 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
 
 
 def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grain: str,
-               target: float | None = None, annotations=(), provisional_from=None) -> plt.Figure:
+               target: float | None = None, annotations=(), provisional_from=None, ax=None,
+               legend: bool = True) -> plt.Figure:
     """XmR chart: values, mean, process limits, target, special-cause points by shape, numbered
     dashed markers for annotations, the key above the plot, at most about seven date labels.
     ``provisional_from``: points from this date on are still maturing (an outcome rate whose
-    latest period kpis.csv marks provisional) and are drawn hollow, with a key entry."""
+    latest period kpis.csv marks provisional) and are drawn hollow, with a key entry.
+
+    Any series an analyst builds can be charted: ``chart = kpi_lib.spc.xmr(series,
+    polarity="lower_better")`` (``series`` with columns x and y), then ``spc_figure(chart,
+    unit="count", grain="month")``; :func:`png_bytes` gives the PNG. ``ax``: draw into these axes
+    (small multiples, :func:`spc_small_multiples`) instead of a new figure; ``legend=False`` leaves
+    the key out."""
     import matplotlib.dates as mdates
 
     plt = _pyplot()
     use_style()
     if unit == "percent":  # percent limits are drawn clipped to 0-100 (stated in the methods)
         chart = chart.assign(**{c: chart[c].clip(0, 100) for c in ("mean", "lpl", "upl")})
-    fig, ax = plt.subplots(figsize=(6.4, 3.1), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 3.1), dpi=100) if ax is None else (ax.figure, ax)
     x = pd.to_datetime(chart["x"])
     ax.plot(x, chart["y"], color=AF_CATEGORICAL[0], marker="o", markersize=3, linewidth=1.5,
             label="Value", zorder=3)
@@ -154,10 +161,67 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.tick_params(labelsize=11)
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False, fontsize=10.5,
-              borderaxespad=0.0, handlelength=1.6, columnspacing=1.0)
+    if legend:
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False, fontsize=10.5,
+                  borderaxespad=0.0, handlelength=1.6, columnspacing=1.0)
     fix_date_ticks(ax)
-    fig.tight_layout()
+    if len(fig.axes) == 1:
+        fig.tight_layout()
+    return fig
+
+
+def spc_small_multiples(charts: dict[str, pd.DataFrame], *, unit: str, grain: str, ncols: int = 3) -> plt.Figure:
+    """One XmR chart per area (or any group of the same measure), all on one value scale and the
+    same months so that a taller line means a bigger value, titled with the group's name, one key
+    above them all: values, mean, process limits, special-cause points by shape. (Charts of one
+    series, with target and annotation markers: :func:`spc_figure`.)"""
+    import matplotlib.dates as mdates
+
+    plt = _pyplot()
+    use_style()
+    names = list(charts)
+    nrows = max(1, -(-len(names) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 1.75 * nrows + 0.5), dpi=90,
+                             sharey=True, sharex=True, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(names):
+            ax.set_visible(False)
+            continue
+        chart = charts[names[i]]
+        if unit == "percent":
+            chart = chart.assign(**{c: chart[c].clip(0, 100) for c in ("mean", "lpl", "upl")})
+        x = pd.to_datetime(chart["x"])
+        ax.plot(x, chart["y"], color=AF_CATEGORICAL[0], marker="o", markersize=2, linewidth=1.2, label="Value")
+        seg = chart["segment"] if "segment" in chart else pd.Series(0, index=chart.index)
+        for k, (_, d) in enumerate(chart.assign(xd=x, _seg=seg).groupby("_seg", sort=False)):
+            ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=1, label="Mean" if k == 0 else None)
+            ax.plot(d["xd"], d["upl"], color=AF_CATEGORICAL[4], linewidth=0.9, linestyle=":",
+                    label="Process limits" if k == 0 else None)
+            ax.plot(d["xd"], d["lpl"], color=AF_CATEGORICAL[4], linewidth=0.9, linestyle=":")
+        for kind, (marker, colour, label) in MARKERS.items():
+            pts = chart[chart["variation"].astype(str).str.startswith(kind)]
+            if len(pts):
+                ax.scatter(pd.to_datetime(pts["x"]), pts["y"], marker=marker, s=28, color=colour,
+                           edgecolor="black", linewidth=0.5, label=label, zorder=4)
+        ax.set_title(names[i], fontsize=10, loc="left")
+        ax.tick_params(labelsize=8)
+    lo = min(float(c[["y", "lpl"]].min().min()) for c in charts.values()) if charts else 0.0
+    hi = max(float(c[["y", "upl"]].max().max()) for c in charts.values()) if charts else 1.0
+    first = axes.flat[0]
+    first.set_ylim(min(0.0, lo), hi * 1.05)
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=4)
+    first.xaxis.set_major_locator(locator)
+    first.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    fix_date_ticks(first)
+    seen: dict = {}
+    for ax in axes.flat[:len(names)]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    fig.legend(list(seen.values()), list(seen), loc="upper left", ncol=5, frameon=False, fontsize=9.5,
+               bbox_to_anchor=(0.0, 1.0))
+    fig.supylabel(axis_label(unit, grain), fontsize=10, x=0.005)
+    fig.subplots_adjust(left=0.085, right=0.99, bottom=0.06, top=1 - 0.62 / fig.get_figheight(),
+                        wspace=0.08, hspace=0.42)
     return fig
 
 

@@ -29,7 +29,7 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     import pandas as pd
 
     from kpi_lib.analyse import precompute
-    from kpi_lib.config.catalogue import Kpi
+    from kpi_lib.config.catalogue import Kpi, for_year
     from kpi_lib.config.configuration import load_configuration
     from kpi_lib.config.params import load_params
     from kpi_lib.core.errors import ParameterError
@@ -122,7 +122,7 @@ def start_family(family: str, period: str, data_dir: str, out_dir: str | None = 
     full = family_panel(data_dir, out, params)
     pnl = full.for_families([fam.name])
     config = load_configuration(params)
-    catalogue, annotations = config.catalogue, config.annotations
+    catalogue, annotations = for_year(config.catalogue, p.fy), config.annotations
     res = out / "results"
     figs = None
     if (res / precompute.FOLDER / precompute.STAMP).exists():
@@ -133,6 +133,8 @@ def start_family(family: str, period: str, data_dir: str, out_dir: str | None = 
         precompute.forget(res)  # this family's files are about to differ from any saved figures
         figs = precompute.compute_families(p, pnl, config, [fam.name])[fam.name]
         figs = precompute.write_family_files(figs, res)
+        from kpi_lib.config.catalogue import write_run_catalogue
+        write_run_catalogue(catalogue, res)  # the report notebook, run next by hand, reads it
     return FamilyRun(fam.name, p, params, pnl, figs.results, figs.measurements, figs.windows,
                      figs.breakdowns, figs.spc, figs.charts, figs.history, catalogue, out, annotations,
                      InputsInfo.from_panel(pnl), pnl.peers_for(p.quarters()[-1]),

@@ -15,7 +15,7 @@ import pandas as pd
 from nbconvert import HTMLExporter
 
 from kpi_lib.analyse.columns import SPC_POINTS, read_csv
-from kpi_lib.config.catalogue import load_catalogue
+from kpi_lib.config.catalogue import run_catalogue
 from kpi_lib.core.errors import KpiError
 from kpi_lib.core.io import write_atomic
 from kpi_lib.core.kernel import collector_paused
@@ -53,7 +53,8 @@ def find_chromium() -> str | None:
 
 def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
     """The report notebook with each executed family notebook inserted where the report's cell
-    tagged ``families-go-here`` stands (before Methods). Parameter cells, cells tagged
+    tagged ``families-go-here`` stands (before Methods), and the family cells tagged ``appendix``
+    at the end, as appendices. Parameter cells, cells tagged
     ``notebook-only`` (guidance for someone running the notebook) and code cells with nothing to
     show are left out."""
     nb = nbformat.read(report_nb, as_version=4)
@@ -61,7 +62,7 @@ def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
                 and not HIDDEN_TAGS & set(c.metadata.get("tags", [])) - {"parameters", "injected-parameters"}]
     at = next((i for i, c in enumerate(nb.cells) if "families-go-here" in c.metadata.get("tags", [])),
               len(nb.cells))
-    inserted = []
+    inserted, appendix = [], []
     for path in family_nbs:
         fam = nbformat.read(path, as_version=4)
         for cell in fam.cells:
@@ -69,9 +70,10 @@ def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
                 continue
             if cell.cell_type == "code" and not cell.get("outputs"):
                 continue  # nothing to show (and an empty block would let a heading be orphaned)
-            cell.id = f"{path.stem}-{len(inserted)}"  # unique across the combined notebook
-            inserted.append(cell)
+            cell.id = f"{path.stem}-{len(inserted) + len(appendix)}"  # unique across the combined notebook
+            (appendix if "appendix" in cell.metadata.get("tags", []) else inserted).append(cell)
     nb.cells[at:at] = inserted
+    nb.cells += appendix  # a family's appendix cells (e.g. local areas) go after the report's end
     return nb
 
 
@@ -184,7 +186,7 @@ def write_excel(results: pd.DataFrame, out: Path, spc: pd.DataFrame | None = Non
     if spc is not None and "unit" not in spc and "unit" in results:
         units = results.drop_duplicates("kpi_id").set_index("kpi_id")["unit"]
         spc = spc.assign(unit=spc["kpi_id"].map(units))
-    summary = summary_table(results, load_catalogue())
+    summary = summary_table(results, run_catalogue(Path(out).parent))
     return write_workbook(results, out, summary=summary, spc=spc)
 
 

@@ -23,7 +23,7 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     from kpi_lib.analyse.columns import read_csv as read_table
     from kpi_lib.analyse.spc import ASSURANCE_LABELS, VARIATION_LABELS
     from kpi_lib.analyse.verdicts import VERDICTS
-    from kpi_lib.config.catalogue import Kpi, load_catalogue, pmf_coverage
+    from kpi_lib.config.catalogue import Kpi, pmf_coverage, run_catalogue
     from kpi_lib.core.errors import ParameterError
     from kpi_lib.core.periods import Period
     from kpi_lib.present.changes import WHY_COHORT, published_values, revisions, verdict_changes
@@ -77,15 +77,18 @@ def _optional_csv(path: Path) -> pd.DataFrame | None:
     return read_results_csv(path) if path.exists() else None
 
 
-def start_report(period: str, out_dir: str, previous_dir: str | None = None,
+def start_report(period: str, out_dir: str | None, previous_dir: str | None = None,
                  commentary_file: str | None = None) -> ReportRun:
     """Read this run's results (``results/kpis.csv``; combined from the family results first when
     the notebooks were run by hand), the quarterly history and the year table when present, the
     earlier run to compare with (``previous_dir``) and the force commentary (``commentary_file``)."""
     p = Period.parse(period)
+    if out_dir is None:  # opened on its own: the folder the family notebooks used for this period
+        from kpi_lib.present.notebook import default_out_dir
+        out_dir = default_out_dir(p)
     out = Path(out_dir)
     res_dir = out / "results"
-    cat = load_catalogue()
+    cat = run_catalogue(out, p)
     if not (res_dir / "kpis.csv").exists():
         # run in JupyterLab after the family notebooks: combine them here (imported only then, so
         # that a report kernel in a run never imports the schema library)

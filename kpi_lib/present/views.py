@@ -229,6 +229,15 @@ def breakdown_wide(bd: pd.DataFrame, names: Mapping[str, str], units: Mapping[st
     return wide.reset_index()
 
 
+def within_target_names(params: Mapping[str, Any]) -> dict[str, str]:
+    """The names of the "% attended within target" measures, built from the target settings
+    (a label always says the target it was measured against)."""
+    from kpi_lib.config.catalogue import setting_text
+    return {f"response_grade{g}_within_target":
+            f"Grade {g}: % attended within {setting_text(params.get(f'grade{g}_target_minutes'))} minutes"
+            for g in (1, 2)}
+
+
 NO_LOCATION = ("No location", "Unknown", "")
 
 
@@ -258,9 +267,7 @@ def outside_areas(bd: pd.DataFrame, own_areas: Iterable[str] | None = None) -> t
 def show_breakdown(run: FamilyRun, dimension: str) -> None:
     """A breakdown, wide and collapsed by default."""
     cat = {k.id: k for k in run.catalogue}
-    names = {**{k: plain_name(v) for k, v in cat.items()},
-             "response_grade1_within_target": "Grade 1 within target",
-             "response_grade2_within_target": "Grade 2 within target"}
+    names = {**{k: plain_name(v) for k, v in cat.items()}, **within_target_names(run.params)}
     units = {k: v.unit for k, v in cat.items()}
     bd, note = run.breakdowns, ""
     if dimension == "local area" and len(bd):
@@ -302,18 +309,15 @@ def show_sources(run: FamilyRun) -> None:
     _html(sources_html(run.results, run.tables.notes, run.tables.licence))
 
 
-PEER_NAMES = {"trc": "Total recorded crime", "vwi": "Violence with injury", "rape": "Rape",
-              "robbery": "Robbery", "burglary_residential": "Residential burglary",
-              "vehicle_crime": "Vehicle crime"}
-
-
-def peers_html(table: pd.DataFrame, settings: Mapping[str, Any], quarter_label: str) -> str:
+def peers_html(table: pd.DataFrame, settings: Mapping[str, Any], quarter_label: str,
+               labels: Mapping[str, str] | None = None) -> str:
     """The force against its comparison group and England and Wales (Home Office PFA tables),
-    collapsed; empty when there is no comparison."""
+    collapsed; empty when there is no comparison. ``labels``: crime category -> its name (from
+    the crime categories file)."""
     if table is None or table.empty:
         return ""
     t = table.copy()
-    t["category"] = t["category"].map(PEER_NAMES).fillna(t["category"])
+    t["category"] = [(labels or {}).get(c) or str(c).replace("_", " ").capitalize() for c in t["category"]]
     for c in ("force", "group", "england_and_wales"):
         t[c] = t[c].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}")
     force = str(settings.get("force", "This force"))
@@ -334,6 +338,7 @@ def show_peers(run: FamilyRun) -> None:
     """Force against its comparison group and England and Wales (Home Office PFA tables only)."""
     table = getattr(run, "peers", None)
     settings = getattr(run, "peer_settings", None) or {}
-    text = peers_html(table, settings, run.period.quarters()[-1].label) if table is not None else ""
+    labels = run.panel.info.get("category_labels") if getattr(run, "panel", None) is not None else None
+    text = peers_html(table, settings, run.period.quarters()[-1].label, labels) if table is not None else ""
     if text:
         _html(text)

@@ -33,6 +33,8 @@ def inputs_record(pl: Plan, inputs) -> dict:
         "data_span": [d.isoformat() if d else None for d in inputs.span],
         "skipped_files": [{"file": name, "why": why} for name, why in
                           sorted((inputs.snapshot.skipped if getattr(inputs, "snapshot", None) else {}).items())],
+        "data_files": getattr(inputs, "files", None),
+        "as_at": pl.params.get("as_at"), "backfill": pl.backfill,
     }
 
 
@@ -82,7 +84,22 @@ def report_meta(p: Period, inputs: dict, started: datetime, params: dict) -> dic
         "synthetic": bool(inputs.get("synthetic")), "public_data": bool(inputs.get("public_data")),
         "licence": LICENCE,
         "sections": _sections(p),
+        "figures_as_at": figures_as_at(inputs),
     }
+
+
+def figures_as_at(inputs: dict) -> str:
+    """When the figures stand: as at a past extraction date (``--as-at``), "retrospective" for a
+    backfilled report (today's figures for a past quarter, not those first reported), else ""."""
+    def day(iso: str | None) -> str:
+        return f"{date.fromisoformat(iso):%-d %B %Y}" if iso else "a date not stated"
+    if inputs.get("as_at"):
+        return (f"As at {day(inputs['as_at'])}: records dated and outcomes assigned after it are "
+                "left out, as in an extract taken that day")
+    if inputs.get("backfill"):
+        return (f"Retrospective, as at {day(inputs.get('extraction_date'))}: the figures as they stand "
+                "in that extract, which may differ from those first reported for this period")
+    return ""
 
 
 def _months_read(inputs: dict) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kpi_lib.config.catalogue import Kpi, load_catalogue
 from kpi_lib.config.configuration import Configuration, load_configuration
+from kpi_lib.config.params import load_params
 from kpi_lib.core.errors import ParameterError
 from kpi_lib.core.periods import Period
 from kpi_lib.measure import registry
@@ -48,6 +49,8 @@ class Plan:
     commentary_file: Path | None
     started: datetime
     t0: float
+    overrides: dict | None = None  # settings from the command line, over the parameter file
+    backfill: bool = False  # one quarter of a range run for past quarters
 
     @property
     def params(self) -> dict:
@@ -98,7 +101,8 @@ def find_commentary(data: Path, given: str | Path | None, period: Period,
 def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
          params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
          timeout: int = 1200, pdf: bool = True, previous_dir: str | Path | None = None,
-         commentary_file: str | Path | None = None) -> Plan:
+         commentary_file: str | Path | None = None, overrides: dict | None = None,
+         backfill: bool = False) -> Plan:
     """Step 1: parse and check every argument and setting, and the output folder (it must be new
     or an earlier run's), before any input is read. Raises KpiError with one clear message."""
     started, t0 = datetime.now(timezone.utc), time.monotonic()
@@ -108,7 +112,7 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
                              f"{(FIRST_YEAR + 1) % 100:02d} to {LAST_YEAR}/{(LAST_YEAR + 1) % 100:02d} are accepted")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"--jobs must be a whole number of at least 1, got {jobs!r}")
-    config = load_configuration(params_file)
+    config = load_configuration(load_params(params_file, overrides))
     data = Path(data_dir).resolve()
     if not data.is_dir():
         raise ParameterError(f"data folder not found: {data_dir}")
@@ -116,4 +120,5 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
     out = check_output_folder(given, data=data)
     return Plan(p, data, out, given, config, Path(params_file).resolve() if params_file else None,
                 jobs_used(jobs), jobs, quiet, timeout, pdf, _previous_run(p, out, previous_dir),
-                find_commentary(data, commentary_file, p, config.catalogue), started, t0)
+                find_commentary(data, commentary_file, p, config.catalogue), started, t0,
+                overrides or None, backfill)

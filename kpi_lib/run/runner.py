@@ -37,6 +37,7 @@ from kpi_lib.core.errors import (
     InputError,
     Interrupted,
     KpiError,
+    OutputFolderError,
     ParameterError,
 )
 from kpi_lib.core.paths import notebooks_dir
@@ -64,6 +65,9 @@ from kpi_lib.run.transaction import keep_failed, publish, start_build
 
 NOTEBOOKS = notebooks_dir()
 FAMILIES = list(registry.NAMES)
+#: the report's notebooks: one per registered family, then the report. Any other notebook in
+#: notebooks/ (an analyst's own) is not part of a run, of `kpi list`, or of the checks on these.
+REPORT_NOTEBOOKS = [*FAMILIES, "report"]
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Validated:
     how: str  # "read" or "cache"
     span: tuple[date | None, date | None] = (None, None)  # first and last dates in the inputs
     snapshot: Snapshot | None = None  # the input files as hashed, held open for the run
+    files: dict | None = None  # what happened to each file of the data folder
 
 
 def _reported_span(panel) -> tuple[date | None, date | None]:
@@ -117,8 +122,10 @@ def validate(pl: Plan) -> Validated:
     stays open for the run (``Validated.snapshot``; the caller closes it). When the panel cache
     holds an entry for these very bytes, settings and code, the inputs were validated when it
     was built: they are not read again."""
+    from kpi_lib.inputs.folder import check_files
     from kpi_lib.measure.cache import cached_panel, snapshot_inputs
     from kpi_lib.measure.panel import data_span
+    files = check_files(pl.data, pl.params).as_dict()  # every file read, described or ignored on purpose
     snap = snapshot_inputs(pl.data, pl.params)
     try:
         with snap.active():
@@ -127,7 +134,7 @@ def validate(pl: Plan) -> Validated:
                 span = _reported_span(panel)
                 check_coverage(pl.period, *span, pl.data)
                 return Validated(None, list(panel.info.get("ledger", [])), panel.synthetic,
-                                 panel.info.get("extraction_date"), "cache", span, snap)
+                                 panel.info.get("extraction_date"), "cache", span, snap, files)
             tables = read_with_settings(pl.data, pl.params)
             snap.verify("while it was being read", deep=False)
             span = data_span(tables)
@@ -137,7 +144,7 @@ def validate(pl: Plan) -> Validated:
         raise
     return Validated(tables, [e.as_dict() for e in tables.ledger], tables.synthetic,
                      tables.extraction_date.isoformat() if tables.extraction_date else None, "read", span,
-                     snap)
+                     snap, files)
 
 
 def measure(pl: Plan, build: Path, inputs: Validated) -> dict:
@@ -159,9 +166,11 @@ def compute(pl: Plan, build: Path) -> dict[str, int]:
         save_figures,
         write_family_files,
     )
+    from kpi_lib.config.catalogue import for_year, write_run_catalogue
     from kpi_lib.measure import panel as panel_mod
     res = build / "results"
     pnl = panel_mod.load(res)
+    write_run_catalogue(for_year(pl.config.catalogue, pl.period.fy), res)  # as this period's report uses it
     figures = compute_families(pl.period, pnl, pl.config, FAMILIES)
     written = {name: write_family_files(f, res) for name, f in figures.items()}
     save_figures(written, expected_stamp(pl.period, pl.params, res), res)
@@ -175,12 +184,14 @@ def write_lineage(pl: Plan, build: Path, pnl, figures: dict) -> None:
     how its figure was made."""
     from kpi_lib.analyse.engine import maturity_for
     from kpi_lib.analyse.lineage import build_lineage, crime_category_of
+    from kpi_lib.config.catalogue import for_year
     from kpi_lib.core.io import write_atomic
     first = next(iter(figures.values()))
     results = pd.concat([f.results for f in figures.values()], ignore_index=True)
     inputs = json.loads((build / "inputs.json").read_text(encoding="utf-8"))
-    doc = build_lineage(results, pnl.whole_force(), first.windows.named, pl.config.catalogue, pl.params,
-                        pl.config.categories, crime_category_of(), inputs, pnl.extraction_date,
+    catalogue = for_year(pl.config.catalogue, pl.period.fy)
+    doc = build_lineage(results, pnl.whole_force(), first.windows.named, catalogue, pl.params,
+                        pl.config.categories, crime_category_of(catalogue), inputs, pnl.extraction_date,
                         maturity_for(pnl, first.windows.named["current"]).lag)
     write_atomic(build / "results" / "lineage.json", json.dumps(doc, indent=1, default=str))
 
@@ -189,9 +200,22 @@ def execute(pl: Plan, build: Path, progress: Progress, order: list[str] | None =
     """Step 4: the family notebooks, in parallel (in ``order``, default the registry's), each
     loading the panel and the figures the compute step saved, and presenting them."""
     parameters = {"period": pl.period.label, "out_dir": str(build), "data_dir": str(pl.data),
-                  "params_file": str(pl.params_file) if pl.params_file else None}
+                  "params_file": notebook_settings(pl, build)}
     return run_notebooks(order or FAMILIES, NOTEBOOKS, build, parameters, pl.timeout, pl.jobs,
                          progress)
+
+
+def notebook_settings(pl: Plan, build: Path) -> str | None:
+    """The parameter file the notebooks load: the run's own, or (when the command line changed
+    settings, e.g. ``--as-at``) the run's settings written in full into the build, so that every
+    notebook computes with exactly the run's settings."""
+    if not pl.overrides:
+        return str(pl.params_file) if pl.params_file else None
+    import yaml
+    path = build / "settings.yaml"
+    path.write_text("# The settings of this run (defaults, the parameter file and the command line).\n"
+                    + yaml.safe_dump(dict(pl.params), sort_keys=True, allow_unicode=True), encoding="utf-8")
+    return str(path)
 
 
 def combine(build: Path) -> None:
@@ -280,13 +304,16 @@ def _run_validated(pl: Plan, validated: Validated, cleaned: list) -> RunResult:
 def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
                params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
                timeout: int = 1200, pdf: bool = True, previous_dir: str | Path | None = None,
-               commentary_file: str | Path | None = None) -> RunResult:
+               commentary_file: str | Path | None = None, overrides: dict | None = None,
+               backfill: bool = False) -> RunResult:
     """Run one period end to end: plan, then (holding the output folder's lock) validate,
-    measure, execute, combine, render and publish. Returns where the report is; raises KpiError
-    on failure, Interrupted on SIGINT/SIGTERM (the last good report is then unchanged)."""
+    measure, execute, combine, render and publish. ``overrides``: settings given on the command
+    line (``--as-at``, ``--mapping``, ``--ignore``), over the parameter file. Returns where the
+    report is; raises KpiError on failure, Interrupted on SIGINT/SIGTERM (the last good report is
+    then unchanged)."""
     with interruptible():
         pl = plan(period, data_dir, out_dir, params_file, jobs, quiet, timeout, pdf, previous_dir,
-                  commentary_file)
+                  commentary_file, overrides, backfill)
         with output_lock(pl.out):
             check_output_folder(pl.given_out, data=pl.data)  # again, now that no other run can change it
             with run_tempdir():
@@ -325,16 +352,51 @@ def rerender(out: str | Path, pdf: bool = True) -> Path:
     return out / "report.html"
 
 
-def run_many(first: str, last: str | None, data_dir, out_root=None, **kw) -> list[RunResult]:
+def run_many(first: str, last: str | None, data_dir, out_root=None, *, as_at_days: int | None = None,
+             **kw) -> list[RunResult]:
     """A single period, or every quarter from ``first`` to ``last`` (a backfill, each quarter in
-    ``out_root/<slug>``), in order. Every output folder is checked before the first period runs."""
+    ``out_root/<slug>``), in order. Every output folder is checked before the first period runs.
+    ``as_at_days``: each period's figures as at that many days after its end (as first reported,
+    when that is the force's usual extraction lag). A backfill also writes ``index.html`` beside
+    the quarters: a trend table of every budget KPI with a link to each report."""
     from kpi_lib.core.periods import quarter_range
+    from kpi_lib.present.backfill_index import INDEX, may_write
     periods = [Period.parse(first)] if last is None else quarter_range(first, last)
     outs = [Path(out_root) / p.slug if out_root and last is not None else out_root for p in periods]
+    index = (Path(out_root) if out_root else Path.cwd() / "outputs") / INDEX if last is not None else None
+    if as_at_days is not None and (isinstance(as_at_days, bool) or as_at_days < 0):
+        raise ParameterError(f"--as-at +{as_at_days}: a number of days of at least 0 is expected")
     with interruptible():
         for p, out in zip(periods, outs, strict=True):
             check_output_folder(out if out else Path.cwd() / "outputs" / p.slug, data=data_dir)
-        return [run_period(p, data_dir, out, **kw) for p, out in zip(periods, outs, strict=True)]
+        if index is not None and not may_write(index):
+            raise OutputFolderError(f"{index} exists and was not written by kpi run: it is left untouched; "
+                                    "give --out a folder of its own for the backfill")
+        done = []
+        for p, out in zip(periods, outs, strict=True):
+            extra = dict(kw)
+            if as_at_days is not None:
+                extra["overrides"] = {**(kw.get("overrides") or {}),
+                                      "as_at": (p.end + timedelta(days=as_at_days)).isoformat()}
+            done.append(run_period(p, data_dir, out, backfill=last is not None, **extra))
+        if index is not None:
+            write_index(index, done)
+        return done
+
+
+def write_index(path: Path, runs: list[RunResult]) -> Path:
+    """The backfill's index page (see :func:`run_many`), written whole or not at all."""
+    from kpi_lib.present.backfill_index import index_html
+    from kpi_lib.present.render import write_atomic
+    first = runs[0].manifest if runs else {}
+    as_at = {r.manifest.get("as_at") for r in runs}
+    note = ("Each quarter's figures as first reported: as at its own extraction date." if None not in as_at
+            else f"Retrospective: every quarter's figures as they stand in the extract of "
+                 f"{first.get('extraction_date') or 'a date not stated'}, which may differ from those first reported.")
+    rel = [(r.period.label, r.out) for r in runs]
+    title = f"Budget KPI metrics: {runs[0].period.label} to {runs[-1].period.label}" if runs else "Budget KPI metrics"
+    write_atomic(path, index_html(rel, title, note, bool(first.get("synthetic"))))
+    return path
 
 
 __all__ = ["InputError", "Plan", "RunResult", "charts_drawn", "combine", "compute", "execute", "measure",

@@ -120,7 +120,7 @@ def crime_records(draw):
 
 
 def _measure(rec, out):
-    counts = crime.counts_from_records(rec, out, load_categories(), None)
+    counts = crime.counts_from_records(rec, out, load_categories(), None, crime.crime_kpis(load_catalogue()))
     counts.first, counts.last_exclusive = Period(2023).start, Period(2024).end_exclusive
     return crime.measure(counts, [period_window(Period(2023, q)) for q in (1, 2, 3, 4)] + [period_window(Period(2023))],
                          PARAMS)

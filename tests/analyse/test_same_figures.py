@@ -17,7 +17,6 @@ import pytest
 from kpi_lib.analyse import engine
 from kpi_lib.config.annotations import load_annotations
 from kpi_lib.config.configuration import load_configuration
-from kpi_lib.measure.families.crime import RATE_KPIS
 
 GOLDEN = Path(__file__).parent / "golden"
 CONFIG = load_configuration()
@@ -25,6 +24,7 @@ PARAMS = CONFIG.params
 REBASED = {k for a in load_annotations() if a.rebase for k in
            ([] if a.kpis == "all" else a.kpis)}
 SEASONAL = set(PARAMS.get("spc_seasonal") or [])
+RATE_KPIS = {k.id for k in CONFIG.catalogue if k.is_outcome_rate}
 SPC = ["spc_variation", "spc_rule", "spc_assurance", "spc_trial"]
 COMPARED = ["previous_value", "last_year_value", "previous12_value", "baseline_value",
             "change_previous", "change_last_year", "change_last_year_pct", "last_year_significant",

@@ -15,7 +15,7 @@ from kpi_lib.inputs.kinds import InputKind
 
 
 def test_the_built_in_kinds_their_words_and_the_licence_line():
-    assert list(kinds.registered()) == ["canonical", "home_office", "police_uk"]
+    assert list(kinds.registered()) == ["canonical", "mapped", "home_office", "police_uk"]
     assert kinds.label("canonical") == "force records" and kinds.label("unknown") == "unknown"
     assert kinds.licence_text(["canonical"]) == ""
     assert kinds.licence_text(["police_uk"]) == (

@@ -266,7 +266,7 @@ def test_duckdb_crime_aggregates_match_a_count_by_hand(recs):
                              "outcome_date": [pd.NaT if r[2] == "0" else day0 + pd.Timedelta(days=r[1] + max(r[3], 0))
                                               for _, r in with_outcome]})
     outcomes["outcome_date"] = pd.to_datetime(outcomes["outcome_date"])
-    agg = crime_aggregates(crimes, outcomes, code_categories(crimes["offence_code"], cats))
+    agg = crime_aggregates(crimes, outcomes, code_categories(crimes["offence_code"], cats), cats.flags)
     trc_codes = {c for c in crimes["offence_code"] if c != "AF"}  # Action Fraud is outside TRC
     by_hand = sum(1 for r in recs if r[0] in trc_codes)
     off = agg["offences"]

@@ -210,7 +210,9 @@ def test_sources_say_what_the_source_cannot_give_and_licence_only_for_public_dat
 
 def test_peers_table_is_collapsed_and_says_what_the_figures_are():
     t = pd.DataFrame([{"category": "trc", "measure": "count", "force": 19847.0, "group": 18000.0, "england_and_wales": 1.5e6}])
-    html = peers_html(t, {"force": "West Mercia", "group": ["Avon and Somerset"], "group_name": "Most similar"}, "2024/25 Q4")
+    from kpi_lib.config.categories import load_categories
+    html = peers_html(t, {"force": "West Mercia", "group": ["Avon and Somerset"], "group_name": "Most similar"},
+                      "2024/25 Q4", load_categories().labels)
     assert html.startswith("<details><summary>How the force compares with similar forces</summary>")
     assert "counts and shares, not rates" in html and "Total recorded crime" in html and "19,847" in html
     assert peers_html(t.iloc[:0], {}, "2024/25 Q4") == ""

@@ -272,7 +272,7 @@ def test_data_strings_and_commentary_are_escaped_and_axe_stays_clean(browser, sm
     assert "More reports. <script>window.__xss2=1</script>" in pg.locator(".commentary").first.inner_text()
     link = pg.locator("p.commentary-link a[href='#commentary-rape_volume']")
     assert link.count() == 1 and link.evaluate(VISIBLE_JS)
-    pg.locator("details", has=pg.locator("summary", has_text="Breakdown by local area")).first.locator("summary").click()
+    pg.locator("details", has=pg.locator("summary", has_text="Recorded crime by local area")).first.locator("summary").click()
     assert "<script>window.__xss=1</script>" in pg.inner_text("body")
     res_axe = Axe().run(pg, options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]})
     assert res_axe.violations_count == 0, res_axe.generate_report()

@@ -20,12 +20,12 @@ from kpi_lib import __version__, compute, load_params
 from kpi_lib.core.errors import NotebookError
 from kpi_lib.inputs import read_tables
 from kpi_lib.measure.registry import NAMES as FAMILIES
-from kpi_lib.run.runner import run_period
+from kpi_lib.run.runner import REPORT_NOTEBOOKS, run_period
 
 from helpers import REPO, kpi, write_table
 
 pytestmark = pytest.mark.notebooks
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = [REPO / "notebooks" / f"{name}.ipynb" for name in REPORT_NOTEBOOKS]
 
 
 def sha(path: Path) -> str:

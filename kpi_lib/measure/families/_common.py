@@ -101,6 +101,8 @@ class Family:
 
     prepare(tables, config) -> the family's aggregate of its inputs, or None when the input is
     absent (every KPI is then ``not_available_from_source`` with ``missing_note``);
+    ``kpi_ids`` are the family's KPIs when fixed in code; empty when the catalogue lists them
+    (see :func:`family_kpi_ids`);
     measure(aggregate, windows, params) -> measurement rows (``COLUMNS``);
     breakdown(aggregate, window, params) -> breakdown rows (``BREAKDOWN_COLUMNS``) for one window.
     """
@@ -114,3 +116,13 @@ class Family:
     breakdown: Callable[[Any, Window, dict], pd.DataFrame]
     missing_note: str = "No input for this family."
     breakdown_dimensions: tuple[str, ...] = ()
+    #: series(aggregate, months, params) -> breakdown rows (``BREAKDOWN_COLUMNS`` plus
+    #: window_kind, window_start, window_end) of monthly series by local area, or None
+    area_series: Callable[[Any, list[Window], dict], pd.DataFrame] | None = None
+
+
+def family_kpi_ids(fam: Family, config: Configuration) -> list[str]:
+    """The family's KPI ids: those it declares, else those of the catalogue in ``config``."""
+    if fam.kpi_ids:
+        return list(fam.kpi_ids)
+    return [k.id for k in (config.catalogue or []) if k.family == fam.name]
