@@ -245,6 +245,11 @@ def test_lock_and_hidden_files_are_skipped_and_listed(small_sample, tmp_path):
     assert len(tables.frames["crimes"]) == len(pd.read_parquet(small_sample / "crimes.parquet"))
     (data / "~$notes.xlsx").write_bytes(b"changed while Excel has the workbook open")
     assert cache.cache_key(data, PARAMS) == key
+    from typer.testing import CliRunner
+
+    from kpi_lib.cli import app
+    r = CliRunner().invoke(app, ["validate", str(data)])
+    assert r.exit_code == 0 and "skipped ~$notes.xlsx: an Office lock file" in r.output, r.output
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".csv.gz"])
