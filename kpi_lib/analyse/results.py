@@ -11,7 +11,8 @@ family notebooks and before the report notebook; the report notebook only reads.
 - ``<family>_spc.csv`` into ``spc.csv`` (one row per SPC point);
 - ``<family>_history.csv`` into ``history.csv`` (last 8 quarters of each headline value);
 - ``<family>_breakdown.csv`` into ``breakdowns.csv``;
-- ``<family>_year.csv`` (written at Q4 and for a year) into ``year_kpis.csv``.
+- ``<family>_year.csv`` (written at Q4 and for a year) into ``year_kpis.csv``;
+- the panel's record of which months each input covers into ``coverage.csv``.
 """
 
 from __future__ import annotations
@@ -137,3 +138,20 @@ def combine_run(out_dir: str | Path) -> None:
     years = [read_results(res / f"{f}_year.csv") for f in registry.NAMES if (res / f"{f}_year.csv").exists()]
     if years:
         write_results(combine_results(years, catalogue), res / "year_kpis.csv")
+    write_coverage(res)
+
+
+def write_coverage(res: Path) -> None:
+    """``coverage.csv``: which months each input table covers and which are missing, from the
+    panel's record of it (``panel.json`` beside the results), when there is one."""
+    import json
+
+    from kpi_lib.measure.coverage import TableCoverage, coverage_table
+    try:
+        info = json.loads((res / "panel.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    cov = {d["table"]: TableCoverage.from_dict(d) for d in info.get("coverage", [])}
+    table = coverage_table(cov)
+    table["periods"] = [d.get("periods", 0) for d in info.get("coverage", [])]
+    write_csv_atomic(table, res / "coverage.csv")

@@ -2,7 +2,7 @@
 year and rolling 12 months the data cover (plus breakdowns), from the inputs read once.
 
 The panel is what computing and presenting share: ``compute(period, panel, config)`` derives
-any period's KPI table from it, and the family notebooks load it, never the raw inputs. It is three tables, written to ``results/`` of a run:
+any period's KPI table from it, and the family notebooks load it, never the raw inputs. It is these tables, written to ``results/`` of a run:
 
 - ``measurements.parquet``: one row per kpi_id x basis x breakdown x window (:data:`COLUMNS`);
   ``breakdown_dim`` is "" for the whole force.
@@ -10,6 +10,9 @@ any period's KPI table from it, and the family notebooks load it, never the raw 
   month of recording, category, outcome type and days after the recording month's last day
   (:data:`MATURITY_COLUMNS`), so that any cohort can be counted at any age (equal maturity).
   Empty when the source has no outcome dates.
+- ``distributions.parquet``: what a test of a median needs: each month's values binned, with
+  how many fall in each bin (``kpi_id, period_start, value, count``; response times to the
+  nearest 6 seconds), from families that declare them.
 - ``panel.json``: what the inputs were (extraction date, synthetic, force, sources, notes,
   licence, the row ledger) and which windows the panel spans.
 
@@ -33,6 +36,7 @@ from kpi_lib.core.errors import KpiError
 from kpi_lib.core.io import write_atomic
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window, month_windows, period_window, quarter_windows
+from kpi_lib.measure import coverage as coverage_mod
 from kpi_lib.measure import registry
 from kpi_lib.measure.families import _common
 
@@ -41,7 +45,8 @@ COLUMNS = ["kpi_id", "basis", "breakdown_dim", "breakdown_value", "window_kind",
            "test_n", "status", "note", "source", "pending_share", "family"]
 MATURITY_COLUMNS = ["period_start", "category", "outcome_type", "days", "count"]
 PEER_COLUMNS = ["quarter_start", "category", "measure", "force", "group", "england_and_wales"]
-FORMAT_VERSION = 2
+DISTRIBUTION_COLUMNS = _common.DISTRIBUTION_COLUMNS
+FORMAT_VERSION = 3
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Panel:
     maturity: pd.DataFrame
     info: dict = field(default_factory=dict)
     peers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PEER_COLUMNS))
+    distributions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DISTRIBUTION_COLUMNS))
 
     # ---- convenience views ------------------------------------------------------------------
     @property
@@ -75,6 +81,11 @@ class Panel:
     def last(self) -> Period:
         return Period.parse(self.info["last_quarter"])
 
+    @property
+    def coverage(self) -> dict[str, coverage_mod.TableCoverage]:
+        """Which months each input table covers, and the missing ones (:mod:`kpi_lib.measure.coverage`)."""
+        return {d["table"]: coverage_mod.TableCoverage.from_dict(d) for d in self.info.get("coverage", [])}
+
     def whole_force(self) -> pd.DataFrame:
         """Measurement rows for the whole force (no breakdown)."""
         m = self.measurements
@@ -87,7 +98,11 @@ class Panel:
     def for_families(self, names: list[str]) -> Panel:
         """The part of the panel for some families (a family notebook needs only its own)."""
         m = self.measurements[self.measurements["family"].isin(names)].reset_index(drop=True)
-        return Panel(m, self.maturity, {**self.info, "families": list(names)}, self.peers)
+        kept = self.distributions
+        if len(kept):
+            ids = set(self.measurements.loc[self.measurements["family"].isin(names), "kpi_id"])
+            kept = kept[kept["kpi_id"].isin(ids)].reset_index(drop=True)
+        return Panel(m, self.maturity, {**self.info, "families": list(names)}, self.peers, kept)
 
     def peers_for(self, quarter: Period) -> pd.DataFrame:
         """The force against its comparison group and England and Wales in one quarter (Home
@@ -209,21 +224,28 @@ def build_panel(tables, config: Configuration, families: list[str] | None = None
     windows = panel_windows(first, last)
     bwindows = breakdown_windows(first, last)
     names = list(families or registry.NAMES)
+    cov = coverage_mod.coverage_of(tables)
     parts, maturity = [], None
+    dists: list[pd.DataFrame] = []
     sources: dict[str, str] = {}
     for name in names:
         fam = registry.family(name)
         aggregate = fam.prepare(tables, config)
-        m = _measure_rows(fam, aggregate, windows, config)
+        missing, end, _ = coverage_mod.gaps_for(cov, name)
+        m = coverage_mod.apply_coverage(_measure_rows(fam, aggregate, windows, config), missing, end)
         m = m.assign(family=name, breakdown_dim="", breakdown_value="")
         parts.append(m)
         src = str(m["source"].iloc[0]) if len(m) else "none"
         sources[name] = src
         if aggregate is not None:
-            parts.append(_breakdown_rows(fam, aggregate, bwindows, params, src))
+            parts.append(coverage_mod.drop_uncovered(_breakdown_rows(fam, aggregate, bwindows, params, src),
+                                                     missing, end))
             if fam.area_series is not None:  # monthly series by local area (small multiples)
-                parts.append(_series_rows(fam, aggregate, [w for w in windows if w.kind == "month"],
-                                          params, src))
+                parts.append(coverage_mod.drop_uncovered(
+                    _series_rows(fam, aggregate, [w for w in windows if w.kind == "month"], params, src),
+                    missing, end))
+            if fam.distributions is not None:
+                dists.append(fam.distributions(aggregate))
         if name == "crime" and aggregate is not None and aggregate.maturity is not None:
             maturity = aggregate.maturity
     measurements = pd.concat([p for p in parts if len(p)], ignore_index=True)[COLUMNS]
@@ -243,14 +265,17 @@ def build_panel(tables, config: Configuration, families: list[str] | None = None
         "outcome_dates": maturity is not None,
         "crime_grain": counts.grain if counts is not None else "month",
         "ledger": [e.as_dict() for e in tables.ledger],
+        "coverage": [c.as_dict() for c in cov.values()],
     }
     if maturity is None:
         maturity = pd.DataFrame(columns=MATURITY_COLUMNS)
     info["peer_settings"] = (config.peers or {}).get("settings", {})
     info["category_labels"] = config.categories.labels if config.categories is not None else {}
     info["area_population"] = config.area_population
+    dist = (pd.concat([d for d in dists if len(d)], ignore_index=True)[DISTRIBUTION_COLUMNS]
+            if any(len(d) for d in dists) else pd.DataFrame(columns=DISTRIBUTION_COLUMNS))
     return Panel(measurements, maturity.reset_index(drop=True)[MATURITY_COLUMNS], info,
-                 peer_tables(tables, config, first, last))
+                 peer_tables(tables, config, first, last), dist)
 
 
 def peer_tables(tables, config: Configuration, first: Period, last: Period) -> pd.DataFrame:
@@ -315,11 +340,12 @@ def _maturity_index(panel: Panel, category: str, types: tuple[str, ...]) -> dict
 
 
 # ------------------------------------------------------------------------------ files
-PANEL_FILES = ("measurements.parquet", "maturity.parquet", "peers.parquet", "panel.json")
+PANEL_FILES = ("measurements.parquet", "maturity.parquet", "peers.parquet", "distributions.parquet",
+               "panel.json")
 
 
 def save(panel: Panel, folder: str | Path) -> list[Path]:
-    """Write the panel's three files into ``folder`` (each atomically); returns their paths."""
+    """Write the panel's files into ``folder`` (each atomically); returns their paths."""
     folder = Path(folder)
     m = panel.measurements.copy()
     for c in ("window_start", "window_end"):
@@ -328,11 +354,16 @@ def save(panel: Panel, folder: str | Path) -> list[Path]:
     mat["period_start"] = pd.to_datetime(mat["period_start"])
     peers = panel.peers.copy()
     peers["quarter_start"] = pd.to_datetime(peers["quarter_start"])
+    dist = panel.distributions.copy()
+    dist["period_start"] = pd.to_datetime(dist["period_start"])
+    dist["value"] = dist["value"].astype(float)
+    dist["count"] = dist["count"].astype("int64")
     paths = [folder / name for name in PANEL_FILES]
     write_atomic(paths[0], lambda t: m.to_parquet(t, index=False))
     write_atomic(paths[1], lambda t: mat.to_parquet(t, index=False))
     write_atomic(paths[2], lambda t: peers.to_parquet(t, index=False))
-    write_atomic(paths[3], lambda t: Path(t).write_text(json.dumps(panel.info, indent=1, default=str),
+    write_atomic(paths[3], lambda t: dist.to_parquet(t, index=False))
+    write_atomic(paths[4], lambda t: Path(t).write_text(json.dumps(panel.info, indent=1, default=str),
                                                         encoding="utf-8"))
     return paths
 
@@ -344,6 +375,7 @@ def load(folder: str | Path) -> Panel:
         m = pd.read_parquet(folder / "measurements.parquet")
         mat = pd.read_parquet(folder / "maturity.parquet")
         peers = pd.read_parquet(folder / "peers.parquet")
+        dist = pd.read_parquet(folder / "distributions.parquet")
         info = json.loads((folder / "panel.json").read_text(encoding="utf-8"))
     except Exception as exc:  # noqa: BLE001 - any failure means the panel cannot be used
         raise KpiError(f"cannot read the measurement panel in {folder}: {type(exc).__name__}: {exc}") from None
@@ -353,4 +385,5 @@ def load(folder: str | Path) -> Panel:
     for c in ("window_start", "window_end"):
         m[c] = pd.to_datetime(m[c]).dt.date
     mat["period_start"] = pd.to_datetime(mat["period_start"])
-    return Panel(m, mat, info, peers)
+    dist["period_start"] = pd.to_datetime(dist["period_start"]).dt.date
+    return Panel(m, mat, info, peers, dist)

@@ -35,6 +35,7 @@ def inputs_record(pl: Plan, inputs) -> dict:
                           sorted((inputs.snapshot.skipped if getattr(inputs, "snapshot", None) else {}).items())],
         "data_files": getattr(inputs, "files", None),
         "as_at": pl.params.get("as_at"), "backfill": pl.backfill,
+        "coverage": list(getattr(inputs, "coverage", ())),
     }
 
 
@@ -109,8 +110,10 @@ def _months_read(inputs: dict) -> str:
     if not span[0] or not span[1]:
         return ""
     first, last = (date.fromisoformat(d) for d in span)
+    from kpi_lib.measure.coverage import gaps_sentence
+    gaps = gaps_sentence(inputs.get("coverage") or [])
     return (f"; months read: {first:%B %Y} to {last:%B %Y} (the months outside the period feed "
-            "the comparisons and charts only)")
+            "the comparisons and charts only)" + (f"; {gaps} (never read as zero)" if gaps else ""))
 
 
 def _sections(p: Period) -> list:

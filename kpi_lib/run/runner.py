@@ -103,6 +103,7 @@ class Validated:
     span: tuple[date | None, date | None] = (None, None)  # first and last dates in the inputs
     snapshot: Snapshot | None = None  # the input files as hashed, held open for the run
     files: dict | None = None  # what happened to each file of the data folder
+    coverage: tuple[dict, ...] = ()  # which months each table covers (kpi_lib.measure.coverage)
 
 
 def _reported_span(panel) -> tuple[date | None, date | None]:
@@ -124,6 +125,7 @@ def validate(pl: Plan) -> Validated:
     was built: they are not read again."""
     from kpi_lib.inputs.folder import check_files
     from kpi_lib.measure.cache import cached_panel, snapshot_inputs
+    from kpi_lib.measure.coverage import coverage_of
     from kpi_lib.measure.panel import data_span
     files = check_files(pl.data, pl.params).as_dict()  # every file read, described or ignored on purpose
     snap = snapshot_inputs(pl.data, pl.params)
@@ -134,17 +136,19 @@ def validate(pl: Plan) -> Validated:
                 span = _reported_span(panel)
                 check_coverage(pl.period, *span, pl.data)
                 return Validated(None, list(panel.info.get("ledger", [])), panel.synthetic,
-                                 panel.info.get("extraction_date"), "cache", span, snap, files)
+                                 panel.info.get("extraction_date"), "cache", span, snap, files,
+                                 tuple(panel.info.get("coverage", [])))
             tables = read_with_settings(pl.data, pl.params)
             snap.verify("while it was being read", deep=False)
             span = data_span(tables)
             check_coverage(pl.period, *span, pl.data)
+            covered = tuple(c.as_dict() for c in coverage_of(tables).values())  # isolated records stop here
     except BaseException:
         snap.close()
         raise
     return Validated(tables, [e.as_dict() for e in tables.ledger], tables.synthetic,
                      tables.extraction_date.isoformat() if tables.extraction_date else None, "read", span,
-                     snap, files)
+                     snap, files, covered)
 
 
 def measure(pl: Plan, build: Path, inputs: Validated) -> dict:

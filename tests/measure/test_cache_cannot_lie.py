@@ -27,8 +27,9 @@ HEADER = "crime_ref,recorded_date,offence_code,domestic_abuse,local_area"
 
 
 def _crimes(n: int, prefix: str = "C") -> str:
-    """``n`` crimes recorded in April 2024 (2024/25 Q1)."""
-    return "\n".join([HEADER, *(f"{prefix}{i},2024-04-{i % 28 + 1:02d},8N,false,Worcester" for i in range(n))]) + "\n"
+    """``n`` crimes recorded in April 2024 (2024/25 Q1), the first on its last day: with no
+    extraction date, a month counts as covered only when a record reaches its last day."""
+    return "\n".join([HEADER, *(f"{prefix}{i},2024-04-{30 - i % 28:02d},8N,false,Worcester" for i in range(n))]) + "\n"
 
 
 def _april(pnl) -> float:

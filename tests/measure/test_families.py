@@ -87,9 +87,11 @@ def test_empty_quarter_inside_the_data(tmp_path):
     write_table(tmp_path, "crimes", ["C1,2023-04-10,8N,true,Worcester", "C2,2023-10-20,8N,false,Worcester"])
     write_table(tmp_path, "outcomes", ["C1,1,2023-05-01", "C2,0,"])
     r = compute("2023/24 Q2", read_tables(tmp_path), families=["crime"])
-    assert one(r, "trc_volume")["value"] == 0 and one(r, "trc_volume")["status"] == "reported"
+    # no record at all in July to September: those months are not in the data, never zero crimes
+    vol = one(r, "trc_volume")
+    assert vol["status"] == "not_in_data" and math.isnan(vol["value"]) and "never read as zero" in vol["note"]
     rate = one(r, "trc_charge_rate", "cohort")
-    assert rate["status"] == "reported" and math.isnan(rate["value"]) and "undefined" in rate["note"]
+    assert rate["status"] == "not_in_data" and math.isnan(rate["value"])
     # a quarter after the data is not reported as zero
     after = compute("2024/25 Q1", read_tables(tmp_path), families=["crime"])
     assert one(after, "trc_volume")["status"] == "not_yet_available"
@@ -106,11 +108,12 @@ def test_calls_by_hand(tmp_path):
         "L2,101,2023-04-01T11:00:00+01:00,2023-04-01T11:00:45+01:00",  # 45 s
         "L3,101,2023-04-01T11:00:00+01:00,",                            # abandoned
         "L4,101,2023-06-30T12:00:00+01:00,2023-06-30T12:00:05+01:00",  # 5 s
+        "K5,999,2023-05-15T10:00:00+01:00,2023-05-15T10:00:03+01:00",  # 3 s (every month has calls)
     ])
     r = compute("2023/24 Q1", read_tables(tmp_path), families=["calls"])
     k = one(r, "calls_999_within_10s")
-    assert (k["numerator"], k["denominator"], k["value"]) == (3, 5, pytest.approx(60.0))
-    assert one(r, "calls_999_abandoned_rate")["value"] == pytest.approx(20.0)   # 1/5
+    assert (k["numerator"], k["denominator"], k["value"]) == (4, 6, pytest.approx(400 / 6))
+    assert one(r, "calls_999_abandoned_rate")["value"] == pytest.approx(100 / 6)   # 1/6
     assert one(r, "calls_101_within_30s")["value"] == pytest.approx(50.0)       # L1, L4 of 4
     assert one(r, "calls_101_average_wait")["value"] == pytest.approx(70 / 3)   # (20+45+5)/3
     assert one(r, "calls_101_abandoned_rate")["value"] == pytest.approx(25.0)
@@ -207,9 +210,12 @@ def test_carbon_without_a_factor_is_an_error(tmp_path):
 
 
 def test_crimes_without_outcomes_give_volumes_but_no_rates(tmp_path):
-    write_table(tmp_path, "crimes", ["C1,2023-04-10,8N,true,Worcester", "C2,2023-06-20,8N,false,Worcester"])
+    # a record in every month, the last on the quarter's last day (no extraction date: June is
+    # complete only if the crimes reach its last day)
+    write_table(tmp_path, "crimes", ["C1,2023-04-10,8N,true,Worcester", "C2,2023-06-30,8N,false,Worcester",
+                                     "C3,2023-05-20,8N,false,Worcester"])
     r = compute("2023/24 Q1", read_tables(tmp_path), families=["crime"])
-    assert one(r, "trc_volume")["value"] == 2
+    assert one(r, "trc_volume")["value"] == 3
     assert one(r, "trc_charge_rate", "cohort")["status"] == "not_available_from_source"
 
 

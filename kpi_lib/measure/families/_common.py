@@ -85,6 +85,7 @@ def next_month(d: date) -> date:
     return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
 
 
+DISTRIBUTION_COLUMNS = ["kpi_id", "period_start", "value", "count"]
 BREAKDOWN_COLUMNS = ["kpi_id", "dimension", "category", "value", "numerator", "denominator", "basis",
                      "ci_low", "ci_high", "sample_n"]
 
@@ -104,7 +105,9 @@ class Family:
     ``kpi_ids`` are the family's KPIs when fixed in code; empty when the catalogue lists them
     (see :func:`family_kpi_ids`);
     measure(aggregate, windows, params) -> measurement rows (``COLUMNS``);
-    breakdown(aggregate, window, params) -> breakdown rows (``BREAKDOWN_COLUMNS``) for one window.
+    breakdown(aggregate, window, params) -> breakdown rows (``BREAKDOWN_COLUMNS``) for one window;
+    distributions(aggregate) -> optional: what a test of a median needs, per month (``kpi_id,
+    period_start, value, count``: the values binned, with how many fall in each bin).
     """
 
     name: str
@@ -119,6 +122,7 @@ class Family:
     #: series(aggregate, months, params) -> breakdown rows (``BREAKDOWN_COLUMNS`` plus
     #: window_kind, window_start, window_end) of monthly series by local area, or None
     area_series: Callable[[Any, list[Window], dict], pd.DataFrame] | None = None
+    distributions: Callable[[Any], pd.DataFrame] | None = None
 
 
 def family_kpi_ids(fam: Family, config: Configuration) -> list[str]:

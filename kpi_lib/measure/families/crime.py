@@ -230,7 +230,7 @@ def measure(counts: CrimeCounts, windows: list[Window], params: dict) -> pd.Data
                     continue
                 x = float(sums[basis][k.measure].get(k.category, 0))
                 note, share = "", float("nan")
-                if basis == "cohort" and k.measure == "charge_rate":
+                if basis == "cohort":  # any outcome rate of the category: its crimes still pending
                     pending = float(sums[basis]["pending"].get(k.category, 0))
                     share = 100 * pending / n if n else float("nan")
                     note = (f"As at extraction {when}; {share:.1f}% not yet assigned an outcome."
