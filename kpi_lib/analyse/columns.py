@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 #: What a KPI row's ``status`` may be.
-STATUSES = ("reported", "not_yet_available", "annual", "not_available_from_source")
+STATUSES = ("reported", "not_yet_available", "annual", "not_available_from_source", "not_in_data")
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,10 @@ def _flag(name: str, label: str) -> Column:
 
 
 PROBABILITY = between(0.0, 1.0)
+#: last_year_finding codes (kpi_lib.analyse.compare) and spc_finding codes (kpi_lib.analyse.overtime)
+LAST_YEAR_FINDINGS = ("", "higher", "lower", "no_clear_change", "not_enough_data", "not_comparable",
+                      "not_tested")
+SPC_FINDINGS = ("", "outside", "shift", "trend", "within", "too_few", "none")
 SIGNIFICANT = one_of((0.0, 1.0))  # 1.0 a real change, 0.0 could be chance, empty when untested
 PERCENT = "0.0"
 P_VALUE = "0.0000"
@@ -153,6 +157,7 @@ RESULTS = Table((
     _text("source", "Source"),
     _text("note", "Note"),
     _number("target", "Target", "unit"),
+    _text("target_source", "Target set by"),
     _required("polarity", "Better when"),
     _flag("supplementary", "Supplementary measure"),
     _text("budget_year", "Budget year"),
@@ -162,12 +167,22 @@ RESULTS = Table((
     *(_number(f"{name}_value", words, "unit") for name, words in COMPARED),
     *(_number(f"{name}_value_mature", f"{words} (fully matured)", "unit") for name, words in COMPARED),
     _text("comparison_basis", "Comparison basis"),
+    _number("comparator_age_days", "Compared at the same age: days after each period end", "0"),
+    _text("last_year_period", "Same period last year: which"),
     _number("change_previous", "Change on previous quarter", "unit"),
     _number("change_last_year", "Change on last year", "unit"),
     _number("change_last_year_pct", "Change on last year (%)", PERCENT),
+    _number("change_last_year_low", "Change on last year, 95% interval low", "unit"),
+    _number("change_last_year_high", "Change on last year, 95% interval high", "unit"),
+    _number("change_last_year_pct_low", "Change on last year (%), 95% interval low", PERCENT),
+    _number("change_last_year_pct_high", "Change on last year (%), 95% interval high", PERCENT),
     _text("last_year_test", "Test (last year)"),
     _number("last_year_p_value", "p-value (last year)", P_VALUE, PROBABILITY),
-    _number("last_year_significant", "Change on last year significant", check=SIGNIFICANT),
+    _number("last_year_q_value", "q-value (last year, Benjamini-Hochberg)", P_VALUE, PROBABILITY),
+    _number("last_year_significant", "Change on last year significant (q below 0.05)", check=SIGNIFICANT),
+    _number("last_year_dispersion", "Dispersion of the count (last-year test)", "0.00"),
+    _text("last_year_finding", "Against last year (code)", one_of(LAST_YEAR_FINDINGS)),
+    _text("last_year_words", "Against last year"),
     _number("change_12m", "Change, 12 months on previous 12", "unit"),
     _number("change_12m_pct", "Change, 12 months on previous 12 (%)", PERCENT),
     _text("change_12m_test", "Test (12 months)"),
@@ -175,6 +190,7 @@ RESULTS = Table((
     _number("change_12m_significant", "12-month change significant", check=SIGNIFICANT),
     _number("change_baseline", "Change on baseline", "unit"),
     _number("change_baseline_pct", "Change on baseline (%)", PERCENT),
+    _text("baseline_period", "Baseline period"),
     _text("spc_grain", "SPC grain"),
     Column("spc_points", int, "SPC points", check=between(0, None), excel="0"),
     _text("spc_variation", "SPC variation"),
@@ -182,12 +198,20 @@ RESULTS = Table((
     _text("spc_rule", "SPC rule"),
     _flag("spc_trial", "SPC trial limits"),
     _flag("spc_seasonal", "SPC seasonal limits"),
+    _text("spc_finding", "Over time (code)", one_of(SPC_FINDINGS)),
+    Column("spc_direction", int, "Over time: direction (+1 up, -1 down)", check=between(-1, 1), excel="0"),
+    _text("spc_words", "Over time"),
+    _text("spc_since", "Over time: since"),
+    Column("spc_trend", int, "Steady trend (+1 rising, -1 falling)", check=between(-1, 1), excel="0"),
+    _text("spc_window_start", "SPC limits from"),
+    Column("spc_window_points", int, "SPC points in the limits", check=between(0, None), excel="0"),
     _text("verdict_code", "Verdict code", one_of(_verdict_codes)),
     _text("verdict", "Verdict"),
     _number("outlook_value", "Year-end outlook", "unit"),
     _number("outlook_low", "Year-end outlook, 80% interval low", "unit"),
     _number("outlook_high", "Year-end outlook, 80% interval high", "unit"),
     _number("outlook_p_meet", "Probability of meeting the target by year end", "0.00", PROBABILITY),
+    _text("verdict_direction", "Verdict direction", one_of(("", "better", "worse", "higher", "lower"))),
     _flag("synthetic_data", "Synthetic data"),
 ))
 
@@ -205,6 +229,7 @@ SPC_POINTS = Table((
     Column("segment", int, "Segment"),
     _number("adjustment", "Seasonal factor", "0.000"),
     _flag("limits_clipped", "Limits clipped to 0-100"),
+    _flag("in_window", "In the window the limits come from"),
 ))
 
 

@@ -64,6 +64,7 @@ VARIATION_LABELS = {
     "neutral_high": "Special cause variation (higher)",
     "neutral_low": "Special cause variation (lower)",
     "no_data": "Not enough data",
+    "not_judged": "Not judged (before the window the limits come from, or too few points)",
 }
 ASSURANCE_LABELS = {
     "consistent_pass": "Consistently passing the target",
@@ -413,11 +414,15 @@ POINT_COLUMNS = SPC_POINTS.names
 
 def points_table(chart: pd.DataFrame, kpi_id: str, basis: str, unit: str) -> pd.DataFrame:
     """One row per chart point for ``results/spc.csv``: kpi_id, basis, x, y, mean,
-    lpl, upl, variation, rule, segment, adjustment, limits_clipped; percent limits clipped to
-    0-100 and the clipping flagged."""
+    lpl, upl, variation, rule, segment, adjustment, limits_clipped, in_window (whether the
+    point is among those the limits come from: a chart of the whole series has them all);
+    percent limits clipped to 0-100 and the clipping flagged. A missing point (no data) stays
+    missing: y is empty, never zero."""
     c = clip_percent_limits(chart, unit)
     if "adjustment" not in c:
         c["adjustment"] = 1.0
+    if "in_window" not in c:
+        c["in_window"] = True
     out = c.assign(kpi_id=kpi_id, basis=basis or "")
     return out[POINT_COLUMNS].reset_index(drop=True)
 

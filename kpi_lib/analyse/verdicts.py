@@ -1,50 +1,47 @@
 """One plain verdict per KPI, and the one set of symbols every output uses for it.
 
-The Panel acts on words, so the words are computed once, here, from the statistics already in
-the KPI result table (``kpis.csv``), and every table, notebook and chart shows ``verdict`` and
-``VERDICTS[verdict_code]`` without restating them. Symbols are a shape plus words, never colour
-alone (Making Data Count's palette fails 3:1 contrast for grey and blue on white).
+The Panel asks two questions of a KPI, and the suite answers each on its own before combining
+them (docs/methods.md):
 
-The rule, first match wins (also in docs/methods.md):
+- (a) **against the same period last year** (:mod:`kpi_lib.analyse.compare`): a like-for-like
+  change with its interval and a test, after Benjamini-Hochberg across the report:
+  ``last_year_finding`` is higher / lower (a real change), no_clear_change, not_enough_data,
+  not_comparable or not_tested, and ``last_year_words`` says it;
+- (b) **over time** (:mod:`kpi_lib.analyse.overtime`): an SPC chart with limits from a recent
+  window: ``spc_finding`` is outside (this period), shift (a sustained shift since a month),
+  trend (a steady rise or fall since a year), within, too_few (too few points to judge) or
+  none (no chart), and ``spc_words`` says it.
 
-1. **Cannot be reported** (``not_reported``): the status is not "reported", or there is no
-   value. The words say why: not yet available, annual (reported at the year end), or not
-   available from this source.
-2. **Too early to tell** (``too_early``): a cohort outcome rate that is still maturing and
-   cannot yet be compared fairly. That is: it has pending outcomes and no like-for-like
-   comparison (``comparison_basis`` starts "not like-for-like", e.g. Home Office tables without
-   outcome dates); or it is compared at equal maturity but most of its crimes (more than
-   ``TOO_EARLY_PENDING_PCT``, 50%) still await an outcome, so the figure says little about the
-   final rate; or it has no stated comparison basis and is provisional (more than
-   ``provisional_pending_pct`` pending: the ``provisional`` column). Words: "Too early to tell
-   (43% of outcomes pending)". A provisional rate compared at equal maturity with fewer than
-   half its outcomes pending IS judged (rule 4): last year's cohort was counted at the same age,
-   so the comparison is fair (docs/methods.md). This comes before the target because
-   a rate that will still rise cannot yet be said to meet or miss one.
-3. **Meeting target / Missing target** (``meeting_target`` / ``missing_target``): only where the
-   KPI has a target and a direction (higher or lower is better). Met or missed is read from the
-   latest value; the SPC assurance adds whether that is reliable ("consistently passing"),
-   may not last ("hit and miss") or is unusual.
-   A yes/no KPI (unit ``flag``, e.g. "Financial outturn is within the agreed budget") without a
-   target has no sampling noise: a switch from last year is a real change ("Worse: no this year,
-   yes last year"), an unchanged answer says so ("No change from last year (no)").
-4. **Better / Worse, and a real change** (``better`` / ``worse``): only when the SPC signal on
-   the latest point (special cause) or the test against the same period last year
-   (significant at 5%) says the change is real, and the two do not point in opposite directions;
-   better or worse follows the KPI's polarity. For a KPI with neutral polarity (more reporting
-   of rape or domestic abuse may be good or bad) the words are **Higher / Lower, and a real
-   change** (``higher`` / ``lower``).
-5. **Normal ups and downs** (``normal``): otherwise, including when the chart and the test
-   disagree (then the words say so).
+The verdict combines them by this precedence, first match wins:
 
-The words name the evidence, so they never sit beside a figure that seems to contradict them:
-"Worse, and a real change (the chart: a run of months on one side of its usual level; against
-the same period last year it could be chance)" when only the chart signals; "(against the same
-period last year; the chart shows no signal)" when only the test does; the plain label when both
-agree. A real change beside a target verdict is added to it ("Missing target (consistently); and
-worse, a real change (the chart: outside its usual range)"), never hidden by it. A whole
-financial year is judged on the year against the year before (the test), not on the chart's
-latest month: "Better than last year, and a real change".
+1. **Cannot be reported** (``not_reported``): the status is not "reported", or there is no value;
+   the words say why (not yet available, annual, not available from this source, or the period
+   is not in the data).
+2. **Too early to tell** (``too_early``): a cohort outcome rate still maturing that cannot be
+   compared fairly: some outcomes pending and no like-for-like comparison; or more than
+   ``TOO_EARLY_PENDING_PCT`` (50%) pending even at equal maturity; or provisional with no stated
+   comparison basis.
+3. **Meeting / Missing target** (``meeting_target`` / ``missing_target``): only where the KPI has a
+   target and a better direction, judged on the period's value; the SPC assurance (on the
+   period's points) says whether that is reliable. A real change against last year, or a chart
+   finding, is added after it in words, never hidden by it.
+4. **Better / Worse / Higher / Lower, a real change** (``better`` / ``worse`` / ``higher`` /
+   ``lower``): only when (a) says so (q < 0.05). Higher / lower for a KPI where neither direction
+   is better. A yes/no answer that switched is a change in itself. The chart's finding follows.
+5. **Unusual on the chart** (``unusual``): (b) finds the period outside its usual range or a
+   sustained shift, and (a) does not find a real change. The words say "above" or "below",
+   never "better" or "worse": a chart signal is never called a real change.
+6. **A steady trend** (``trend``): (b) finds a steady rise or fall since a year, (a) no real change.
+7. **Not enough data to tell** (``unclear``): (a) cannot tell (the interval is wider than the
+   practical margin, or too few events) and the chart shows nothing unusual, or there are too few
+   points on the chart and no answer from (a).
+8. **No clear change** (``normal``): otherwise; the words give both answers.
+
+The words always name the evidence ("on a year ago", "on the chart"), so
+they never sit beside a figure that seems to contradict them. The quarter and the year use this
+same rule (for a year, "last year" and "this year"). ``verdict_direction`` says which way the
+verdict's words point (better, worse, higher, lower, or empty); :func:`flagged` is the one list
+of KPIs for the Panel's attention, from which every list in the report is drawn.
 
 "On track" is never said: meeting or missing appears only where a target exists.
 """
@@ -75,22 +72,31 @@ class Verdict:
 
 
 VERDICTS: dict[str, Verdict] = {
-    "better": Verdict("⊕", "Better, and a real change", "circled plus",
-                      "The latest figure is better, and the change is more than normal ups and downs."),
-    "worse": Verdict("⊖", "Worse, and a real change", "circled minus",
-                     "The latest figure is worse, and the change is more than normal ups and downs."),
-    "higher": Verdict("↑", "Higher, and a real change", "up arrow",
-                      "Higher than usual, beyond normal ups and downs; neither better nor worse in itself."),
-    "lower": Verdict("↓", "Lower, and a real change", "down arrow",
-                     "Lower than usual, beyond normal ups and downs; neither better nor worse in itself."),
-    "normal": Verdict("○", "Normal ups and downs", "open circle",
-                      "No change beyond the usual variation."),
+    "better": Verdict("⊕", "Better, a real change", "circled plus",
+                      "Better than the same period last year, by more than chance would give."),
+    "worse": Verdict("⊖", "Worse, a real change", "circled minus",
+                     "Worse than the same period last year, by more than chance would give."),
+    "higher": Verdict("↑", "Higher, a real change", "up arrow",
+                      "Higher than the same period last year, by more than chance would give; "
+                      "neither better nor worse in itself."),
+    "lower": Verdict("↓", "Lower, a real change", "down arrow",
+                     "Lower than the same period last year, by more than chance would give; "
+                     "neither better nor worse in itself."),
+    "unusual": Verdict("◇", "Unusual on the chart", "diamond",
+                       "Outside its usual range, or a sustained shift, on the chart this period; "
+                       "not a real change against last year."),
+    "trend": Verdict("⋰", "A steady trend", "rising dots",
+                     "Rising or falling steadily for years on the chart; not a change this period."),
+    "normal": Verdict("○", "No clear change", "open circle",
+                      "No real change against last year and nothing unusual on the chart."),
+    "unclear": Verdict("◌", "Not enough data to tell", "dotted circle",
+                       "The figures are too few or too uncertain to say whether it changed."),
     "too_early": Verdict("◔", "Too early to tell", "quarter-filled circle",
                          "Many outcomes are still pending, so the figure will rise; no judgement yet."),
     "meeting_target": Verdict("✓", "Meeting target", "tick",
-                              "The latest figure meets the target."),
+                              "The figure for the period meets the target."),
     "missing_target": Verdict("✗", "Missing target", "cross",
-                              "The latest figure misses the target."),
+                              "The figure for the period misses the target."),
     "not_reported": Verdict("–", "Cannot be reported", "dash",
                             "No figure for this period; the words say why."),
 }
@@ -101,7 +107,7 @@ VARIATION_VERDICT: dict[str, str] = {
     "improvement_high": "better", "improvement_low": "better",
     "concern_high": "worse", "concern_low": "worse",
     "neutral_high": "higher", "neutral_low": "lower",
-    "common_cause": "normal", "no_data": "not_reported",
+    "common_cause": "normal", "no_data": "not_reported", "not_judged": "not_reported",
 }
 
 
@@ -114,6 +120,7 @@ _STATUS_WORDS = {
     "not_yet_available": "not yet available for this period",
     "annual": "an annual measure, reported at the year end",
     "not_available_from_source": "not available from this source",
+    "not_in_data": "this period is not in the data",
 }
 
 
@@ -124,6 +131,13 @@ def _num(row: Mapping, key: str) -> float:
     except (TypeError, ValueError):
         return math.nan
     return f
+
+
+def _str(row: Mapping, key: str) -> str:
+    v = row.get(key)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(v).strip()
 
 
 def _truthy(v) -> bool:
@@ -139,48 +153,25 @@ def _pending_words(pending: float) -> str:
     return f"Too early to tell ({share}% of outcomes pending)"
 
 
-def _spc_direction(variation: object) -> int:
-    v = str(variation or "")
-    if v.startswith(("improvement_", "concern_", "neutral_")):
-        return 1 if v.endswith("_high") else -1
-    return 0
-
-
-#: Plain words for the SPC rule behind a special-cause signal on the latest point.
-RULE_WORDS = {
-    "outside_limits": "outside its usual range",
-    "shift": "a run of {grain}s on one side of its usual level",
-    "trend": "a run of {grain}s all {direction}",
-    "two_in_three": "two of the last three {grain}s near the edge of its usual range",
-}
-
-
 def _is_year(row: Mapping) -> bool:
     """A whole financial year ("2024/25"), not a quarter ("2024/25 Q4")."""
-    period = str(row.get("period") or "")
+    period = _str(row, "period")
     return bool(period) and "Q" not in period
 
 
-def _chart_words(row: Mapping, direction: int) -> str:
-    """Why the chart calls the latest point a real change, in words ("the chart: ...")."""
-    grain = str(row.get("spc_grain") or "month")
-    grain = grain if grain in ("month", "quarter") else "month"
-    rule = str(row.get("spc_rule") or "")
-    words = RULE_WORDS.get(rule, "beyond its usual variation")
-    seasonal = " for the time of year" if _truthy(row.get("spc_seasonal")) else ""
-    return "the chart: " + words.format(grain=grain, direction="rising" if direction > 0 else "falling") + seasonal
+def _against(row: Mapping) -> str:
+    """The comparison, said short: "a year ago" (the same quarter a year before) or "last year"
+    (a whole year against the year before)."""
+    return "last year" if _is_year(row) else "a year ago"
 
 
-def _signal_words(row: Mapping, spc: int, test: int, tested: bool) -> str:
-    """Which evidence makes a change real, so the words never sit beside a contradicting figure:
-    the chart alone (and the comparison with last year could be chance, or was not tested), the
-    test against last year alone, or both."""
-    if spc and test:
+def _direction_word(direction: int, polarity: str) -> str:
+    """better / worse for a KPI with a better direction; higher / lower otherwise."""
+    if direction == 0:
         return ""
-    if spc:
-        last_year = "; against the same period last year it could be chance" if tested else ""
-        return f" ({_chart_words(row, spc)}{last_year})"
-    return " (against the same period last year; the chart shows no signal)"
+    if polarity in ("higher_better", "lower_better"):
+        return "better" if (direction > 0) == (polarity == "higher_better") else "worse"
+    return "higher" if direction > 0 else "lower"
 
 
 def _target_verdict(value: float, target: float, higher_better: bool, assurance: str) -> tuple[str, str]:
@@ -197,31 +188,61 @@ def _target_verdict(value: float, target: float, higher_better: bool, assurance:
     return "missing_target", "Missing target" + qualifier
 
 
-def _flag_verdict(value: float, last_year: float, polarity: str) -> tuple[str, str]:
-    """A yes/no KPI without a target: a yes/no answer has no sampling noise, so a switch from last
-    year is a real change and an unchanged answer is said as such, never "ups and downs"."""
-    answer = "yes" if value == 1 else "no"
-    if math.isnan(last_year) or last_year == value:
-        return "normal", f"No change from last year ({answer})" if not math.isnan(last_year) else \
-            f"Answer this year: {answer}"
-    direction = 1 if value > last_year else -1
-    if polarity == "neutral":
-        code = "higher" if direction > 0 else "lower"
-    else:
-        code = "better" if (direction > 0) == (polarity == "higher_better") else "worse"
-    before = "yes" if last_year == 1 else "no"
-    return code, f"{code.capitalize()}: {answer} this year, {before} last year"
+def _last_year_direction(row: Mapping) -> int:
+    f = _str(row, "last_year_finding")
+    return 1 if f == "higher" else -1 if f == "lower" else 0
 
 
-def verdict_for(row: Mapping) -> tuple[str, str]:
-    """(verdict_code, verdict words) for one KPI result row (a mapping of kpis.csv columns)."""
-    status = str(row.get("status") or "")
+def _chart_clause(row: Mapping) -> str:
+    """The over-time answer as a clause: "nothing unusual on the chart" (within its usual range),
+    "a steady rise since 2019 on the chart"."""
+    words = _str(row, "spc_words")
+    if not words or _str(row, "spc_finding") in ("", "none"):
+        return ""
+    if _str(row, "spc_finding") == "too_few":  # "too few points to judge (4 of 12)"
+        return words.replace("too few points", "too few points on the chart", 1)
+    if _str(row, "spc_finding") == "within":
+        return "nothing unusual on the chart"
+    return f"{words} on the chart"
+
+
+def _last_year_clause(row: Mapping) -> str:
+    """The last-year answer as a short clause naming the comparison ("no clear change on a year
+    ago"; "not comparable: 2023/24 Q4 is not in the data"; "not tested on a year ago"); its
+    interval and test are in ``last_year_words``, shown beside the change."""
+    words = _str(row, "last_year_words")
+    finding = _str(row, "last_year_finding")
+    against = _against(row)
+    if not words:
+        return ""
+    if finding == "not_tested":
+        return f"not tested on {against}"
+    if finding == "not_comparable":
+        return words
+    for head in ("no clear change", "not enough data to tell", "higher, a real change", "lower, a real change"):
+        if words.startswith(head):
+            return f"{head} on {against}"
+    return words
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def verdict_parts(row: Mapping) -> tuple[str, str, str]:
+    """(verdict_code, verdict words, verdict_direction) for one KPI result row (a mapping of
+    kpis.csv columns); the rule is in the module docstring."""
+    status = _str(row, "status")
     value = _num(row, "value")
     if status != "reported":
         why = _STATUS_WORDS.get(status, f"status is {status or 'missing'}")
-        return "not_reported", f"Cannot be reported: {why}"
+        return "not_reported", f"Cannot be reported: {why}", ""
     if math.isnan(value):
-        return "not_reported", "Cannot be reported: no value for this period"
+        return "not_reported", "Cannot be reported: no value for this period", ""
 
     pending = _num(row, "pending_share")
     if not math.isnan(pending) and pending > 0:
@@ -230,59 +251,122 @@ def verdict_for(row: Mapping) -> tuple[str, str]:
             is_provisional = pending > DEFAULT_PROVISIONAL_PCT
         else:
             is_provisional = _truthy(provisional)
-        basis = str(row.get("comparison_basis") or "").lower()
+        basis = _str(row, "comparison_basis").lower()
         if basis.startswith("not like-for-like"):
-            return "too_early", _pending_words(pending)
+            return "too_early", _pending_words(pending), ""
         if basis.startswith("equal maturity"):
             if pending > TOO_EARLY_PENDING_PCT:
-                return "too_early", _pending_words(pending)
+                return "too_early", _pending_words(pending), ""
         elif is_provisional:
-            return "too_early", _pending_words(pending)
+            return "too_early", _pending_words(pending), ""
 
-    polarity = str(row.get("polarity") or "")
+    polarity = _str(row, "polarity")
     target = _num(row, "target")
-    year = _is_year(row)
-    # A whole year is judged on the year against the year before (the test); the chart speaks of
-    # its latest point, which is a month or quarter, not the year.
-    spc = 0 if year else _spc_direction(row.get("spc_variation"))
-    change = _num(row, "change_last_year")
-    tested = not math.isnan(_num(row, "last_year_significant"))
-    test = 0
-    if _num(row, "last_year_significant") == 1.0 and not math.isnan(change) and change != 0:
-        test = 1 if change > 0 else -1
+    ly = _str(row, "last_year_finding")
+    chart = _str(row, "spc_finding")
+    chart_dir = int(_num(row, "spc_direction")) if not math.isnan(_num(row, "spc_direction")) else 0
+    real = _direction_word(_last_year_direction(row), polarity)
+    flag = _str(row, "unit") == "flag"
+    against = "last year" if flag else _against(row)
+    detail = _str(row, "last_year_words")
+    if real and flag:
+        real_clause = f"{real} than {against}: {detail}"
+    elif real:
+        real_clause = f"{real} than {against}, a real change"
+    else:
+        real_clause = ""
+    signal = chart in ("outside", "shift", "trend")
+
     if not math.isnan(target) and polarity in ("higher_better", "lower_better"):
         code, words = _target_verdict(value, target, polarity == "higher_better",
-                                      str(row.get("spc_assurance") or ""))
-        signal = spc or test
-        if signal:  # a real change beside a target verdict is said, never hidden by it
-            how = "better" if (signal > 0) == (polarity == "higher_better") else "worse"
-            because = _chart_words(row, spc) if spc else "against the same period last year"
-            words += f"; and {how}, a real change ({because})"
-        return code, words
-    if str(row.get("unit") or "") == "flag":
-        return _flag_verdict(value, _num(row, "last_year_value"), polarity)
+                                      _str(row, "spc_assurance"))
+        extra = _join(real_clause, _chart_clause(row) if signal else "")
+        return code, words + (f"; {extra}" if extra else ""), real
+    if real:
+        return real, _sentence(_join(real_clause, _chart_clause(row))), real
+    if chart in ("outside", "shift"):
+        return ("unusual", "Unusual on the chart: " + _join(_str(row, "spc_words"), _last_year_clause(row)),
+                _direction_word(chart_dir, polarity))
+    if chart == "trend":
+        return ("trend", _sentence(_join(_chart_clause(row), _last_year_clause(row))),
+                _direction_word(chart_dir, polarity))
+    if ly == "not_enough_data":
+        return "unclear", _sentence(_join(_last_year_clause(row), _chart_clause(row))), ""
+    if chart in ("too_few", "none", "") and ly in ("not_comparable", "not_tested", ""):
+        return "unclear", "Not enough data to tell: " + _join(_last_year_clause(row), _chart_clause(row)), ""
+    if ly == "no_clear_change" and chart == "within":
+        return "normal", f"No clear change on {against} or on the chart", ""
+    if ly == "no_clear_change":
+        return "normal", _sentence(_join(_last_year_clause(row), _chart_clause(row))), ""
+    return "normal", _sentence(_join(_chart_clause(row), _last_year_clause(row))), ""
 
-    if spc and test and spc != test:
-        return "normal", "Normal ups and downs (the chart and the test against last year disagree)"
-    direction = spc or test
-    if direction == 0:
-        return "normal", VERDICTS["normal"].label
-    if polarity == "neutral":
-        code = "higher" if direction > 0 else "lower"
-    else:
-        code = "better" if (direction > 0) == (polarity == "higher_better") else "worse"
-    if year:
-        return code, VERDICTS[code].label.replace(", and", " than last year, and")
-    return code, VERDICTS[code].label + _signal_words(row, spc, test, tested)
+
+def verdict_for(row: Mapping) -> tuple[str, str]:
+    """(verdict_code, verdict words) for one KPI result row (see :func:`verdict_parts`)."""
+    code, words, _ = verdict_parts(row)
+    return code, words
 
 
 def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:
-    """The result table with ``verdict_code`` and ``verdict`` (the rule is in the module docstring).
+    """The result table with ``verdict_code``, ``verdict`` (the words) and ``verdict_direction``
+    (the rule is in the module docstring).
 
     Pure: returns a copy; the only function that computes verdicts (engine.compute calls it once).
     """
     out = results.copy()
-    pairs = [verdict_for(r) for r in out.to_dict("records")]
-    out["verdict_code"] = [c for c, _ in pairs]
-    out["verdict"] = [w for _, w in pairs]
+    parts = [verdict_parts(r) for r in out.to_dict("records")]
+    out["verdict_code"] = [c for c, _, _ in parts]
+    out["verdict"] = [w for _, w, _ in parts]
+    out["verdict_direction"] = [d for _, _, d in parts]
     return out
+
+
+#: Why a KPI is for the Panel's attention, most pressing first (see :func:`flagged`).
+ATTENTION = {
+    "worse": "worse than last year, a real change",
+    "missing_target": "missing its target",
+    "unusual": "unusual on the chart, or a real change in a KPI where neither direction is better",
+    "trend": "a steady trend in the worse direction",
+    "too_early": "too early to tell",
+}
+
+
+def flagged(results: pd.DataFrame) -> pd.DataFrame:
+    """The KPIs for the Panel's attention, from the stored verdicts alone: the one list from which
+    the report's count sentence, key messages, commentary checklist and questions are all drawn,
+    so that they never disagree with the verdicts or with each other.
+
+    One row per KPI (its headline row), in the table's order, with ``attention`` (a key of
+    :data:`ATTENTION`) and ``supplementary``. A KPI is flagged when its verdict's words say
+    worse (``verdict_direction`` "worse": a real change for the worse against last year, with or
+    without a target), it misses its target, it is unusual on the chart or changed for real where
+    neither direction is better (higher / lower), a steady trend runs in the worse direction, or
+    it is too early to tell. A KPI flagged for several reasons takes the first in :data:`ATTENTION`'s
+    order. Columns: kpi_id, name, verdict_code, verdict, verdict_direction, attention,
+    supplementary. Pure.
+    """
+    cols = ["kpi_id", "name", "verdict_code", "verdict", "verdict_direction", "attention", "supplementary"]
+    if results is None or results.empty or "verdict_code" not in results:
+        return pd.DataFrame(columns=cols)
+    head = results[results["headline"].map(_truthy)] if "headline" in results else results
+    head = head.drop_duplicates("kpi_id") if "kpi_id" in head else head
+    rows = []
+    for r in head.to_dict("records"):
+        code = _str(r, "verdict_code")
+        direction = _str(r, "verdict_direction")
+        if code == "worse" or (direction == "worse" and code not in ("missing_target", "unusual", "trend")):
+            attention = "worse"
+        elif code == "missing_target":
+            attention = "missing_target"
+        elif code in ("higher", "lower") or (code == "unusual" and direction != "better"):
+            attention = "unusual"
+        elif code == "trend" and direction == "worse":
+            attention = "trend"
+        elif code == "too_early":
+            attention = "too_early"
+        else:
+            continue
+        rows.append({"kpi_id": _str(r, "kpi_id") or _str(r, "name"), "name": _str(r, "name"), "verdict_code": code,
+                     "verdict": _str(r, "verdict"), "verdict_direction": direction,
+                     "attention": attention, "supplementary": _truthy(r.get("supplementary"))})
+    return pd.DataFrame(rows, columns=cols)

@@ -64,6 +64,11 @@ EXPECTED: dict[str, str] = {
     "spc_grain": f"a mapping of family to grain, e.g. {{crime: month}}, each grain one of {', '.join(GRAINS)}",
     "spc_seasonal": "a list of KPI ids from the KPI catalogue (params/kpis.yaml or kpis_file)",
     "min_events_for_count_test": "a whole number of at least 1",
+    "spc_window_months": "a whole number of months from 12 to 120",
+    "spc_min_points": "a whole number of points from 8 to 60",
+    "practical_margin_pct": "a positive number (a percentage of last year's value)",
+    "practical_margin_points": "a positive number of percentage points",
+    "fdr_q": "a number above 0 and below 1 (the false discovery rate, e.g. 0.05)",
     "timezone": "a time zone from the tz database, e.g. Europe/London, or null",
     "peers_file": "the path of a YAML file, or null",
     "annotations_file": "the path of a YAML file, or null",
@@ -109,6 +114,11 @@ class Settings(BaseModel):
     spc_grain: dict[Text, Literal["month", "quarter", "none"]]
     spc_seasonal: list[Text]
     min_events_for_count_test: int = Field(ge=1)
+    spc_window_months: int = Field(default=24, ge=12, le=120)
+    spc_min_points: int = Field(default=12, ge=8, le=60)
+    practical_margin_pct: Number = Field(default=10, gt=0, le=100)
+    practical_margin_points: Number = Field(default=5, gt=0, le=100)
+    fdr_q: Number = Field(default=0.05, gt=0, lt=1)
     timezone: str | None
     peers_file: str | None
     annotations_file: str | None

@@ -17,7 +17,21 @@ where one does the job, and the library call is pinned so a new version cannot c
   ``scipy.stats.binomtest``; below ``MIN_EVENTS_FOR_COUNT_TEST`` events in total it says "too few
   events to test" instead of giving a p-value;
 - median: distribution-free interval from binomial order statistics (Conover, Practical
-  Nonparametric Statistics, 3rd ed., section 3.2), via ``scipy.stats.quantile_test``.
+  Nonparametric Statistics, 3rd ed., section 3.2), via ``scipy.stats.quantile_test``;
+- change in a count against last year, allowing for overdispersion: quasi-Poisson (McCullagh and
+  Nelder 1989, section 4.5): the log rate ratio of two Poisson counts, its standard error
+  multiplied by the square root of a dispersion estimated from the series' own deseasonalised
+  monthly history (Pearson chi-square over residual degrees of freedom of a ``statsmodels``
+  Poisson GLM with a level per financial year and a seasonal curve), tested against Student's t
+  on those degrees of freedom;
+- change in a proportion with its interval: Newcombe's hybrid score interval for a difference of
+  two proportions (Newcombe 1998, method 10), via
+  ``statsmodels.stats.proportion.confint_proportions_2indep(method="newcomb")``;
+- change in a median: Mood's median test (``scipy.stats.median_test``) with a percentile
+  bootstrap interval for the difference of the medians (seeded, so the same data give the same
+  interval);
+- many tests in one report: Benjamini-Hochberg false discovery rate (Benjamini and Hochberg 1995),
+  via ``statsmodels.stats.multitest.multipletests(method="fdr_bh")``.
 """
 
 from __future__ import annotations
@@ -40,6 +54,14 @@ MIN_EVENTS_FOR_COUNT_TEST = 10
 
 TEST_PROPORTIONS = "two-proportion z-test"
 TEST_COUNTS = "exact test for two Poisson counts"
+TEST_QUASI_POISSON = "quasi-Poisson test"
+TEST_MEDIANS = "Mood's median test"
+#: Months of history needed to estimate a count's dispersion; with fewer, it is taken as 1 (plain
+#: Poisson) and the test says so.
+MIN_DISPERSION_MONTHS = 12
+#: Bootstrap replicates for the interval of a change in a median (seeded: same data, same interval).
+BOOTSTRAP_REPS = 2000
+BOOTSTRAP_SEED = 20240401
 
 
 def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
@@ -197,3 +219,185 @@ def median_with_interval(values: np.ndarray, confidence: float = 0.95) -> dict:
     ci = sps.quantile_test(v, q=median, p=0.5).confidence_interval(confidence)
     return {"value": median, "ci_low": float(ci.low), "ci_high": float(ci.high), "n": n}
 
+
+
+# ------------------------------------------------------------------------------ changes with intervals
+def _harmonic_terms(month: np.ndarray, pairs: int) -> np.ndarray:
+    angle = 2 * np.pi * np.asarray(month, dtype=float)[:, None] * np.arange(1, pairs + 1) / 12
+    return np.hstack([np.cos(angle), np.sin(angle)])
+
+
+def count_dispersion(period_starts, counts, days, *, min_months: int = MIN_DISPERSION_MONTHS) -> dict:
+    """How much more a count varies than a Poisson count would: Pearson chi-square over residual
+    degrees of freedom of a Poisson GLM (statsmodels) of the monthly counts with log(days) as
+    offset, one level per financial year (April to March: a slow drift or a step between years is
+    not noise) and a seasonal curve of two sine and cosine pairs (one pair for a quarterly series).
+
+    Returns dispersion (floored at 1: a count is never treated as steadier than Poisson), the raw
+    estimate, df (its residual degrees of freedom; inf when not estimated) and points. With fewer
+    than ``min_months`` points, or under 6 residual degrees of freedom, the dispersion is 1 and
+    ``estimated`` is False.
+    """
+    import pandas as pd
+    import statsmodels.api as sm
+
+    t = pd.to_datetime(pd.Series(list(period_starts)))
+    y = np.asarray(counts, dtype=float)
+    d = np.asarray(days, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(d) & (d > 0) & (y >= 0)
+    t, y, d = t[ok].reset_index(drop=True), y[ok], d[ok]
+    out = {"dispersion": 1.0, "raw": math.nan, "df": math.inf, "points": int(y.size), "estimated": False}
+    if y.size < min_months or y.sum() <= 0:
+        return out
+    month = t.dt.month.to_numpy()
+    fy = t.dt.year.to_numpy() - (month < 4)
+    quarterly = len(set(month.tolist())) <= 4
+    levels = pd.get_dummies(pd.Series(fy).astype(str), dtype=float).to_numpy()
+    design = np.hstack([levels, _harmonic_terms(month, 1 if quarterly else 2)])
+    # drop columns that add nothing (e.g. a harmonic constant over the months present)
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        rank_cols: list[int] = []
+        for j in range(design.shape[1]):
+            if np.linalg.matrix_rank(design[:, rank_cols + [j]]) == len(rank_cols) + 1:
+                rank_cols.append(j)
+        design = design[:, rank_cols]
+    df_resid = y.size - design.shape[1]
+    if df_resid < 6:
+        return out
+    fit = sm.GLM(y, design, family=sm.families.Poisson(), offset=np.log(d)).fit()
+    raw = float(fit.pearson_chi2 / df_resid)
+    return {"dispersion": max(1.0, raw), "raw": raw, "df": float(df_resid), "points": int(y.size),
+            "estimated": True}
+
+
+def quasi_poisson_change(a: float, b: float, t_a: float, t_b: float, *, dispersion: float = 1.0,
+                         df: float = math.inf, min_events: int = MIN_EVENTS_FOR_COUNT_TEST,
+                         alpha: float = ALPHA) -> dict:
+    """Change in a count against an earlier period, allowing for overdispersion.
+
+    ``a`` events in exposure ``t_a`` days against ``b`` in ``t_b``. The log of the rate ratio
+    (a / t_a) / (b / t_b) has standard error sqrt(dispersion * (1/a + 1/b)): exactly what a
+    Poisson GLM of the two counts with offsets log(t) and its scale fixed at ``dispersion`` gives
+    (quasi-Poisson; the tests check it against statsmodels), written out because the two-point
+    model is saturated. The
+    p-value and the 95% interval use Student's t on ``df`` degrees of freedom (those of the
+    dispersion estimate; the normal distribution when it was not estimated).
+
+    Returns p_value, rate_ratio with ratio_low and ratio_high (per day), pct_low and pct_high (the
+    interval of the % change in the count itself: the rate ratio times the ratio of the days, so
+    its centre is the displayed change a / b - 1), n_events, dispersion and test (its words).
+    Fewer than ``min_events`` events in total: no test ("too few events to test (N)"). A zero
+    count in one period: the log ratio is infinite, so the exact conditional test of
+    :func:`poisson_test` is used on the counts divided by the dispersion (rounded).
+    """
+    from scipy import stats as sps
+
+    out = {"p_value": math.nan, "rate_ratio": math.nan, "ratio_low": math.nan, "ratio_high": math.nan,
+           "pct_low": math.nan, "pct_high": math.nan, "n_events": math.nan, "dispersion": dispersion}
+    if any(v is None or math.isnan(v) for v in (a, b, t_a, t_b)) or t_a <= 0 or t_b <= 0:
+        return {**out, "test": "no test: a period has no count"}
+    if a < 0 or b < 0:
+        raise ValueError(f"quasi_poisson_change needs non-negative counts, got {a!r} and {b!r}")
+    phi = max(1.0, float(dispersion)) if np.isfinite(dispersion) else 1.0
+    n = a + b
+    out["n_events"] = n
+    out["dispersion"] = phi
+    if n < min_events:
+        return {**out, "test": f"too few events to test ({n:,.0f})"}
+    words = f"{TEST_QUASI_POISSON} (dispersion {phi:.2f})"
+    days = t_a / t_b
+    if a == 0 or b == 0:
+        exact = poisson_test(round(a / phi), round(b / phi), t_a, t_b, min_events=1, alpha=alpha)
+        lo, hi = exact["ratio_low"], exact["ratio_high"]
+        return {**out, "p_value": exact["p_value"], "rate_ratio": exact["rate_ratio"],
+                "ratio_low": lo, "ratio_high": hi, "pct_low": 100 * (lo * days - 1),
+                "pct_high": 100 * (hi * days - 1) if np.isfinite(hi) else math.inf,
+                "test": words + ", exact because one period has none"}
+    log_ratio = math.log((a / t_a) / (b / t_b))
+    se = math.sqrt(phi * (1 / a + 1 / b))  # the GLM's standard error with its scale fixed at phi
+    dist = sps.norm if not np.isfinite(df) else sps.t(df)
+    p_value = float(2 * dist.sf(abs(log_ratio) / se))
+    q = float(dist.ppf(1 - alpha / 2))
+    lo, hi = math.exp(log_ratio - q * se), math.exp(log_ratio + q * se)
+    return {**out, "p_value": p_value, "rate_ratio": math.exp(log_ratio), "ratio_low": lo,
+            "ratio_high": hi, "pct_low": 100 * (lo * days - 1), "pct_high": 100 * (hi * days - 1),
+            "test": words}
+
+
+def proportion_difference(x1: float, n1: float, x2: float, n2: float, alpha: float = ALPHA) -> dict:
+    """Change in a proportion (p1 - p2, in percentage points) with its 95% interval (Newcombe's
+    hybrid score interval) and the pooled two-proportion z-test of :func:`two_proportion_test`.
+    Counts may be non-integer (effective counts of a weighted survey). Returns diff, low, high
+    (points), p_value and test."""
+    test = two_proportion_test(x1, n1, x2, n2, alpha)
+    out = {"diff": math.nan, "low": math.nan, "high": math.nan, "p_value": test["p_value"],
+           "test": test["test"]}
+    if any(v is None or math.isnan(v) for v in (x1, n1, x2, n2)) or n1 <= 0 or n2 <= 0:
+        return out
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    out["diff"] = 100 * (x1 / n1 - x2 / n2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=alpha)
+    out["low"], out["high"] = 100 * float(lo), 100 * float(hi)
+    return out
+
+
+def _binned_median(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Median of binned data for each row of ``counts`` (replicates x bins): the value of the bin
+    holding the middle observation (the lower middle for an even total)."""
+    c = np.atleast_2d(counts)
+    cum = np.cumsum(c, axis=1)
+    half = (cum[:, -1] + 1) // 2
+    idx = (cum < half[:, None]).sum(axis=1)
+    return np.asarray(values)[idx]
+
+
+def median_difference(values_a: np.ndarray, counts_a: np.ndarray, values_b: np.ndarray,
+                      counts_b: np.ndarray, *, alpha: float = ALPHA, reps: int = BOOTSTRAP_REPS,
+                      seed: int = BOOTSTRAP_SEED) -> dict:
+    """Change in a median between two samples given as binned values (value, count), e.g.
+    response times to the nearest 6 seconds.
+
+    Test: Mood's median test (``scipy.stats.median_test``: counts above and below the pooled
+    median, chi-square on the 2 x 2 table). Interval: percentile bootstrap of the difference of
+    the two medians, resampling each sample's bins from its own counts (multinomial), ``reps``
+    replicates from a fixed ``seed``. Returns diff (median a - median b, of the binned data),
+    low, high, p_value, n_a, n_b and test."""
+    from scipy import stats as sps
+
+    va, ca = np.asarray(values_a, dtype=float), np.asarray(counts_a, dtype=np.int64)
+    vb, cb = np.asarray(values_b, dtype=float), np.asarray(counts_b, dtype=np.int64)
+    na, nb = int(ca.sum()), int(cb.sum())
+    out = {"diff": math.nan, "low": math.nan, "high": math.nan, "p_value": math.nan, "n_a": na, "n_b": nb}
+    if na < 1 or nb < 1:
+        return {**out, "test": "no test: a period has no times"}
+    if na + nb < 2 * MIN_EVENTS_FOR_COUNT_TEST:
+        return {**out, "test": f"too few times to test ({na + nb})"}
+    oa, ob = np.argsort(va), np.argsort(vb)
+    va, ca, vb, cb = va[oa], ca[oa], vb[ob], cb[ob]
+    sample_a, sample_b = np.repeat(va, ca), np.repeat(vb, cb)
+    try:
+        _, p_value, _, _ = sps.median_test(sample_a, sample_b)
+    except ValueError:  # every time on the pooled median: no information
+        return {**out, "test": "no test: no variation around the median"}
+    rng = np.random.default_rng(seed)
+    boot_a = _binned_median(va, rng.multinomial(na, ca / na, size=reps))
+    boot_b = _binned_median(vb, rng.multinomial(nb, cb / nb, size=reps))
+    d = boot_a - boot_b
+    diff = float(_binned_median(va, ca)[0] - _binned_median(vb, cb)[0])
+    return {**out, "diff": diff, "low": float(np.quantile(d, alpha / 2)),
+            "high": float(np.quantile(d, 1 - alpha / 2)), "p_value": float(p_value), "test": TEST_MEDIANS}
+
+
+def benjamini_hochberg(p_values) -> np.ndarray:
+    """Benjamini-Hochberg q-values (false discovery rate) of the p-values given; nan stays nan
+    and is not counted among the tests."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, dtype=float)
+    q = np.full(p.shape, math.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
+    return q

@@ -54,6 +54,30 @@ for col in SPC:
     ])
 
 
+# Deliberate changes made when the two questions (last year, over time) were kept apart:
+for col in ("baseline_value", "change_baseline", "change_baseline_pct"):
+    ON_PURPOSE.setdefault(col, []).append(
+        (lambda r: True, "the baseline compares like with like: the same quarter of the baseline year "
+                         "(at equal maturity for cohort rates), never one quarter against a whole year"))
+ON_PURPOSE["last_year_significant"].append(
+    (lambda r: True, "a real change against last year needs q < 0.05 after Benjamini-Hochberg across "
+                     "the report's tests; counts allow for overdispersion (quasi-Poisson); response "
+                     "medians are tested (Mood's median test)"))
+ON_PURPOSE["change_12m_significant"].append(
+    (lambda r: r["unit"] in ("count", "minutes"),
+     "12-month counts allow for overdispersion (quasi-Poisson); medians are tested (Mood's median test)"))
+for col in ("spc_variation", "spc_rule", "spc_assurance", "spc_trial", "spc_points"):
+    ON_PURPOSE.setdefault(col, []).append(
+        (lambda r: r["spc_grain"] != "none",
+         "limits come from a recent window (24 months since the last rebase, never fewer than 12 "
+         "points) and follow a steady trend where there is one; assurance is judged on all the "
+         "period's points; in-period outcome rates are seasonally adjusted"))
+for col in ("note", "pending_share", "provisional"):
+    ON_PURPOSE.setdefault(col, []).append(
+        (lambda r: r["kpi_id"] == "action_taken_rate" and r["basis"] == "cohort",
+         "the action-taken rate has a pending share (that of total recorded crime) and can be provisional"))
+
+
 def _same(a, b) -> bool:
     if isinstance(b, float) and math.isnan(b):
         return a is None or a == "" or (isinstance(a, float) and math.isnan(a))
@@ -93,3 +117,14 @@ def test_on_purpose_changes_happened(small_panel):
     vol = now["unit"].eq("count")
     assert golden.loc[vol, "last_year_significant"].isna().all()
     assert now.loc[vol, "last_year_significant"].notna().any()
+    # the baseline of a quarterly count is a quarter: within a third of this quarter's count
+    # (the whole baseline year was about four times as large)
+    row = now.set_index(["kpi_id", "basis"]).loc[("trc_volume", "")]
+    old = golden.set_index("kpi_id").loc["trc_volume"]
+    assert abs(row["baseline_value"] / row["value"] - 1) < 1 / 3
+    assert old["baseline_value"] / old["value"] > 3
+    # the action-taken rate has a pending share; grade 2's change has a test
+    action = now[now["kpi_id"].eq("action_taken_rate") & now["basis"].eq("cohort")].iloc[0]
+    assert action["pending_share"] > 0
+    grade2 = now[now["kpi_id"].eq("response_grade2_median")].iloc[0]
+    assert 0 <= grade2["last_year_p_value"] <= 1

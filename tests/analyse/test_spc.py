@@ -302,7 +302,7 @@ def test_points_table_clips_percent_limits_and_says_so():
     c = chart([97, 99] * 7)
     t = spc.points_table(c, "calls_999_within_10s", "", "percent")
     assert list(t.columns) == ["kpi_id", "basis", "x", "y", "mean", "lpl", "upl", "variation", "rule",
-                               "segment", "adjustment", "limits_clipped"]
+                               "segment", "adjustment", "limits_clipped", "in_window"]
     assert (t["upl"] == 100).all() and t["limits_clipped"].all()
     assert t["lpl"].iloc[0] == pytest.approx(92.68) and (t["adjustment"] == 1).all()
     counts = spc.points_table(c, "trc_volume", "", "count")

@@ -1,4 +1,5 @@
-"""The verdict rule, branch by branch, on small hand-built result rows (columns of kpis.csv)."""
+"""The verdict rule, branch by branch, on small hand-built result rows (columns of kpis.csv), and
+the one list of KPIs for the Panel's attention (verdicts.flagged)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi_lib.analyse.verdicts import VERDICTS, add_verdicts, verdict_for
+from kpi_lib.analyse.verdicts import (
+    ATTENTION,
+    VERDICTS,
+    add_verdicts,
+    flagged,
+    verdict_for,
+    verdict_parts,
+)
 
 
 def row(**kw) -> dict:
     """A reported count KPI with nothing special about it; tests change what they need."""
-    base = {"kpi_id": "k", "status": "reported", "value": 100.0, "unit": "count", "target": math.nan,
-            "polarity": "lower_better", "pending_share": math.nan, "provisional": False,
+    base = {"kpi_id": "k", "period": "2024/25 Q4", "status": "reported", "value": 100.0, "unit": "count",
+            "target": math.nan, "polarity": "lower_better", "pending_share": math.nan, "provisional": False,
             "comparison_basis": "", "change_last_year": 5.0, "last_year_significant": 0.0,
-            "spc_variation": "common_cause", "spc_assurance": "no_target"}
+            "last_year_finding": "no_clear_change", "last_year_words": "no clear change (95% interval -3.0% to +8.0%)",
+            "spc_finding": "within", "spc_direction": 0, "spc_words": "within its usual range",
+            "spc_assurance": "no_target"}
     return {**base, **kw}
 
 
@@ -25,6 +35,7 @@ def row(**kw) -> dict:
     ("not_yet_available", "Cannot be reported: not yet available for this period"),
     ("annual", "Cannot be reported: an annual measure, reported at the year end"),
     ("not_available_from_source", "Cannot be reported: not available from this source"),
+    ("not_in_data", "Cannot be reported: this period is not in the data"),
 ])
 def test_not_reported(status, words):
     assert verdict_for(row(status=status, value=math.nan)) == ("not_reported", words)
@@ -36,16 +47,18 @@ def test_reported_without_a_value_cannot_be_reported():
 
 def test_provisional_rate_without_a_stated_basis_is_too_early_with_the_pending_share():
     r = row(unit="percent", polarity="higher_better", pending_share=43.2, provisional=True,
-            last_year_significant=1.0, change_last_year=-2.8, spc_variation="concern_low")
+            last_year_finding="lower", spc_finding="outside", spc_direction=-1)
     assert verdict_for(r) == ("too_early", "Too early to tell (43% of outcomes pending)")
 
 
 def test_provisional_rate_at_equal_maturity_is_judged_on_the_fair_comparison():
-    # the sample's TRC 2024/25 Q4: 14% pending, 6.50% -> 7.99% at equal maturity (significant)
+    # the sample's TRC 2024/25 Q4: 14% pending, 6.50% -> 7.99% at equal maturity (q < 0.001)
     r = row(unit="percent", polarity="higher_better", pending_share=14.0, provisional=True,
             comparison_basis="equal maturity: outcomes up to 45 days after each period end",
-            last_year_significant=1.0, change_last_year=1.49, spc_variation="common_cause")
-    assert verdict_for(r) == ("better", "Better, and a real change (against the same period last year; the chart shows no signal)")
+            last_year_finding="higher", last_year_words="higher, a real change (q < 0.001)",
+            change_last_year=1.49)
+    assert verdict_for(r) == ("better", "Better than a year ago, a real change; "
+                              "nothing unusual on the chart")
 
 
 @pytest.mark.parametrize("pending, code", [(49.9, "normal"), (50.1, "too_early"), (75.0, "too_early")])
@@ -59,13 +72,6 @@ def test_maturing_rate_without_like_for_like_basis_is_too_early_even_below_the_t
     r = row(unit="percent", pending_share=6.0, provisional=False,
             comparison_basis="not like-for-like: the source has no outcome dates")
     assert verdict_for(r) == ("too_early", "Too early to tell (6% of outcomes pending)")
-
-
-def test_maturing_rate_with_like_for_like_basis_below_the_threshold_is_judged():
-    r = row(unit="percent", polarity="higher_better", pending_share=6.0, provisional=False,
-            comparison_basis="equal maturity: outcomes up to 400 days after each period end",
-            last_year_significant=1.0, change_last_year=1.5)
-    assert verdict_for(r) == ("better", "Better, and a real change (against the same period last year; the chart shows no signal)")
 
 
 def test_provisional_from_pending_share_when_the_flag_is_missing():
@@ -86,96 +92,103 @@ def test_provisional_from_pending_share_when_the_flag_is_missing():
     (95, "lower_better", "hit_and_miss", "missing_target", "Missing target (hit and miss: may be met)"),
 ])
 def test_target(value, polarity, assurance, code, words):
-    r = row(unit="percent", value=value, target=90.0, polarity=polarity, spc_assurance=assurance,
-            spc_variation="common_cause", last_year_significant=0.0, change_last_year=4.0)
+    r = row(unit="percent", value=value, target=90.0, polarity=polarity, spc_assurance=assurance)
     assert verdict_for(r) == (code, words)
 
 
-def test_a_real_change_beside_a_target_verdict_is_said_not_hidden():
-    # the sample's confidence, 2024/25 Q4: below its lower limit and missing its 88% target
+def test_a_chart_signal_beside_a_target_is_said_but_never_called_worse():
+    # the sample's confidence, 2024/25 Q4: missing its 88% target, falling steadily on the chart,
+    # and no real change against last year (p = 0.33): never "worse"
     r = row(unit="percent", value=73.0, target=88.0, polarity="higher_better",
-            spc_assurance="consistent_fail", spc_variation="concern_low", spc_rule="outside_limits",
-            spc_grain="quarter", last_year_significant=0.0, change_last_year=-2.1)
-    assert verdict_for(r) == ("missing_target", "Missing target (consistently); and worse, a real change "
-                              "(the chart: outside its usual range)")
-    # the 999 year: a significant rise against the previous year, still missing the target
-    r = row(unit="percent", period="2024/25", value=88.0, target=90.0, polarity="higher_better",
-            spc_assurance="consistent_fail", spc_variation="common_cause", last_year_significant=1.0,
-            change_last_year=6.0)
-    assert verdict_for(r) == ("missing_target", "Missing target (consistently); and better, a real change "
-                              "(against the same period last year)")
+            spc_assurance="consistent_fail", spc_finding="trend", spc_direction=-1,
+            spc_words="a steady fall since 2019")
+    code, words, direction = verdict_parts(r)
+    assert (code, words) == ("missing_target", "Missing target (consistently); a steady fall since 2019 on the chart")
+    assert "worse" not in words and direction == ""
+    # a real fall against last year is said beside the target, with the word worse
+    r = row(unit="percent", value=73.0, target=88.0, polarity="higher_better", spc_assurance="consistent_fail",
+            last_year_finding="lower", last_year_words="lower, a real change (q = 0.010)")
+    assert verdict_parts(r) == ("missing_target", "Missing target (consistently); worse than a year ago, "
+                                "a real change", "worse")
 
 
 def test_target_with_neutral_polarity_is_not_judged_against_it():
     assert verdict_for(row(target=90.0, polarity="neutral"))[0] == "normal"
 
 
-@pytest.mark.parametrize("polarity, spc, significant, change, code", [
-    ("lower_better", "concern_high", 0.0, 5.0, "worse"),        # SPC alone
-    ("lower_better", "common_cause", 1.0, -30.0, "better"),     # the test alone
-    ("lower_better", "improvement_low", 1.0, -30.0, "better"),  # both agree
-    ("higher_better", "improvement_high", math.nan, math.nan, "better"),
-    ("higher_better", "concern_low", 1.0, -2.0, "worse"),
-    ("higher_better", "improvement_high", 0.0, -2.0, "better"),  # an insignificant test is silent
-    ("neutral", "neutral_high", 1.0, 51.0, "higher"),            # rape volume 314 vs 263
-    ("neutral", "common_cause", 1.0, -20.0, "lower"),
+@pytest.mark.parametrize("polarity, finding, code", [
+    ("lower_better", "higher", "worse"), ("lower_better", "lower", "better"),
+    ("higher_better", "higher", "better"), ("higher_better", "lower", "worse"),
+    ("neutral", "higher", "higher"), ("neutral", "lower", "lower"),
 ])
-def test_better_worse_higher_lower(polarity, spc, significant, change, code):
-    r = row(polarity=polarity, spc_variation=spc, last_year_significant=significant, change_last_year=change)
-    got_code, words = verdict_for(r)
-    assert got_code == code and words.startswith(VERDICTS[code].label)
+def test_only_the_test_against_last_year_makes_a_real_change(polarity, finding, code):
+    r = row(polarity=polarity, last_year_finding=finding, last_year_words=f"{finding}, a real change (q = 0.002)")
+    got, words, direction = verdict_parts(r)
+    assert got == code and direction == code
+    assert words.startswith(f"{code.capitalize()} than a year ago, a real change")
 
 
-def test_the_words_name_the_evidence_so_they_never_contradict_the_figures_beside_them():
-    # the sample's vehicle crime, 2024/25 Q4: -0.4% on last year (p = 0.86) but nine months above
-    # the seasonal level on the chart
-    r = row(polarity="lower_better", spc_variation="concern_high", spc_rule="shift", spc_grain="month",
-            spc_seasonal=True, last_year_significant=0.0, change_last_year=-4.0)
-    assert verdict_for(r) == ("worse", "Worse, and a real change (the chart: a run of months on one side "
-                              "of its usual level for the time of year; against the same period last "
-                              "year it could be chance)")
-    # grade 2 response: no test exists for a median's change; the chart alone
-    r = row(polarity="lower_better", unit="minutes", spc_variation="concern_high", spc_rule="outside_limits",
-            last_year_significant=math.nan, change_last_year=1.7)
-    assert verdict_for(r) == ("worse", "Worse, and a real change (the chart: outside its usual range)")
-    # both agree: the plain label
-    r = row(polarity="lower_better", spc_variation="improvement_low", last_year_significant=1.0,
-            change_last_year=-30.0)
-    assert verdict_for(r) == ("better", "Better, and a real change")
+@pytest.mark.parametrize("finding, direction, words", [
+    ("outside", 1, "above its usual range this quarter"),
+    ("shift", 1, "a sustained shift up since November 2024"),
+])
+def test_a_chart_signal_alone_is_unusual_never_a_real_change(finding, direction, words):
+    # the sample's vehicle crime before: a run of months above a six-year mean, -0.4% on last year
+    r = row(spc_finding=finding, spc_direction=direction, spc_words=words, change_last_year=-4.0)
+    code, text, towards = verdict_parts(r)
+    assert code == "unusual" and towards == "worse"
+    assert text == f"Unusual on the chart: {words}; no clear change on a year ago"
+    assert "real change" not in text and "worse" not in text
 
 
-def test_a_year_is_judged_on_the_year_against_the_year_before_not_its_last_month():
-    # rape volume for 2024/25: +4.3%, p = 0.27 (chance), though the last month is a chart signal
-    r = row(period="2024/25", polarity="neutral", spc_variation="neutral_high", spc_rule="outside_limits",
-            last_year_significant=0.0, change_last_year=50.0)
-    assert verdict_for(r) == ("normal", "Normal ups and downs")
-    r = row(period="2024/25", polarity="lower_better", spc_variation="common_cause",
-            last_year_significant=1.0, change_last_year=-300.0)
-    assert verdict_for(r) == ("better", "Better than last year, and a real change")
+def test_a_steady_trend_is_its_own_finding():
+    r = row(polarity="lower_better", unit="minutes", spc_finding="trend", spc_direction=1,
+            spc_words="a steady rise since 2019")
+    assert verdict_parts(r) == ("trend", "A steady rise since 2019 on the chart; no clear change on "
+                                "a year ago", "worse")
 
 
-def test_disagreeing_signals_are_normal_and_say_so():
-    r = row(polarity="lower_better", spc_variation="concern_high", last_year_significant=1.0, change_last_year=-40.0)
-    assert verdict_for(r) == ("normal", "Normal ups and downs (the chart and the test against last year disagree)")
+def test_weak_comparisons_are_not_enough_data_to_tell():
+    # robbery "% charged": +1.5 points, 95% interval -4.2 to +7.2
+    r = row(unit="percent", polarity="higher_better", last_year_finding="not_enough_data",
+            last_year_words="not enough data to tell (95% interval -4.2 to +7.2 points)")
+    assert verdict_for(r) == ("unclear", "Not enough data to tell on a year ago; "
+                              "nothing unusual on the chart")
 
 
-@pytest.mark.parametrize("spc", ["common_cause", "no_data", "not_applicable", "", None])
-def test_normal_ups_and_downs(spc):
-    assert verdict_for(row(spc_variation=spc)) == ("normal", "Normal ups and downs")
+def test_too_few_points_and_nothing_to_compare_with_cannot_be_judged():
+    # a one-year Home Office table: 4 quarterly points, no year before
+    r = row(spc_finding="too_few", spc_words="too few points to judge (4 of 12)",
+            last_year_finding="not_comparable", last_year_words="not comparable: 2016/17 Q4 is not in the data")
+    assert verdict_for(r) == ("unclear", "Not enough data to tell: not comparable: 2016/17 Q4 is not in the "
+                              "data; too few points on the chart to judge (4 of 12)")
 
 
-def test_add_verdicts_is_pure_and_adds_two_columns():
+def test_no_clear_change_gives_both_answers():
+    assert verdict_for(row()) == ("normal", "No clear change on a year ago or on the chart")
+    assert verdict_for(row(spc_finding="too_few", spc_words="too few points to judge (8 of 12)")) == \
+        ("normal", "No clear change on a year ago; too few points on the chart to judge (8 of 12)")
+
+
+def test_a_year_uses_the_same_rule_with_year_words():
+    r = row(period="2024/25", last_year_finding="lower", last_year_words="lower, a real change (q = 0.001)",
+            spc_finding="outside", spc_direction=-1, spc_words="below its usual range this year")
+    assert verdict_for(r) == ("better", "Better than last year, a real change; "
+                              "below its usual range this year on the chart")
+
+
+def test_add_verdicts_is_pure_and_adds_three_columns():
     df = pd.DataFrame([row(kpi_id="a"), row(kpi_id="b", status="annual", value=math.nan)])
     before = df.copy()
     out = add_verdicts(df)
     pd.testing.assert_frame_equal(df, before)
     assert list(out["verdict_code"]) == ["normal", "not_reported"]
-    assert list(out.columns) == list(df.columns) + ["verdict_code", "verdict"]
+    assert list(out.columns) == list(df.columns) + ["verdict_code", "verdict", "verdict_direction"]
 
 
 def test_add_verdicts_reads_a_csv_round_trip():
     # from kpis.csv the flags arrive as strings or floats; the rule must read them the same way
-    df = pd.DataFrame([row(provisional="True", pending_share="43.0", unit="percent")])
+    df = pd.DataFrame([row(provisional="True", pending_share="43.0", unit="percent", spc_direction="1")])
     assert add_verdicts(df)["verdict_code"].iloc[0] == "too_early"
 
 
@@ -184,31 +197,38 @@ def test_symbols_are_distinct_shapes_with_words():
     assert len(set(symbols)) == len(symbols)
     assert len({v.shape_name for v in VERDICTS.values()}) == len(VERDICTS)
     assert all(v.label and v.meaning for v in VERDICTS.values())
-    assert set(VERDICTS) >= {"better", "worse", "normal", "too_early", "meeting_target", "missing_target",
-                             "not_reported"}
+    assert set(VERDICTS) >= {"better", "worse", "normal", "unusual", "trend", "unclear", "too_early",
+                             "meeting_target", "missing_target", "not_reported"}
 
 
 TARGETLESS = st.fixed_dictionaries({
     "status": st.sampled_from(["reported", "annual", "not_yet_available", "not_available_from_source"]),
     "value": st.floats(0, 1e5), "polarity": st.sampled_from(["higher_better", "lower_better", "neutral"]),
     "unit": st.sampled_from(["count", "percent", "flag", "minutes"]),
-    "last_year_value": st.one_of(st.just(math.nan), st.sampled_from([0.0, 1.0]), st.floats(0, 1e5)),
+    "period": st.sampled_from(["2024/25 Q4", "2024/25"]),
     "target": st.just(math.nan), "pending_share": st.one_of(st.just(math.nan), st.floats(0, 100)),
     "provisional": st.booleans(), "comparison_basis": st.sampled_from(["", "not like-for-like: x", "equal maturity"]),
-    "change_last_year": st.floats(-1e4, 1e4), "last_year_significant": st.sampled_from([0.0, 1.0, math.nan]),
-    "spc_variation": st.sampled_from(["common_cause", "improvement_high", "concern_low", "neutral_high", "no_data"]),
+    "last_year_finding": st.sampled_from(["", "higher", "lower", "no_clear_change", "not_enough_data",
+                                          "not_comparable", "not_tested"]),
+    "last_year_words": st.just("words"),
+    "spc_finding": st.sampled_from(["", "outside", "shift", "trend", "within", "too_few", "none"]),
+    "spc_direction": st.sampled_from([-1, 0, 1]), "spc_words": st.just("chart words"),
     "spc_assurance": st.sampled_from(["no_target", "hit_and_miss"]),
 })
 
 
 @given(TARGETLESS)
-def test_never_meeting_or_missing_without_a_target(r):
-    code, words = verdict_for(r)
+def test_never_meeting_or_missing_without_a_target_and_real_change_only_from_the_test(r):
+    code, words, direction = verdict_parts(r)
+    assert code in VERDICTS
     assert code not in ("meeting_target", "missing_target")
     assert "target" not in words.lower() and "on track" not in words.lower()
-    assert code in VERDICTS
     if r["polarity"] == "neutral":
-        assert code not in ("better", "worse")
+        assert code not in ("better", "worse") and direction not in ("better", "worse")
+    if "real change" in words:  # only the test against last year makes a real change
+        assert r["last_year_finding"] in ("higher", "lower")
+    if "worse" in words.lower():
+        assert direction == "worse"
 
 
 def test_chart_points_use_the_same_symbols():
@@ -221,19 +241,53 @@ def test_chart_points_use_the_same_symbols():
     assert point_symbol("not_applicable") is VERDICTS["not_reported"]
 
 
-@pytest.mark.parametrize("value, last_year, polarity, expected", [
-    (0.0, 1.0, "higher_better", ("worse", "Worse: no this year, yes last year")),  # outturn over budget
-    (1.0, 0.0, "higher_better", ("better", "Better: yes this year, no last year")),
-    (0.0, 0.0, "higher_better", ("normal", "No change from last year (no)")),
-    (1.0, math.nan, "higher_better", ("normal", "Answer this year: yes")),
+@pytest.mark.parametrize("value, last_year, finding, words, expected", [
+    (0.0, 1.0, "lower", "no this year, yes last year", ("worse", "Worse than last year: no this year, yes last year")),
+    (1.0, 0.0, "higher", "yes this year, no last year", ("better", "Better than last year: yes this year, no last year")),
+    (0.0, 0.0, "no_clear_change", "no clear change (the same answer)",
+     ("normal", "No clear change on a year ago")),
 ])
-def test_a_yes_no_kpi_without_target(value, last_year, polarity, expected):
-    # a yes/no answer has no sampling noise: a switch is real, no switch is not "ups and downs"
-    r = row(unit="flag", value=value, last_year_value=last_year, polarity=polarity,
-            spc_variation="not_applicable", last_year_significant=math.nan)
+def test_a_yes_no_kpi_without_target(value, last_year, finding, words, expected):
+    # a yes/no answer has no sampling noise: a switch is a change in itself
+    r = row(unit="flag", value=value, last_year_value=last_year, polarity="higher_better",
+            last_year_finding=finding, last_year_words=words, spc_finding="none", spc_words="")
     assert verdict_for(r) == expected
 
 
 def test_a_yes_no_kpi_with_a_target_meets_or_misses_it():
     r = row(unit="flag", value=0.0, last_year_value=1.0, target=1.0, polarity="higher_better")
     assert verdict_for(r) == ("missing_target", "Missing target")
+
+
+# ------------------------------------------------------------------------------ flagged
+def _results(rows: list[dict]) -> pd.DataFrame:
+    df = add_verdicts(pd.DataFrame([{**row(), "headline": True, "supplementary": False, "name": r["kpi_id"], **r}
+                                    for r in rows]))
+    return df
+
+
+def test_flagged_lists_every_kpi_whose_verdict_says_worse_and_why():
+    df = _results([
+        {"kpi_id": "worse", "last_year_finding": "higher", "last_year_words": "higher, a real change (q = 0.01)"},
+        {"kpi_id": "target", "unit": "percent", "target": 90.0, "value": 80.0, "polarity": "higher_better",
+         "last_year_finding": "lower", "last_year_words": "lower, a real change (q = 0.02)"},
+        {"kpi_id": "unusual", "spc_finding": "outside", "spc_direction": 1, "spc_words": "above its usual range"},
+        {"kpi_id": "unusual_good", "spc_finding": "outside", "spc_direction": -1, "spc_words": "below"},
+        {"kpi_id": "trend", "spc_finding": "trend", "spc_direction": 1, "spc_words": "a steady rise since 2019"},
+        {"kpi_id": "fine"},
+        {"kpi_id": "early", "unit": "percent", "pending_share": 60.0, "provisional": True},
+    ])
+    f = flagged(df).set_index("kpi_id")
+    assert list(f.index) == ["worse", "target", "unusual", "trend", "early"]
+    assert dict(f["attention"]) == {"worse": "worse", "target": "missing_target", "unusual": "unusual",
+                                    "trend": "trend", "early": "too_early"}
+    says_worse = df.loc[df["verdict"].str.contains("worse", case=False), "kpi_id"]
+    assert set(says_worse) <= set(f.index)
+    assert set(f["attention"]) <= set(ATTENTION)
+
+
+def test_flagged_uses_headline_rows_only_and_is_empty_without_verdicts():
+    df = _results([{"kpi_id": "a", "last_year_finding": "higher", "last_year_words": "higher, a real change"}])
+    df = pd.concat([df, df.assign(headline=False, kpi_id="b")])
+    assert list(flagged(df)["kpi_id"]) == ["a"]
+    assert flagged(pd.DataFrame()).empty

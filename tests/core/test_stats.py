@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -189,3 +190,83 @@ def test_wilson_intervals_for_arrays_are_statsmodels_wilson_for_each():
     assert lo[1] == 0.0 and hi[1] == pytest.approx(0.2775, abs=1e-4)
     assert hi[2] == 1.0 and lo[2] == pytest.approx(0.7225, abs=1e-4)
     assert np.isnan([lo[5], hi[5], lo[6], hi[6]]).all()
+
+
+# ------------------------------------------------------------------------------ changes with intervals
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore:Perfect separation")
+def test_quasi_poisson_matches_a_statsmodels_glm_with_its_scale_fixed():
+    import statsmodels.api as sm
+
+    from kpi_lib.core.stats import quasi_poisson_change
+    fit = sm.GLM(np.array([1088.0, 1092.0]), np.array([[1.0, 1.0], [1.0, 0.0]]),
+                 family=sm.families.Poisson(), offset=np.log([90.0, 91.0])).fit(scale=1.3)
+    r = quasi_poisson_change(1088, 1092, 90, 91, dispersion=1.3)
+    assert math.log(r["rate_ratio"]) == pytest.approx(fit.params[1], rel=1e-9)
+    # normal distribution when the dispersion's degrees of freedom are not given
+    assert r["p_value"] == pytest.approx(fit.pvalues[1], rel=1e-6)
+    lo, hi = np.exp(fit.conf_int()[1])
+    assert (r["ratio_low"], r["ratio_high"]) == pytest.approx((lo, hi), rel=1e-6)
+
+
+def test_quasi_poisson_by_hand():
+    # 300 against 250 in equal periods, dispersion 1.44: log ratio .18232; se = 1.2 * sqrt(1/300 +
+    # 1/250) = .10276; z = 1.7743; two-sided p = .0760 (a plain Poisson test would give p = .025)
+    from kpi_lib.core.stats import quasi_poisson_change
+    r = quasi_poisson_change(300, 250, 91, 91, dispersion=1.44)
+    assert r["p_value"] == pytest.approx(0.0760, abs=2e-4)
+    assert r["pct_low"] == pytest.approx(100 * (math.exp(0.18232 - 1.95996 * 0.10276) - 1), abs=0.01)
+    assert r["test"] == "quasi-Poisson test (dispersion 1.44)"
+    # a dispersion below 1 is never used: a count is never steadier than Poisson
+    assert quasi_poisson_change(300, 250, 91, 91, dispersion=0.7)["dispersion"] == 1.0
+    assert quasi_poisson_change(4, 3, 91, 91)["test"] == "too few events to test (7)"
+
+
+def test_count_dispersion_recovers_a_known_overdispersion():
+    from kpi_lib.core.stats import count_dispersion
+    rng = np.random.default_rng(7)
+    months = pd.date_range("2019-04-01", periods=72, freq="MS")
+    days = months.days_in_month.to_numpy()
+    season = 1 + 0.12 * np.cos(2 * np.pi * (months.month.to_numpy() - 7) / 12)
+    mu = 26 * days * season * np.repeat(1.03 ** np.arange(6), 12)  # crimes a day, seasons, yearly drift
+    estimates = []
+    for _ in range(40):
+        y = rng.negative_binomial(mu / 0.4, 1 / 1.4)  # variance = 1.4 x mean
+        estimates.append(count_dispersion(months, y, days)["raw"])
+    assert np.mean(estimates) == pytest.approx(1.4, abs=0.1)
+    short = count_dispersion(months[:8], np.full(8, 100), np.full(8, 30))
+    assert short == {"dispersion": 1.0, "raw": pytest.approx(math.nan, nan_ok=True), "df": math.inf,
+                     "points": 8, "estimated": False}
+
+
+def test_proportion_difference_by_hand():
+    # 50/100 vs 30/100: Newcombe's hybrid score interval (Newcombe 1998, example (a) style):
+    # Wilson 50/100 = (.4038, .5962), 30/100 = (.2189, .3958); d = .2;
+    # low = .2 - sqrt((.5 - .4038)^2 + (.3958 - .3)^2) = .0644; high = .2 + sqrt((.5962 - .5)^2 + (.3 - .2189)^2) = .3257
+    from kpi_lib.core.stats import proportion_difference
+    r = proportion_difference(50, 100, 30, 100)
+    assert r["diff"] == pytest.approx(20.0)
+    assert (r["low"], r["high"]) == pytest.approx((6.44, 32.57), abs=0.02)
+    assert r["p_value"] == pytest.approx(0.00389, abs=1e-5)
+
+
+def test_median_difference_agrees_with_scipy_on_the_raw_values():
+    from scipy import stats as sps
+
+    from kpi_lib.core.stats import median_difference
+    a = np.array([5, 6, 7, 7, 8, 9, 10, 11, 12, 14, 15, 20], dtype=float)
+    b = np.array([3, 4, 4, 5, 5, 6, 6, 7, 8, 9, 10, 11], dtype=float)
+    va, ca = np.unique(a, return_counts=True)
+    vb, cb = np.unique(b, return_counts=True)
+    r = median_difference(va, ca, vb, cb)
+    assert r["p_value"] == pytest.approx(sps.median_test(a, b)[1])
+    # medians of the binned data: the lower middle value (9 and 6)
+    assert r["diff"] == 3.0 and r["low"] <= 3.0 <= r["high"]
+    assert median_difference(va, ca, vb, cb) == r  # seeded: the same data give the same interval
+
+
+def test_benjamini_hochberg_by_hand():
+    # p sorted .01, .03, .04, .5 (m = 4): q = min over k >= i of p_(k) m / k -> .04, .0533, .0533, .5
+    from kpi_lib.core.stats import benjamini_hochberg
+    q = benjamini_hochberg([0.04, 0.01, math.nan, 0.03, 0.5])
+    assert q[1] == pytest.approx(0.04) and q[0] == pytest.approx(0.16 / 3) and q[3] == pytest.approx(0.16 / 3)
+    assert q[4] == pytest.approx(0.5) and math.isnan(q[2])
