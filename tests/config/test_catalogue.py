@@ -112,3 +112,15 @@ def test_cli_list_csv():
     assert lines[0].startswith("kpi_id,name,family,unit,polarity,frequency,supplementary")
     ids = [ln.split(",")[0] for ln in lines[1:]]
     assert ids == IDS + SUPPLEMENTARY
+
+
+def test_every_target_says_who_set_it():
+    """A target is shown with its source (who set it and where it is published, or that the
+    suite holds none); a KPI without a target has no source to show."""
+    from kpi_lib.config.catalogue import load_catalogue
+    for k in load_catalogue():
+        if k.target is not None:
+            assert k.target_source and len(k.target_source) > 20, k.id
+    sources = {k.id: k.target_source for k in load_catalogue()}
+    for kpi_id in ("calls_101_within_30s", "confidence_overall"):  # no published source held: said so
+        assert "confirm the source before publication" in sources[kpi_id]
