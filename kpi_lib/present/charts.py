@@ -59,15 +59,17 @@ def _label(x, grain: str) -> str:
     return ts.strftime("%b %Y")
 
 
-def axis_label(unit: str, grain: str) -> str:
+def axis_label(unit: str, grain: str, age_days: float | None = None) -> str:
     """The value axis label, saying the grain so monthly points are not read as the quarterly
-    headline ("Number per month", "Per cent, each month")."""
+    headline ("Number per month", "Per cent, each month"), and for an outcome rate charted at
+    equal maturity the age every point is counted at ("Per cent, each month at 45 days")."""
     base = AXIS_LABEL.get(unit, unit)
     if grain not in ("month", "quarter"):
         return base
     if unit in ("count", "tco2e", "gbp"):
         return f"{base} per {grain}"
-    return f"{base}, each {grain}"
+    age = f" at {age_days:.0f} days" if age_days is not None else ""
+    return f"{base}, each {grain}{age}"
 
 
 def chart_title(name: str, row, grain: str) -> str:
@@ -83,7 +85,7 @@ def chart_title(name: str, row, grain: str) -> str:
 
 
 def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: float | None,
-                 annotations=()) -> str:
+                 annotations=(), age_days: float | None = None) -> str:
     """Alt text that states what the chart shows and its finding, in words."""
     if chart.empty:
         return f"No chart: there are no data points for {name}."
@@ -99,6 +101,13 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
         parts.append(f"Target {format_value(target, unit)}.")
     if "segment" in chart and chart["segment"].nunique() > 1:
         parts.append("Limits were recalculated after a known change.")
+    if "upl" in chart and chart["upl"].notna().any() and chart["upl"].isna().any():
+        parts.append(f"The usual range comes from the points from {_label(chart.loc[chart['upl'].notna(), 'x'].iloc[0], grain)}.")
+    if age_days is not None:
+        parts.append(f"Each {grain} is counted {age_days:.0f} days after it ended (equal maturity).")
+    gaps = int(chart["y"].isna().sum())
+    if gaps:
+        parts.append(f"{gaps} {grain}{'s' if gaps > 1 else ''} not in the data (the line breaks).")
     for i, a in enumerate(annotations, start=1):
         parts.append(f"Marker {i}, {pd.Timestamp(a.date):%B %Y}: {a.text}")
     return " ".join(parts)
@@ -106,11 +115,14 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
 
 def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grain: str,
                target: float | None = None, annotations=(), provisional_from=None, ax=None,
-               legend: bool = True) -> plt.Figure:
-    """XmR chart: values, mean, process limits, target, special-cause points by shape, numbered
-    dashed markers for annotations, the key above the plot, at most about seven date labels.
-    ``provisional_from``: points from this date on are still maturing (an outcome rate whose
-    latest period kpis.csv marks provisional) and are drawn hollow, with a key entry.
+               legend: bool = True, age_days: float | None = None) -> plt.Figure:
+    """XmR chart: values (the line breaks where a month is not in the data), the centre line and
+    the usual range over the points they come from (the key says from when), target,
+    special-cause points by shape, numbered dashed markers for annotations, the key above the
+    plot, at most about seven date labels. ``provisional_from``: points from this date on are
+    still maturing (an outcome rate whose latest period kpis.csv marks provisional) and are drawn
+    hollow, with a key entry. ``age_days``: every point is counted this many days after its end
+    (an outcome rate at equal maturity), said on the value axis.
 
     Any series an analyst builds can be charted: ``chart = kpi_lib.spc.xmr(series,
     polarity="lower_better")`` (``series`` with columns x and y), then ``spc_figure(chart,
@@ -128,11 +140,13 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
     ax.plot(x, chart["y"], color=AF_CATEGORICAL[0], marker="o", markersize=3, linewidth=1.5,
             label="Value", zorder=3)
     seg = chart["segment"] if "segment" in chart else pd.Series(0, index=chart.index)
+    judged = chart["upl"].notna() if "upl" in chart else pd.Series(False, index=chart.index)
+    since = f" (from {x[judged].min():%b %Y})" if judged.any() and not judged.all() else ""
     for i, (_, d) in enumerate(chart.assign(xd=x, _seg=seg).groupby("_seg", sort=False)):
         ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=1.1, linestyle="-",
                 label="Mean" if i == 0 else None)
         ax.plot(d["xd"], d["upl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":",
-                label="Process limits" if i == 0 else None)
+                label=f"Usual range{since}" if i == 0 else None)
         ax.plot(d["xd"], d["lpl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":")
     for kind, (marker, colour, label) in MARKERS.items():
         pts = chart[chart["variation"].astype(str).str.startswith(kind)]
@@ -156,7 +170,7 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
                     textcoords="offset points", fontsize=9, fontweight="bold", color="#0b0c0c")
     if title:
         ax.set_title(title, fontsize=11, loc="left", wrap=True)
-    ax.set_ylabel(axis_label(unit, grain), fontsize=11)
+    ax.set_ylabel(axis_label(unit, grain, age_days), fontsize=11)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

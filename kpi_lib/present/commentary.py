@@ -194,10 +194,13 @@ def load_commentary(path: str | Path | None, period_label: str,
 
 
 def missing_commentary(results: pd.DataFrame, commentary: dict[str, Commentary]) -> list[str]:
-    """KPI ids whose headline verdict is "worse" and that have no commentary (to be listed as
-    "no commentary given"), in the results' order."""
+    """KPI ids for the Panel's attention (:func:`kpi_lib.analyse.verdicts.flagged`: worse than last
+    year, missing target, unusual on the chart or a steady trend the wrong way; not "too early")
+    that have no commentary, to be listed as "no commentary given", in the results' order."""
+    from kpi_lib.analyse.verdicts import flagged
+
     if "verdict_code" not in results:
         return []
-    head = results[results["headline"].astype(bool)]
-    worse = head.loc[head["verdict_code"].astype(str) == "worse", "kpi_id"]
-    return [k for k in dict.fromkeys(worse) if k not in commentary]
+    f = flagged(results)
+    listed = f.loc[f["attention"] != "too_early", "kpi_id"]
+    return [k for k in dict.fromkeys(listed) if k not in commentary]

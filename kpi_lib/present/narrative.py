@@ -99,6 +99,25 @@ def format_change(change, pct, unit: str) -> str:
     return f"{change:+,.2f}"
 
 
+#: decimal places a value is shown with, by unit (format_value); a shown change is worked out from
+#: the shown values, so it always equals their difference (85.1% against 79.0% is +6.1 points)
+SHOWN_DECIMALS = {"percent": 1, "minutes": 1, "seconds": 1, "count": 0, "tco2e": 0}
+
+
+def shown_change(value, other, unit: str) -> str:
+    """The change from ``other`` to ``value`` as the difference of the two values as shown
+    (:func:`format_value`), so that "85.1% against 79.0%" reads "+6.1 points", never "+6.0";
+    counts and carbon add the % change of the shown values."""
+    if _nan(value) or _nan(other):
+        return "—"
+    places = SHOWN_DECIMALS.get(unit)
+    if places is None:
+        return format_change(float(value) - float(other), math.nan, unit)
+    a, b = round(float(value), places), round(float(other), places)
+    pct = 100 * (a - b) / abs(b) if b else math.nan
+    return format_change(round(a - b, places), pct, unit)
+
+
 def change_words(change, pct, significant, unit: str, against: str) -> str:
     """A sentence fragment for one comparison, honest about significance for proportions."""
     if _nan(change):
@@ -124,11 +143,20 @@ def assurance_text(assurance: str) -> str:
     return ASSURANCE_LABELS.get(assurance, "Not applicable")
 
 
+#: how the count sentence names each reason a KPI is listed (kpi_lib.analyse.verdicts.ATTENTION)
+LIST_HEADS = {"worse": "Worse than last year, a real change", "missing_target": "Missing target",
+              "unusual": "Unusual on the chart, or a real change where neither direction is better",
+              "trend": "A steady trend in the worse direction", "too_early": "Too early to tell"}
+
+
 def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None = None,
                 names: dict | None = None) -> str:
     """One paragraph counting the budget KPIs' verdicts (the ``verdict_code`` column of
-    kpis.csv; never recomputed), naming those that are worse (by ``names``, KPI id to display
-    name, where given)."""
+    kpis.csv; never recomputed), then naming the KPIs for the Panel's attention by reason, from
+    :func:`kpi_lib.analyse.verdicts.flagged` (the one list every summary list comes from; a KPI
+    whose verdict says worse is always named, whatever its verdict code)."""
+    from kpi_lib.analyse.verdicts import flagged
+
     head = results[results["headline"].astype(bool) & ~results["supplementary"].astype(bool)]
     if "verdict_code" not in head:
         return f"The {len(head)} budget KPIs for {period_label} carry no verdicts in this run."
@@ -139,11 +167,12 @@ def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None 
         [c for c in counts.index if c not in (verdicts or {}) and c]
     parts = [f"{counts[c]} {labels.get(c, c.replace('_', ' ')).lower()}" for c in order]
     text = f"Of the {len(head)} budget KPIs for {period_label}: " + "; ".join(parts) + "."
-    w = head[codes == "worse"]
-    ids = w["kpi_id"] if "kpi_id" in w else w["name"]
-    worse = [(names or {}).get(i, n) for i, n in zip(ids, w["name"], strict=True)]
-    if worse:
-        text += " Worse, and a real change: " + "; ".join(worse) + "."
+    f = flagged(head)
+    for reason, head_words in LIST_HEADS.items():
+        rows = f[f["attention"] == reason]
+        if len(rows):
+            listed = [(names or {}).get(i, n) for i, n in zip(rows["kpi_id"], rows["name"], strict=True)]
+            text += f" {head_words}: " + "; ".join(listed) + "."
     return text
 
 

@@ -131,7 +131,8 @@ def start_family(family: str, period: str, data_dir: str, out_dir: str | None = 
                                        full, window_set(p, params))
     if figs is None:  # no run's figures for these settings: compute them here
         precompute.forget(res)  # this family's files are about to differ from any saved figures
-        figs = precompute.compute_families(p, pnl, config, [fam.name])[fam.name]
+        # from the whole panel: the q-values of the tests against last year are the report's
+        figs = precompute.compute_families(p, full, config, [fam.name])[fam.name]
         figs = precompute.write_family_files(figs, res)
         from kpi_lib.config.catalogue import write_run_catalogue
         write_run_catalogue(catalogue, res)  # the report notebook, run next by hand, reads it

@@ -31,8 +31,8 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     from kpi_lib.present.narrative import (
         STATUS_TEXT,
         at_a_glance,
-        format_change,
         format_value,
+        shown_change,
     )
     from kpi_lib.present.summary import (
         ABBREVIATIONS_NOTE,
@@ -126,17 +126,17 @@ def start_report(period: str, out_dir: str | None, previous_dir: str | None = No
 def show_verdicts(rep: ReportRun) -> None:
     """The one-page "Is it real?" summary: first after the title, one landscape A4 page."""
     table = verdict_table(rep.results, rep.catalogue, rep.history, rep.verdicts)
-    intro = ("One row per budget KPI, in the order of Table 1. The verdict says whether a change "
-             "is real or normal ups and downs; the change against the same period last year says "
-             "whether it is a real change or could be chance (see the note under the table). Each KPI "
-             "name links to its chart and figures.")
+    intro = ("One row per budget KPI, in the order of Table 1. Each verdict answers two questions: has "
+             "the figure really changed since a year ago (a test that allows for the many tests in the "
+             "report), and is it unusual on its chart (outside its usual range, shifting or trending)? "
+             "The change column shows the figure it was compared with. Each KPI name links to its chart "
+             "and figures.")
     _html('<section class="one-page" aria-labelledby="summary">'
           f'<h2 id="summary">Is it real? The budget KPIs at a glance, {html.escape(rep.period.label)}</h2>'
           f'<p class="intro">{html.escape(intro)}</p>'
-          '<p class="print-only">Table 1 order. The verdict says whether a change is real; the change '
-          "on the same period last year is \"a real change\" or \"could be chance\" (see the note under "
-          "the table).</p>"
-          + verdict_key_html(rep.verdicts)
+          '<p class="print-only">Table 1 order. Each verdict answers: a real change since a year ago (the '
+          "test)? Unusual on the chart? (See the note under the table.)</p>"
+          + verdict_key_html(rep.verdicts, set(table["verdict_code"]))
           + verdict_table_html(table, f"Budget KPIs, {rep.period.label}: latest value, last 8 "
                                "quarters, verdict and change on last year")
           + "</section>")
@@ -168,7 +168,8 @@ def commentary_html(rep: ReportRun) -> str:
     if missing:
         items = "".join(f'<li><a href="#{kpi_anchor(k)}">{e(plain_name(cat[k]))}</a>: no commentary given</li>'
                         for k in missing if k in cat)
-        out.append('<div class="commentary-missing"><p><strong>Worse, and a real change, with no '
+        out.append('<div class="commentary-missing"><p><strong>For the Panel\'s attention (worse than '
+                   "last year, missing target, unusual on the chart or trending the wrong way), with no "
                    f"commentary from the force:</strong></p><ul>{items}</ul></div>")
     return "".join(out)
 
@@ -324,9 +325,11 @@ def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
             "KPI": plain_name(k),
             "The year": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
             "Previous year": format_value(r.get("last_year_value"), k.unit),
-            "Change": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit),
-            "Is the change real?": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
-            if reported and str(r.get("change_last_year", "")) not in ("", "nan") else "",
+            "Change": shown_change(r.get("value"), r.get("last_year_value"), k.unit),
+            "Is the change real?": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"),
+                                                   r.get("last_year_finding"))
+            if reported and (str(r.get("change_last_year", "")) not in ("", "nan") or r.get("last_year_finding"))
+            else "",
             "Verdict": str(r.get("verdict", "")),
         })
     return pd.DataFrame(rows)
@@ -411,6 +414,11 @@ SETTING_LABELS = {
     "spc_grain": "Chart points (month or quarter), by section",
     "spc_screen_outliers": "Extreme points left out when setting chart limits",
     "spc_seasonal": "Measures whose chart limits allow for the seasons",
+    "spc_window_months": "Chart limits from the latest months",
+    "spc_min_points": "Fewest chart points to judge",
+    "practical_margin_pct": "Not enough data to tell when the interval reaches beyond (% of last year)",
+    "practical_margin_points": "Not enough data to tell when the interval reaches beyond (percentage points)",
+    "fdr_q": "False discovery rate across the tests against last year",
     "survey_scales": "Survey answer scales",
     "threshold_101_seconds": "101 calls: answered within (seconds)",
     "threshold_999_seconds": "999 calls: answered within (seconds)",
@@ -456,12 +464,20 @@ def methods_html(rep: ReportRun) -> str:
         "<p>Every figure comes from the force's records (or the public data named in each section) "
         "by tested calculations; nothing in this report is typed by hand. Charge and summons rates "
         f"use the {e(b)} basis as their headline; the other basis is in the spreadsheet.</p>",
-        "<p>Each KPI's verdict combines three things: whether the latest point on its chart is "
-        "outside its usual range (SPC, after allowing for the seasons and for known changes marked "
-        "on the chart), whether the change against the same period last year passes a significance "
-        "test, and, where the KPI has a target, whether the target is met. Outcome rates that are "
-        "still maturing are compared at equal maturity, or called too early to tell. \"Meeting\" or "
-        "\"missing\" a target is said only where a target exists.</p>",
+        "<p>Each KPI answers two questions, each in its own words. <strong>Against the same period "
+        "last year</strong>: a like-for-like change (outcome rates at the same age) with its 95% "
+        "interval and a test (counts allow for how much more they vary than chance alone; response "
+        "medians use Mood's median test); \"a real change\" only where the test survives the "
+        "allowance for the report's many tests (a false discovery rate of 5%, Benjamini-Hochberg), "
+        "and \"not enough data to tell\" where the interval is too wide. <strong>Over time</strong>: "
+        "an SPC chart whose usual range comes from the latest 24 months (never fewer than 12 points), "
+        "after allowing for the seasons and for known changes; it finds a month outside its usual "
+        "range this quarter, a sustained shift since a month, a steady trend since a year, or nothing "
+        "unusual. A chart finding is never called a real change. One verdict combines them, in this "
+        "order: a target met or missed where one exists; a real change against last year; unusual on "
+        "the chart; a steady trend; not enough data to tell; no clear change. Outcome rates still "
+        "maturing are compared at equal maturity, or called too early to tell. Months missing from "
+        "the data are never read as zero.</p>",
         f'<h3 id="glossary">Glossary</h3><dl class="glossary">{glossary}</dl>',
     ]
     rules = "; ".join(f"{v}" for v in VARIATION_LABELS.values())

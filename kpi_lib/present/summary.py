@@ -3,11 +3,14 @@
 Two tables:
 
 - :func:`verdict_table` / :func:`verdict_table_html`: the one-page "Is it real?" summary, one row
-  per budget KPI in Table 1 order with the latest value, an 8-quarter sparkline (from
-  ``results/history.csv``), the verdict (``verdict`` / ``verdict_code`` from ``kpis.csv``, shown
-  with the symbol of :data:`kpi_lib.analyse.verdicts.VERDICTS`), the change against last year with the
-  words of its test, a link to the KPI's section and a suggested question where the verdict is
-  "worse" or "too early to tell".
+  per budget KPI in Table 1 order with the latest value and the basis it is on, a sparkline from
+  the same quarter last year to the latest (``results/history.csv``, on the basis the KPI is
+  judged on: a cohort rate at the same age), the verdict (``verdict`` / ``verdict_code`` from
+  ``kpis.csv``, shown with the symbol of :data:`kpi_lib.analyse.verdicts.VERDICTS`), the change
+  against the same period last year with the comparator it was judged against ("+1.5 points on
+  6.5% at the same age", the difference of the values as shown) and the answer of its test,
+  a link to the KPI's section and a suggested question for every KPI that
+  :func:`kpi_lib.analyse.verdicts.flagged` lists.
 - :func:`summary_table` / :func:`summary_html`: the full Table 1 layout (plan priority,
   improvement area, the 2023 paper's status in the force PMF).
 
@@ -26,18 +29,20 @@ from typing import Any
 
 import pandas as pd
 
+from kpi_lib.analyse.verdicts import flagged
 from kpi_lib.config.catalogue import Kpi
 from kpi_lib.present.narrative import (
     STATUS_TEXT,
     assurance_text,
-    format_change,
     format_value,
+    shown_change,
     significance_words,
     unit_words,
     variation_text,
 )
 
-QUESTION_CODES = ("worse", "too_early", "missing_target")
+#: verdict codes that get a question (every verdict :func:`kpi_lib.analyse.verdicts.flagged` may list)
+QUESTION_CODES = ("worse", "missing_target", "unusual", "trend", "higher", "lower", "too_early")
 NO_VERDICT = "No verdict in this run"
 
 
@@ -78,18 +83,22 @@ def _str(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x) else str(x)
 
 
-def suggested_question(verdict_code: str, target: str = "") -> str:
-    """One question for the accountability meeting, only where the verdict is "worse", "too early
-    to tell" or "missing target" (``target``: the target as shown, e.g. "90.0%"); otherwise the
-    empty string. The row names the KPI, so the question is short."""
-    if verdict_code == "missing_target":
-        return (f"What is the plan to reach the target of {target}?" if target
-                else "What is the plan to reach the target?")
-    if verdict_code == "worse":
-        # neutral on direction: the verdict may rest on the latest months (the chart) while the
-        # quarter against last year moved the other way
-        return "What is behind this, and what will be done?"
-    if verdict_code == "too_early":
+def suggested_question(verdict_code: str, target: str = "", attention: str = "") -> str:
+    """One question for the accountability meeting for a KPI that
+    :func:`kpi_lib.analyse.verdicts.flagged` lists (``attention``: why it is listed; ``target``:
+    the target as shown, e.g. "90.0%"); otherwise the empty string. The row names the KPI, so the
+    question is short."""
+    kind = attention or {"worse": "worse", "missing_target": "missing_target",
+                         "too_early": "too_early"}.get(verdict_code, "")
+    if kind == "missing_target":
+        return f"What is the plan to reach {target}?" if target else "What is the plan to reach the target?"
+    if kind == "worse":
+        return "What is behind it, and what will be done?"
+    if kind == "unusual":
+        return "What is behind this? Will it last?"
+    if kind == "trend":
+        return "What is driving the trend?"
+    if kind == "too_early":
         return "When can this be judged?"
     return ""
 
@@ -113,18 +122,47 @@ def clean_test_words(text: str) -> str:
     return unit_words(text)
 
 
-def plain_test_word(p_value: Any, significant: Any) -> str:
-    """The change against last year in the Panel's words: "a real change", "could be chance" or
-    "not tested" (where no test applies); the test's name and p-value go in a footnote or title."""
+#: the answer against last year in a few words, from ``last_year_finding``
+FINDING_WORDS = {"higher": "a real change", "lower": "a real change", "no_clear_change": "no clear change",
+                 "not_enough_data": "not enough data to tell", "not_comparable": "not comparable",
+                 "not_tested": "not tested"}
+
+
+def plain_test_word(p_value: Any, significant: Any, finding: Any = None) -> str:
+    """The answer against last year in the Panel's words, from ``last_year_finding`` where the
+    row has it: "a real change", "no clear change", "not enough data to tell", "not comparable"
+    or "not tested"; from the significance alone otherwise ("could be chance")."""
+    f = _str(finding)
+    if f:
+        return FINDING_WORDS.get(f, f.replace("_", " "))
     sig = _num(significant)
     if math.isnan(sig):
         return "not tested"
     return "a real change" if sig >= 0.5 else "could be chance"
 
 
-def sparkline_series(history: pd.DataFrame | None, kpi_id: str, basis: str, n: int = 8) -> pd.DataFrame:
+def comparator_text(r: Mapping[str, Any], unit: str) -> str:
+    """The comparison with the same period last year as shown on a row: the change as the
+    difference of the values shown and the comparator it was judged against: "+1.5 points on 6.5%
+    at the same age", "+121 (+0.6%) on 19,726", or why there is none."""
+    if _str(r.get("status")) != "reported" or pd.isna(r.get("value")):
+        return "—"
+    finding = _str(r.get("last_year_finding"))
+    if finding == "not_comparable" or pd.isna(r.get("last_year_value")):
+        words = _str(r.get("last_year_words"))
+        return words[:1].upper() + words[1:] if words else "—"
+    same_age = " at the same age" if not pd.isna(_num(r.get("comparator_age_days"))) else ""
+    return (f"{shown_change(r['value'], r['last_year_value'], unit)} on "
+            f"{format_value(r['last_year_value'], unit)}{same_age}")
+
+
+SPARK_QUARTERS = 5  # the same quarter last year to the latest: the ends compare like with like
+
+
+def sparkline_series(history: pd.DataFrame | None, kpi_id: str, basis: str, n: int = SPARK_QUARTERS) -> pd.DataFrame:
     """The last ``n`` quarters of one KPI's headline value from ``results/history.csv``
-    (columns label, value; value NaN where the quarter was not reported)."""
+    (columns label, value; value NaN where the quarter was not reported), on the basis the KPI is
+    judged on (``same_age_value``: a cohort rate at the same age as the latest quarter)."""
     cols = ["label", "value"]
     if history is None or history.empty:
         return pd.DataFrame(columns=cols)
@@ -135,36 +173,47 @@ def sparkline_series(history: pd.DataFrame | None, kpi_id: str, basis: str, n: i
             h = h[b == basis]
     label_col = next((c for c in ("quarter", "label", "quarter_label", "period") if c in h), None)
     h = h.sort_values("period_start").tail(n)
-    values = h["value"].astype(float)
+    column = "same_age_value" if "same_age_value" in h else "value"
+    values = pd.to_numeric(h[column], errors="coerce").astype(float)
     if "status" in h:
         values = values.where(h["status"].fillna("reported").eq("reported"))
     labels = h[label_col].astype(str) if label_col else pd.to_datetime(h["period_start"]).dt.strftime("%b %Y")
     return pd.DataFrame({"label": labels.to_list(), "value": values.to_list()})
 
 
-def sparkline_alt(series: pd.DataFrame, unit: str, name: str) -> str:
-    """Alt text for a sparkline: the span, first and latest values, lowest and highest."""
+def sparkline_alt(series: pd.DataFrame, unit: str, name: str, same_age: bool = False) -> str:
+    """Alt text for a sparkline: the span, the same quarter a year apart, lowest and highest."""
     s = series.dropna(subset=["value"])
     if s.empty:
         return f"{name}: no quarterly history to draw."
-    first, last = s.iloc[0], s.iloc[-1]
+    last = series.iloc[-1]
     lo, hi = s.loc[s["value"].idxmin()], s.loc[s["value"].idxmax()]
     f = lambda v: format_value(v, unit)  # noqa: E731
-    text = (f"{name}, last {len(series)} quarters ({series['label'].iloc[0]} to "
-            f"{series['label'].iloc[-1]}): from {f(first['value'])} to {f(last['value'])}; "
-            f"lowest {f(lo['value'])} ({lo['label']}), highest {f(hi['value'])} ({hi['label']}).")
+    text = f"{name}, {series['label'].iloc[0]} to {series['label'].iloc[-1]}"
+    if same_age:
+        text += ", each quarter counted at the same age as the latest"
+    first = series.iloc[0]
+    if len(series) == SPARK_QUARTERS and not pd.isna(first["value"]) and not pd.isna(last["value"]):
+        text += f": {f(first['value'])} a year before, {f(last['value'])} now"
+    elif not pd.isna(last["value"]):
+        text += f": {f(last['value'])} now"
+    text += f"; lowest {f(lo['value'])} ({lo['label']}), highest {f(hi['value'])} ({hi['label']})."
     missing = len(series) - len(s)
     if missing:
-        text += f" {missing} quarter{'s' if missing > 1 else ''} not reported."
+        text += f" {missing} quarter{'s' if missing > 1 else ''} not in the data or not reported."
     return text
 
 
 def sparkline_ends(series: pd.DataFrame, unit: str) -> tuple[str, str]:
-    """The first and last values of a sparkline as shown beside it."""
-    s = series.dropna(subset=["value"]) if len(series) else series
-    if s is None or s.empty:
+    """The values shown at the ends of a sparkline: the same quarter a year apart (the first and
+    last of its five quarters); only the latest when the quarter a year before has no value."""
+    if series is None or series.empty:
         return "", ""
-    return format_value(s["value"].iloc[0], unit), format_value(s["value"].iloc[-1], unit)
+    last = series["value"].iloc[-1]
+    if pd.isna(last):
+        return "", ""
+    first = series["value"].iloc[0] if len(series) == SPARK_QUARTERS else math.nan
+    return ("" if pd.isna(first) else format_value(first, unit)), format_value(last, unit)
 
 
 def sparkline_svg(series: pd.DataFrame, alt: str, width: int = 88, height: int = 24) -> str:
@@ -209,10 +258,36 @@ def _verdict_parts(row: pd.Series, verdicts: Mapping[str, Any]) -> tuple[str, st
     return code, symbol or "–", words or (getattr(v, "label", "") if v is not None else code)
 
 
+BASIS_NOTE = {"cohort": "cohort", "in_period": "in-period"}
+
+
+def latest_parts(r: Mapping[str, Any], unit: str) -> tuple[str, str]:
+    """The latest value and the basis it is on: ("8.0%", "cohort, provisional"),
+    ("12.6 min", "median"), ("19,847", ""); the status in words when not reported."""
+    if _str(r.get("status")) != "reported" or pd.isna(r.get("value")):
+        return STATUS_TEXT.get(_str(r.get("status")), _str(r.get("status"))), ""
+    notes = []
+    if _str(r.get("basis")) in BASIS_NOTE:
+        notes.append(BASIS_NOTE[_str(r.get("basis"))])
+    elif unit == "minutes":
+        notes.append("median")
+    if str(r.get("provisional")).strip().lower() in ("true", "1", "1.0"):
+        notes.append("provisional")
+    return format_value(r["value"], unit), ", ".join(notes)
+
+
+def latest_text(r: Mapping[str, Any], unit: str) -> str:
+    """The latest value with the basis it is on, stated beside it: "8.0% (cohort, provisional)",
+    "12.6 min (median)", "19,847"."""
+    value, note = latest_parts(r, unit)
+    return value + (f" ({note})" if note else "")
+
+
 def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataFrame | None,
                   verdicts: Mapping[str, Any]) -> pd.DataFrame:
     """One row per budget KPI (headline row), in Table 1 order: everything the one-page summary
-    shows, as plain values and words."""
+    shows, as plain values and words. Questions come from :func:`kpi_lib.analyse.verdicts.flagged`."""
+    attention = dict(zip(*(lambda f: (f["kpi_id"], f["attention"]))(flagged(results)), strict=True))
     rows = []
     for k, head in _budget_headline_rows(results, catalogue):
         r = head.loc[k.id]
@@ -222,21 +297,21 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
         series = sparkline_series(history, k.id, _str(r.get("basis")))
         if k.unit == "flag":  # a yes/no KPI: no line to draw
             series = series.iloc[:0]
+        same_age = not pd.isna(_num(r.get("comparator_age_days")))
         alt = (f"{name}: a yes/no measure, no trend line." if k.unit == "flag"
-               else sparkline_alt(series, k.unit, name))
+               else sparkline_alt(series, k.unit, name, same_age))
         first, last = sparkline_ends(series, k.unit)
         target = "" if k.target is None else format_value(k.target, k.unit)
         rows.append({
             "kpi_id": k.id, "kpi": name, "table1_name": k.name, "anchor": kpi_anchor(k.id),
             "value": float(r["value"]) if reported else math.nan,
-            "latest": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
+            "latest": latest_text(r, k.unit), "latest_note": latest_parts(r, k.unit)[1],
             "spark_alt": alt, "spark_svg": "" if k.unit == "flag" else sparkline_svg(series, alt),
             "spark_first": first, "spark_last": last,
             "verdict_code": code, "verdict_symbol": symbol, "verdict": words,
-            "vs_last_year": format_change(r.get("change_last_year"), r.get("change_last_year_pct"), k.unit)
-            if reported else "—",
+            "vs_last_year": comparator_text(r, k.unit) if reported else "—",
             **_test_columns(r, reported),
-            "question": suggested_question(code, target),
+            "question": suggested_question(code, target, attention.get(k.id, "")) if k.id in attention else "",
         })
     return pd.DataFrame(rows)
 
@@ -251,23 +326,32 @@ def _budget_headline_rows(results: pd.DataFrame, catalogue: list[Kpi]):
 
 
 def _test_columns(r: Mapping[str, Any], reported: bool) -> dict[str, str]:
-    """The test against last year in three lengths (full words, short, plain), for one row."""
+    """The answer against last year in three lengths (full words, short, plain), for one row."""
     if not reported:
         return {"last_year_test": "", "last_year_test_short": "", "last_year_plain": ""}
     args = (r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant"))
+    words = _str(r.get("last_year_words"))
+    full = clean_test_words(significance_words(*args))
+    q = _num(r.get("last_year_q_value"))
+    if not math.isnan(q):
+        full += f"; q = {q:.3f} across the report's tests" if q >= 0.001 else "; q < 0.001 across the report's tests"
+    finding = _str(r.get("last_year_finding"))
     return {
-        "last_year_test": clean_test_words(significance_words(*args)),
+        "last_year_test": f"{words[:1].upper()}{words[1:]}. {full}" if words else full,
         "last_year_test_short": clean_test_words(short_significance_words(*args)),
-        "last_year_plain": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"))
-        if not pd.isna(r.get("change_last_year")) else "",
+        "last_year_plain": "" if finding == "not_comparable" else
+        plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"), finding)
+        if not pd.isna(r.get("change_last_year")) or finding else "",
     }
 
 
-def verdict_key_html(verdicts: Mapping[str, Any]) -> str:
-    """The key to the verdict symbols (shape plus words), from the one symbol set."""
+def verdict_key_html(verdicts: Mapping[str, Any], used: Any = None) -> str:
+    """The key to the verdict symbols (shape plus words), from the one symbol set: every verdict,
+    or only those ``used`` (the codes the table shows) when given."""
     e = html.escape
+    shown = {c: v for c, v in verdicts.items() if used is None or c in set(used)}
     items = "".join(f'<span><span class="verdict-symbol" aria-hidden="true">{e(getattr(v, "symbol", ""))}</span>'
-                    f'{e(getattr(v, "label", code))}</span>' for code, v in verdicts.items())
+                    f'{e(getattr(v, "label", code))}</span>' for code, v in shown.items())
     return f'<p class="key"><strong>Key:</strong> {items}</p>' if items else ""
 
 
@@ -275,7 +359,7 @@ def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
     """The one-page summary as an accessible table inside its own scrolling box (phone width)."""
     e = html.escape
     heads = ["Budget KPI", "Verdict", "Latest",
-             '<span class="screen-only">Last 8 quarters</span><span class="print-only">Trend</span>',
+             '<span class="screen-only">Same quarter last year to now</span><span class="print-only">Trend</span>',
              '<span class="screen-only">Change on same period last year</span>'
              '<span class="print-only">Change on last year</span>', "Question to ask"]
     out = [f'<div class="table-scroll" role="region" aria-label="{e(caption)}" tabindex="0">'
@@ -292,7 +376,7 @@ def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
                    f'<td class="verdict"><span class="verdict-symbol" aria-hidden="true">'
                    f'{e(r["verdict_symbol"])}</span> {e(r["verdict"])}</td>'
                    f'<td class="latest" data-value="{val}"><span class="cell-label">Latest: </span>'
-                   f'{e(r["latest"])}</td>'
+                   f'{_latest_cell(r)}</td>'
                    f'<td class="spark">{_spark_cell(r)}</td>'
                    f'<td class="change"'
                    + (f' title="{e(r["last_year_test"])}"' if r["last_year_test"] else "")
@@ -308,13 +392,29 @@ def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
 
 TEST_FOOTNOTE = (
     '<p class="footnote" id="summary-tests"><span class="screen-only"><strong>About "a real change".'
-    "</strong> The change on the same period last year is tested: a percentage with the "
-    "two-proportion z-test, a count with the exact test for two Poisson counts. \"A real change\" "
-    "means the test's p-value is below 0.05 (a change this big would rarely happen by chance); "
-    "\"could be chance\" means it is not; \"not tested\" means no test applies (medians, money, "
-    "yes/no and carbon measures). Each KPI's section gives the test and its p-value.</span>"
-    '<span class="print-only">A real change: p below 0.05 in the test against last year (percentages: '
-    "two-proportion z-test; counts: exact Poisson test). Not tested: medians, money, yes/no, carbon.</span></p>")
+    "</strong> Each KPI is compared with the same period last year, like with like (an outcome rate "
+    "at the same age), and tested: a percentage with the two-proportion z-test, a count with a "
+    "quasi-Poisson test that allows for how much more the count varies than chance alone, a median "
+    "with Mood's median test. \"A real change\" needs a q-value below 0.05 after allowing for the "
+    "number of tests in the report (Benjamini-Hochberg); \"not enough data to tell\" means the "
+    "95% interval of the change is too wide to say; \"not tested\" means no test applies (money, "
+    "yes/no and carbon measures, in-period rates). The chart is a separate question (is the figure "
+    "outside its usual range, shifting or trending?) and is never called a real change. The "
+    "sparkline runs from the same quarter last year to the latest. Each KPI's section gives the "
+    "test, its p-value and interval.</span>"
+    '<span class="print-only">A real change: q below 0.05 against last year, allowing for the report\'s '
+    "many tests. A chart finding is never called a real change. Not tested: money, yes/no, carbon, "
+    "in-period rates.</span></p>")
+
+
+def _latest_cell(r: pd.Series) -> str:
+    """The latest value, with the basis it is on under it ("cohort, provisional")."""
+    e = html.escape
+    note = _str(r.get("latest_note"))
+    if not note:
+        return e(_str(r["latest"]))
+    value = _str(r["latest"])[: -len(note) - 3]  # "8.0% (cohort, provisional)" -> "8.0%"
+    return f'{e(value)}<span class="latest-note"> ({e(note)})</span>'
 
 
 def _spark_cell(r: pd.Series) -> str:
@@ -355,18 +455,15 @@ def summary_table(results: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
     for k, head in _budget_headline_rows(results, catalogue):
         r = head.loc[k.id].copy()
         r["kpi_id"] = k.id
-        basis = _str(r.get("basis"))
-        basis_text = f" ({basis.replace('_', '-')} basis)" if basis in ("cohort", "in_period") else ""
         reported = r["status"] == "reported"
         rows.append({
             "kpi_id": k.id, "plan_priority": k.plan_priority, "improvement_area": k.improvement_area,
             "kpi": plain_name(k), "table1_name": k.name, "unit": k.unit, "value": r["value"] if reported else float("nan"),
-            "latest": (format_value(r["value"], k.unit) + basis_text) if reported
-            else STATUS_TEXT.get(r["status"], r["status"]),
+            "latest": latest_text(r, k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
             "count_or_sample": _sample(r),
-            "vs_last_year": format_change(r["change_last_year"], r["change_last_year_pct"], k.unit),
+            "vs_last_year": comparator_text(r, k.unit),
             **_test_columns(r, reported),
-            "vs_12_months": format_change(r["change_12m"], r["change_12m_pct"], k.unit),
+            "vs_12_months": shown_change(r.get("rolling12_value"), r.get("previous12_value"), k.unit),
             "spc_variation": variation_text(r["spc_variation"]),
             "spc_assurance": assurance_text(r["spc_assurance"]),
             "verdict": _str(r.get("verdict")) or NO_VERDICT,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kpi_lib.analyse.spc import MIN_POINTS, VARIATION_LABELS
+from kpi_lib.analyse.spc import VARIATION_LABELS
 from kpi_lib.analyse.verdicts import VERDICTS
 from kpi_lib.inputs.kinds import registered
 from kpi_lib.present.charts import chart_title, png_bytes, spc_alt_text, spc_figure
@@ -83,6 +83,43 @@ def limits_clipped(chart: pd.DataFrame, unit: str, n: int = 13) -> bool:
     return bool((lpl <= 0).any() or (upl >= 100).any())
 
 
+def _number(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def target_text(row: Mapping, kpi) -> str:
+    """The target as shown beside a KPI, with who set it: "90.0% (National 999 call answering
+    standard ...)"; "" for a KPI without a target (no target, no target words)."""
+    target = _number(row.get("target"))
+    if target is None:
+        target = _number(getattr(kpi, "target", None))
+    if target is None:
+        return ""
+    source = str(row.get("target_source") or getattr(kpi, "target_source", "") or "").strip()
+    return format_value(target, kpi.unit) + (f" ({source})" if source else "")
+
+
+def chart_reading(row: Mapping, chart: pd.DataFrame, grain: str) -> str:
+    """What a KPI's chart cannot say in its key and axis, in a line: too few points to judge (no
+    usual range drawn), and the months not in the data (where the line breaks). The window the
+    usual range comes from is in the key ("Usual range (from Apr 2023)"), and the age an outcome
+    rate is counted at is on the value axis ("each month at 45 days")."""
+    parts = []
+    if str(row.get("spc_finding") or "") == "too_few":
+        words = str(row.get("spc_words") or "too few points to judge")
+        parts.append(f"{words[:1].upper()}{words[1:]}: no usual range is drawn.")
+    gaps = chart["y"].isna() if len(chart) else pd.Series(dtype=bool)
+    if gaps.any():
+        from kpi_lib.measure.coverage import month_label
+        months = [pd.Timestamp(x).date() for x in chart.loc[gaps, "x"]]
+        parts.append(f"Not in the data: {month_label(months)} (the line breaks: never read as zero).")
+    return " ".join(parts)
+
+
 def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
               annotations: Iterable = (), verdicts: Mapping[str, Any] | None = None,
               grain: str = "month", period_start=None) -> str:
@@ -98,6 +135,9 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
     if not has_chart:
         parts.append(verdict_html(row, verdicts))
     parts.append(f'<p class="finding">{e(spell_out(finding({**dict(row), "name": name}, period_label)))}</p>')
+    target = target_text(row, kpi)
+    if target:
+        parts.append(f'<p class="target"><strong>Target:</strong> {e(target)}</p>')
     note = row.get("note")
     provisional = str(row.get("provisional", "")).lower() in ("true", "1", "1.0")
     if isinstance(note, str) and note and row.get("status") == "reported" and not provisional:
@@ -107,16 +147,19 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
                 if pd.Timestamp(chart["x"].min()) <= pd.Timestamp(a.date) <= pd.Timestamp(chart["x"].max())
                 + pd.Timedelta(days=31)]
         title = chart_title(name, row, grain)
-        # an outcome rate still maturing (kpis.csv: provisional): the period's points drawn hollow
-        # (at most the latest quarter: a year run's earlier quarters have largely matured)
+        # an outcome rate still maturing (kpis.csv: provisional) that is NOT charted at the same age:
+        # the period's points drawn hollow (at most the latest quarter: a year run's earlier
+        # quarters have largely matured). Charted at the same age, every point is as mature as the
+        # latest, and the caption says so instead.
+        same_age = _number(row.get("comparator_age_days"))
         prov_from = None
-        if provisional and period_start is not None:
+        if provisional and period_start is not None and same_age is None:
             last = pd.Timestamp(pd.to_datetime(chart["x"]).max())
             prov_from = max(pd.Timestamp(period_start),
                             last - pd.DateOffset(months=2) if grain == "month" else last)
         fig = spc_figure(chart, title=None, unit=kpi.unit, grain=grain, target=kpi.target, annotations=anns,
-                         provisional_from=prov_from)
-        alt = spc_alt_text(chart, name, kpi.unit, grain, kpi.target, annotations=anns)
+                         provisional_from=prov_from, age_days=same_age)
+        alt = spc_alt_text(chart, name, kpi.unit, grain, kpi.target, annotations=anns, age_days=same_age)
         data = base64.b64encode(png_bytes(fig)).decode("ascii")
         sym = getattr(verdicts.get(str(row.get("verdict_code") or "")), "symbol", "")
         sym_html = f'<span class="verdict-symbol" aria-hidden="true">{e(sym)}</span> ' if sym else ""
@@ -127,9 +170,9 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
                             for a in anns)
             parts.append(f'<figcaption>Marked on the chart (numbered):<ol class="annotations">{items}</ol></figcaption>')
         parts.append("</figure>")
-        if str(row.get("spc_trial", "")).lower() in ("true", "1", "1.0"):
-            parts.append(f"<p><em>Caution:</em> fewer than {MIN_POINTS} points since the limits were last "
-                         "recalculated, so these are trial limits.</p>")
+        reading = chart_reading(row, chart, grain)
+        if reading:
+            parts.append(f'<p class="chart-note">{e(reading)}</p>')
         if prov_from is not None:
             parts.append('<p class="provisional-note"><em>Provisional:</em> the hollow points (from '
                          f"{e(prov_from.strftime('%B %Y'))}) are still maturing and will rise as "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,7 +85,20 @@ def test_at_a_glance_counts_the_verdicts_from_the_table():
                        _row(name="E", supplementary=True, verdict_code="worse")])
     text = at_a_glance(df, "2024/25 Q4", verdicts)
     assert text == ("Of the 4 budget KPIs for 2024/25 Q4: 2 worse, and a real change; 1 normal ups and "
-                    "downs; 1 cannot be reported. Worse, and a real change: B; C.")
+                    "downs; 1 cannot be reported. Worse than last year, a real change: B; C.")
+
+
+def test_at_a_glance_names_every_kpi_whose_verdict_says_worse_and_why():
+    from kpi_lib.analyse.verdicts import VERDICTS
+    df = pd.DataFrame([
+        _row(kpi_id="a", name="A", verdict_code="worse", verdict_direction="worse"),
+        _row(kpi_id="b", name="B", verdict_code="missing_target", verdict_direction="worse",
+             verdict="Missing target; worse than the same quarter last year, a real change"),
+        _row(kpi_id="c", name="C", verdict_code="unusual", verdict_direction="worse"),
+        _row(kpi_id="d", name="D", verdict_code="trend", verdict_direction="better")])
+    text = at_a_glance(df, "2024/25 Q4", VERDICTS)
+    assert text.endswith("Worse than last year, a real change: A. Missing target: B. Unusual on the chart, "
+                         "or a real change where neither direction is better: C.")
 
 
 def test_reported_coverage_counts_regular_headline_kpis():
@@ -111,11 +125,14 @@ def _kpi_rows():
     return pd.DataFrame([
         {"kpi_id": "rape_volume", "name": "Volume of rape offences", "headline": True, "status": "reported",
          "value": 314.0, "unit": "count", "basis": "", "change_last_year": 51.0, "change_last_year_pct": 19.39,
+         "last_year_value": 263.0, "last_year_finding": "higher",
+         "last_year_words": "higher, a real change (q = 0.030)",
          "last_year_test": "exact test for two Poisson counts", "last_year_p_value": 0.0301,
          "last_year_significant": 1.0, "spc_variation": "concern_high",  # the chart alone would say worse
          "verdict_code": "normal", "verdict": "Normal ups and downs (the chart and the test disagree)"},
         {"kpi_id": "trc_charge_rate", "name": "TRC - % outcome 1 & 1A", "headline": True, "status": "reported",
          "value": 8.04, "unit": "percent", "basis": "cohort", "change_last_year": 1.5, "change_last_year_pct": math.nan,
+         "last_year_value": 6.54, "comparator_age_days": 45.0, "provisional": True,
          "last_year_test": "two-proportion z-test", "last_year_p_value": 0.2, "last_year_significant": 0.0,
          "verdict_code": "too_early", "verdict": "Too early to tell (43% of outcomes pending)"},
         {"kpi_id": "trc_charge_rate", "name": "TRC - % outcome 1 & 1A", "headline": False, "status": "reported",
@@ -149,33 +166,46 @@ def test_plain_names_for_the_one_page_summary():
     assert names["finance_vfm_unqualified"].startswith("Unqualified annual value for money conclusion")
 
 
-def test_sparkline_series_last_8_quarters_of_the_headline_basis():
-    from kpi_lib.present.summary import sparkline_series
+def test_sparkline_series_runs_from_the_same_quarter_last_year_on_the_judged_basis():
+    from kpi_lib.present.summary import sparkline_ends, sparkline_series
     s = sparkline_series(_history(), "trc_charge_rate", "cohort")
-    assert s["label"].tolist() == [f"Q{i}" for i in range(1, 9)]
-    assert s["value"].tolist()[:2] == [11, 12] and math.isnan(s["value"].iloc[2]) and s["value"].iloc[-1] == 6.0
+    assert s["label"].tolist() == [f"Q{i}" for i in range(4, 9)]
+    assert s["value"].tolist() == [9, 8, 7.5, 8.04, 6.0]
+    assert sparkline_ends(s, "percent") == ("9.0%", "6.0%")  # the same quarter a year apart
+    # a cohort rate is drawn at the same age as the latest quarter when the history has it
+    same_age = _history().assign(same_age_value=lambda h: h["value"] - 0.5)
+    assert sparkline_series(same_age, "trc_charge_rate", "cohort")["value"].tolist() == pytest.approx([8.5, 7.5, 7.0, 7.54, 5.5])
     assert sparkline_series(None, "trc_charge_rate", "cohort").empty
+    # no value a year before: only the latest value is shown
+    gap = _history()
+    gap.loc[gap["quarter"] == "Q4", "status"] = "not_in_data"
+    assert sparkline_ends(sparkline_series(gap, "trc_charge_rate", "cohort"), "percent") == ("", "6.0%")
 
 
 def test_sparkline_alt_text_and_svg():
     from kpi_lib.present.summary import sparkline_alt, sparkline_series, sparkline_svg
-    s = sparkline_series(_history(), "trc_charge_rate", "cohort")
+    s = sparkline_series(_history(), "trc_charge_rate", "cohort", n=8)
     alt = sparkline_alt(s, "percent", "TRC charged")
-    assert alt == ("TRC charged, last 8 quarters (Q1 to Q8): from 11.0% to 6.0%; lowest 6.0% (Q8), "
-                   "highest 12.0% (Q2). 1 quarter not reported.")
+    assert alt == ("TRC charged, Q1 to Q8: 6.0% now; lowest 6.0% (Q8), highest 12.0% (Q2). 1 quarter "
+                   "not in the data or not reported.")
+    assert sparkline_alt(sparkline_series(_history(), "trc_charge_rate", "cohort"), "percent", "TRC", True) == \
+        ("TRC, Q4 to Q8, each quarter counted at the same age as the latest: 9.0% a year before, 6.0% now; "
+         "lowest 6.0% (Q8), highest 9.0% (Q4).")
     svg = sparkline_svg(s, alt)
-    assert svg.startswith('<svg class="spark" role="img" aria-label="TRC charged, last 8 quarters')
+    assert svg.startswith('<svg class="spark" role="img" aria-label="TRC charged, Q1 to Q8')
     assert svg.count("<polyline") == 2  # a gap where the quarter was not reported
     assert "<title>TRC charged" in svg and svg.count("<circle") == 1
     assert sparkline_svg(s.iloc[:0], "none").endswith("</svg>")
 
 
-def test_suggested_question_only_for_worse_too_early_or_missing_target():
+def test_suggested_question_for_each_reason_a_kpi_is_listed():
     from kpi_lib.present.summary import suggested_question
-    assert suggested_question("worse") == "What is behind this, and what will be done?"
+    assert suggested_question("worse") == "What is behind it, and what will be done?"
     assert suggested_question("too_early") == "When can this be judged?"
-    assert suggested_question("missing_target", "90.0%") == "What is the plan to reach the target of 90.0%?"
+    assert suggested_question("missing_target", "90.0%") == "What is the plan to reach 90.0%?"
     assert suggested_question("missing_target") == "What is the plan to reach the target?"
+    assert suggested_question("unusual", attention="unusual") == "What is behind this? Will it last?"
+    assert suggested_question("trend", attention="trend") == "What is driving the trend?"
     for code in ("better", "normal", "higher", "lower", "meeting_target", "not_reported", ""):
         assert suggested_question(code) == ""
 
@@ -214,11 +244,15 @@ def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
     # shown exactly as kpis.csv says, although the SPC column alone would suggest "worse"
     assert (rape["verdict_code"], rape["verdict_symbol"], rape["verdict"]) == \
         ("normal", "○", "Normal ups and downs (the chart and the test disagree)")
-    assert rape["latest"] == "314" and rape["vs_last_year"] == "+51 (+19.4%)"
-    assert rape["last_year_test"] == "exact test for two Poisson counts, p = 0.030: a real change"
+    assert rape["latest"] == "314" and rape["vs_last_year"] == "+51 (+19.4%) on 263"
+    assert rape["last_year_test"] == ("Higher, a real change (q = 0.030). exact test for two Poisson counts, "
+                                      "p = 0.030: a real change")
     assert rape["question"] == "" and rape["anchor"] == "kpi-rape_volume"
     rate = t.set_index("kpi_id").loc["trc_charge_rate"]
     assert rate["value"] == 8.04 and rate["question"] == "When can this be judged?"
+    # the comparator it was judged against, and the change as the difference of the values shown
+    assert rate["latest"] == "8.0% (cohort, provisional)"
+    assert rate["vs_last_year"] == "+1.5 points on 6.5% at the same age"
     assert rate["last_year_test_short"] == "p = 0.200, chance"
     sat = t.set_index("kpi_id").loc["victim_satisfaction"]
     assert sat["latest"] == "Not yet available" and math.isnan(sat["value"]) and sat["last_year_test"] == ""
@@ -234,7 +268,7 @@ def test_verdict_table_html_links_each_kpi_and_escapes_text():
     assert '<td class="latest" data-value="314.0"><span class="cell-label">Latest: </span>314</td>' in html
     # the verdict comes second, after the KPI name; the test's name is in a title, not the cell text
     assert html.index('<td class="verdict">') < html.index('<td class="latest"')
-    assert 'title="exact test for two Poisson counts, p = 0.030: a real change"' in html
+    assert 'title="Higher, a real change (q = 0.030). exact test for two Poisson counts, p = 0.030: a real change"' in html
     assert '<span class="test-plain">a real change</span>' in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
     assert 'role="region" aria-label="Caption" tabindex="0"' in html
