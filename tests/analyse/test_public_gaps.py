@@ -95,3 +95,34 @@ def test_a_one_year_home_office_table_has_too_few_points_to_judge(tmp_path):
                               "too few points on the chart to judge (4 of 12)")
     reported = r[r["status"] == "reported"]
     assert not reported["verdict_code"].isin(["normal", "better", "worse", "higher", "lower", "unusual"]).any()
+
+
+def test_a_run_on_the_gap_folder_writes_no_zero_months_and_its_report_names_the_gap(tmp_path):
+    """The real run, as a user would make it: kpis.csv, spc.csv and the charts hold no zero month,
+    and the report's data line and the charts name the eight missing months."""
+    import html
+    import re
+
+    from kpi_lib.run.runner import run_period
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for part in ("west-mercia-2024-01-to-04", "west-mercia-2025"):
+        for f in shared_data("police-uk", part).glob("*-street.csv"):
+            (folder / f.name).symlink_to(f)
+    res = run_period("2025/26 Q3", folder, tmp_path / "out", jobs=2, quiet=True, pdf=False)
+    results = res.out / "results"
+    kpis = pd.read_csv(results / "kpis.csv")
+    spc = pd.read_csv(results / "spc.csv")
+    assert not (kpis["value"] == 0).any() and not (spc["y"] == 0).any()
+    trc = spc[spc["kpi_id"] == "trc_volume"].set_index("x")
+    gap = [f"2024-{m:02d}-01" for m in range(5, 13)]
+    assert trc.loc[gap, "y"].isna().all() and (trc.loc[gap, "variation"] == "no_data").all()
+    assert not trc.loc[gap, "in_window"].any()  # the limits leave the gap out
+    row = kpis.set_index("kpi_id").loc["trc_volume"]
+    assert row["last_year_words"] == "not comparable: 2024/25 Q3 is not in the data"
+    coverage = pd.read_csv(results / "coverage.csv").set_index("table")
+    assert coverage.loc["crimes", "missing"] == ";".join(gap)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", res.report.read_text(encoding="utf-8")))
+    text = re.sub(r"\s+", " ", text)
+    assert "not in the data: crimes May 2024 to December 2024 (never read as zero)" in text
+    assert "Not in the data: May 2024 to December 2024 (the line breaks" in text
