@@ -183,6 +183,31 @@ def reported_coverage(results: pd.DataFrame, catalogue: list) -> tuple[int, int]
     return int((head["status"] == "reported").sum()), len(head)
 
 
+def last_year_sentence(row: pd.Series | dict) -> str:
+    """The comparison with the same period last year as a KPI's section says it: the change as the
+    difference of the values shown (:func:`shown_change`), the comparator, the stored answer
+    (``last_year_words``: "no clear change (95% interval ...)", "not comparable: ...") and the
+    test with its p-value and its q-value after allowing for the report's many tests."""
+    unit = row["unit"]
+    words = "" if _nan(row.get("last_year_words")) else str(row.get("last_year_words") or "").strip()
+    if str(row.get("last_year_finding") or "") == "not_comparable" and words:
+        return words
+    if _nan(row.get("change_last_year")) or _nan(row.get("last_year_value")):
+        return "no comparison with the same period last year"
+    head = (f"{shown_change(row['value'], row['last_year_value'], unit)} on the same period last year "
+            f"({format_value(row['last_year_value'], unit)})")
+    if not words:  # a table from before the two questions were answered apart
+        return (f"{head[:-1]}; {significance_words(row.get('last_year_test'), row.get('last_year_p_value'), row.get('last_year_significant'))})")
+    test = ("" if _nan(row.get("last_year_test")) else str(row.get("last_year_test") or "")).strip()
+    p, q = _float(row.get("last_year_p_value")), _float(row.get("last_year_q_value"))
+    said = [test] if test else []
+    if not math.isnan(p):
+        said.append("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+    if not math.isnan(q) and not re.search(r"\bq [<=]", words):  # a real change's words give q already
+        said.append(f"q {'< 0.001' if q < 0.001 else f'= {q:.3f}'} allowing for the report's many tests")
+    return unit_words(f"{head}: {words}" + (f"; {', '.join(said)}" if said else ""))
+
+
 def finding(row: pd.Series | dict, period_label: str) -> str:
     """One plain-English sentence for a KPI: latest value, its interval, the comparison with the
     same period last year and the words of its test (from kpis.csv), and whether the figure is
@@ -198,12 +223,7 @@ def finding(row: pd.Series | dict, period_label: str) -> str:
         extra = f" (95% interval {row['ci_low']:.1f}% to {row['ci_high']:.1f}%)"
     elif unit in ("minutes",) and not _nan(row.get("ci_low")):
         extra = f" (95% interval {row['ci_low']:.1f} to {row['ci_high']:.1f} min)"
-    if _nan(row.get("change_last_year")):
-        comp = "no comparison with the same period last year"
-    else:
-        comp = (f"{format_change(row.get('change_last_year'), row.get('change_last_year_pct'), unit)} "
-                f"on the same period last year ({format_value(row.get('last_year_value'), unit)}; "
-                f"{significance_words(row.get('last_year_test'), row.get('last_year_p_value'), row.get('last_year_significant'))})")
+    comp = last_year_sentence(row)
     basis = str(row.get("comparison_basis") or "").strip()
     basis = "" if basis in ("", "nan") else f" Compared on {basis[:1].lower()}{basis[1:]}."
     provisional = ""

@@ -38,6 +38,7 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
         ABBREVIATIONS_NOTE,
         frame_html,
         kpi_anchor,
+        latest_text,
         plain_name,
         plain_test_word,
         spell_out,
@@ -247,7 +248,7 @@ def table1_html(rep: ReportRun) -> str:
              "the paper said in 2023 about the KPI's place in the force's performance management "
              "framework (PMF); that column is the paper's text, not the position now. Each KPI is "
              "named in plain words, with the paper's wording under it. <em>Change</em> compares with "
-             "the same period a year earlier: \"a real change\" or \"could be chance\" (the tests are "
+             "the same period a year earlier: \"a real change\", \"no clear change\" or \"not enough data to tell\" (the tests are "
              "named under the one-page summary).</p>",
              f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts), names))}</p>",
              f"<p><strong>Coverage:</strong> {html.escape(coverage_sentence(head, names, freq, rep.period.is_year))}</p>"]
@@ -323,8 +324,12 @@ def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
         reported = r["status"] == "reported"
         rows.append({
             "KPI": plain_name(k),
-            "The year": format_value(r["value"], k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
-            "Previous year": format_value(r.get("last_year_value"), k.unit),
+            # the basis beside the value ("9.7% (cohort)"), and the comparator's age where it is
+            # counted at the same age, as on the quarter's summary row
+            "The year": latest_text(r, k.unit) if reported else STATUS_TEXT.get(r["status"], r["status"]),
+            "Previous year": format_value(r.get("last_year_value"), k.unit)
+            + (" at the same age" if str(r.get("comparator_age_days", "")) not in ("", "nan", "None")
+               and str(r.get("last_year_value", "")) not in ("", "nan", "None") else ""),
             "Change": shown_change(r.get("value"), r.get("last_year_value"), k.unit),
             "Is the change real?": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"),
                                                    r.get("last_year_finding"))
@@ -367,7 +372,7 @@ def show_year(rep: ReportRun) -> None:
     if has_year:
         t = year_table(rep.year_results, rep.catalogue)
         parts.append("<p>For the annual assurance and accountability meeting: each KPI for the whole "
-                     "financial year against the year before, whether the change is real or could be chance "
+                     "financial year against the year before, whether the change is real (the same rule as the quarter) "
                      "(the tests are named under the one-page summary) and the verdict.</p>"
                      '<div class="year-table">'
                      + frame_html(t, f"KPIs, financial year {fy}, against the previous year", scroll=True) + "</div>")

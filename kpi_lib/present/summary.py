@@ -151,6 +151,8 @@ def comparator_text(r: Mapping[str, Any], unit: str) -> str:
     if finding == "not_comparable" or pd.isna(r.get("last_year_value")):
         words = _str(r.get("last_year_words"))
         return words[:1].upper() + words[1:] if words else "—"
+    if unit == "flag":  # "from Yes to No" names both values already
+        return shown_change(r["value"], r["last_year_value"], unit)
     same_age = " at the same age" if not pd.isna(_num(r.get("comparator_age_days"))) else ""
     return (f"{shown_change(r['value'], r['last_year_value'], unit)} on "
             f"{format_value(r['last_year_value'], unit)}{same_age}")
@@ -329,16 +331,22 @@ def _test_columns(r: Mapping[str, Any], reported: bool) -> dict[str, str]:
     """The answer against last year in three lengths (full words, short, plain), for one row."""
     if not reported:
         return {"last_year_test": "", "last_year_test_short": "", "last_year_plain": ""}
-    args = (r.get("last_year_test"), r.get("last_year_p_value"), r.get("last_year_significant"))
     words = _str(r.get("last_year_words"))
+    # where the stored answer is given, it says what the test means: no "could be chance" beside it
+    args = (r.get("last_year_test"), r.get("last_year_p_value"),
+            math.nan if words else r.get("last_year_significant"))
     full = clean_test_words(significance_words(*args))
     q = _num(r.get("last_year_q_value"))
-    if not math.isnan(q):
-        full += f"; q = {q:.3f} across the report's tests" if q >= 0.001 else "; q < 0.001 across the report's tests"
+    q_words = "" if math.isnan(q) else ("q < 0.001" if q < 0.001 else f"q = {q:.3f}")
+    if q_words:
+        full += f"; {q_words} across the report's tests"
+    short = clean_test_words(short_significance_words(*args))
+    if q_words and short.startswith("p "):
+        short += f", {q_words}"
     finding = _str(r.get("last_year_finding"))
     return {
         "last_year_test": f"{words[:1].upper()}{words[1:]}. {full}" if words else full,
-        "last_year_test_short": clean_test_words(short_significance_words(*args)),
+        "last_year_test_short": short,
         "last_year_plain": "" if finding == "not_comparable" else
         plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"), finding)
         if not pd.isna(r.get("change_last_year")) or finding else "",

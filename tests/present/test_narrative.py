@@ -63,6 +63,27 @@ def test_finding_uses_the_test_words_and_never_restates_the_verdict():
     assert "Worse" not in text and "special cause" not in text
 
 
+def test_finding_says_the_stored_answer_with_p_and_q_and_the_change_of_the_shown_values():
+    # 72.96% against 75.01% shows as 73.0% against 75.0%: -2.0 points (the raw change is -2.05)
+    row = _row(name="Overall confidence", value=72.9628, last_year_value=75.0146, change_last_year=-2.0518,
+               last_year_test="two-proportion z-test", last_year_p_value=0.3279, last_year_q_value=0.4822,
+               last_year_finding="no_clear_change",
+               last_year_words="no clear change (95% interval -6.2 to +2.1 points)")
+    assert finding(row, "2024/25 Q4") == (
+        "73.0% in 2024/25 Q4; -2.0 points on the same period last year (75.0%): no clear change (95% "
+        "interval -6.2 to +2.1 points); two-proportion z-test, p = 0.328, q = 0.482 allowing for the "
+        "report's many tests.")
+    real = {**row, "value": 7.9861, "last_year_value": 6.5041, "last_year_p_value": 1.3e-08,
+            "last_year_q_value": 3.3e-07, "last_year_finding": "higher",
+            "last_year_words": "higher, a real change (q < 0.001; 95% interval +1.0 to +2.0 points)"}
+    assert finding(real, "2024/25 Q4").endswith(
+        "+1.5 points on the same period last year (6.5%): higher, a real change (q < 0.001; 95% "
+        "interval +1.0 to +2.0 points); two-proportion z-test, p < 0.001.")
+    gap = {**row, "last_year_value": math.nan, "change_last_year": math.nan, "last_year_finding": "not_comparable",
+           "last_year_words": "not comparable: 2024/25 Q3 is not in the data"}
+    assert finding(gap, "2025/26 Q3") == "73.0% in 2025/26 Q3; not comparable: 2024/25 Q3 is not in the data."
+
+
 def test_finding_names_the_comparison_basis_and_provisional_share():
     row = _row(value=8.0, ci_low=7.6, ci_high=8.4, last_year_value=6.5, change_last_year=1.5,
                change_last_year_pct=math.nan, last_year_test="two-proportion z-test", last_year_p_value=0.01,
@@ -245,8 +266,9 @@ def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
     assert (rape["verdict_code"], rape["verdict_symbol"], rape["verdict"]) == \
         ("normal", "○", "Normal ups and downs (the chart and the test disagree)")
     assert rape["latest"] == "314" and rape["vs_last_year"] == "+51 (+19.4%) on 263"
+    # the stored answer says what the test means; no "could be chance" or "a real change" after it
     assert rape["last_year_test"] == ("Higher, a real change (q = 0.030). exact test for two Poisson counts, "
-                                      "p = 0.030: a real change")
+                                      "p = 0.030")
     assert rape["question"] == "" and rape["anchor"] == "kpi-rape_volume"
     rate = t.set_index("kpi_id").loc["trc_charge_rate"]
     assert rate["value"] == 8.04 and rate["question"] == "When can this be judged?"
@@ -268,7 +290,7 @@ def test_verdict_table_html_links_each_kpi_and_escapes_text():
     assert '<td class="latest" data-value="314.0"><span class="cell-label">Latest: </span>314</td>' in html
     # the verdict comes second, after the KPI name; the test's name is in a title, not the cell text
     assert html.index('<td class="verdict">') < html.index('<td class="latest"')
-    assert 'title="Higher, a real change (q = 0.030). exact test for two Poisson counts, p = 0.030: a real change"' in html
+    assert 'title="Higher, a real change (q = 0.030). exact test for two Poisson counts, p = 0.030"' in html
     assert '<span class="test-plain">a real change</span>' in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
     assert 'role="region" aria-label="Caption" tabindex="0"' in html
@@ -316,6 +338,14 @@ def test_year_table_lists_every_kpi_with_a_verdict_against_the_previous_year():
     assert t.to_dict("records") == [{"KPI": "Volume of rape offences", "The year": "1,250", "Previous year": "1,100",
                                      "Change": "+150 (+13.6%)", "Is the change real?": "a real change",
                                      "Verdict": "Worse, and a real change"}]
+    # a cohort rate shows its basis beside the year's value and its comparator's age
+    rate = pd.DataFrame([{"kpi_id": "trc_charge_rate", "period": "2024/25", "headline": True, "status": "reported",
+                          "basis": "cohort", "value": 9.712, "last_year_value": 7.996, "comparator_age_days": 45.0,
+                          "change_last_year": 1.716, "last_year_finding": "higher", "provisional": False,
+                          "verdict_code": "better", "verdict": "Better than last year, a real change"}])
+    row = year_table(rate, load_catalogue()).iloc[0]
+    assert (row["The year"], row["Previous year"], row["Change"]) == ("9.7% (cohort)", "8.0% at the same age",
+                                                                     "+1.7 points")
 
 
 def test_settings_are_a_readable_table_without_paths():
@@ -367,3 +397,15 @@ def test_table1_separates_not_yet_from_not_available_from_this_source(tmp_path):
     assert "Volume of rape offences" not in cannot.split("Cannot be reported this period")[1]
     assert "<li><strong>Volume of rape offences</strong>: not available from this source. why</li>" in source
     assert page.count('<tr data-kpi="') == 25
+
+
+def test_the_change_column_compares_the_shown_values_and_names_the_comparator():
+    from kpi_lib.present.summary import comparator_text
+    row = {"status": "reported", "value": 85.14, "last_year_value": 78.96}
+    assert comparator_text(row, "percent") == "+6.1 points on 79.0%"  # 85.1 - 79.0, never +6.2
+    aged = {**row, "comparator_age_days": 45.0}
+    assert comparator_text(aged, "percent") == "+6.1 points on 79.0% at the same age"
+    assert comparator_text({"status": "reported", "value": 0.0, "last_year_value": 1.0}, "flag") == "from Yes to No"
+    gap = {"status": "reported", "value": 5.0, "last_year_value": math.nan, "last_year_finding": "not_comparable",
+           "last_year_words": "not comparable: 2024/25 Q3 is not in the data"}
+    assert comparator_text(gap, "count") == "Not comparable: 2024/25 Q3 is not in the data"
