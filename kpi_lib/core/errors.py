@@ -73,6 +73,40 @@ class InputError(KpiError):
                           line=line)
 
 
+class InputErrors(InputError):
+    """Several input problems found in one pass: each file's first problem, and every rule of a
+    file that its rows break. One message lists them all, so a data folder is put right in one
+    go rather than one error at a time."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        flat: list[InputError] = []
+        for e in errors:
+            flat.extend(e.errors if isinstance(e, InputErrors) else [e])
+        self.errors = flat
+        self.file = ", ".join(dict.fromkeys(str(e.file) for e in flat))
+        self.row, self.column, self.value, self.expected = None, None, None, None
+        self.more, self.more_at_least, self.line = 0, False, None
+        self.problem = f"{len(flat)} problems"
+        lines = [f"{len(flat)} problems in the inputs, every one found in one pass:"]
+        for e in flat:
+            first, *rest = str(e).splitlines() or [""]
+            lines.append(f"- {first}")
+            lines.extend(f"  {line}" for line in rest)
+        KpiError.__init__(self, "\n".join(lines))
+
+    def shifted(self, rows_before: int, *, later_rows_unread: bool) -> InputError:
+        return self
+
+    def with_line(self, line: int) -> InputError:
+        return self
+
+
+def one_or_all(errors: list[InputError]) -> InputError:
+    """The error to raise for the problems found: the one problem itself, or all of them in one
+    :class:`InputErrors`."""
+    return errors[0] if len(errors) == 1 else InputErrors(errors)
+
+
 class ParameterError(KpiError):
     """A run parameter (period, folder, option) is invalid."""
 

@@ -4,8 +4,9 @@ A data folder holds ``<table>.csv`` or ``<table>.parquet`` for each table below 
 and optionally ``metadata.yaml`` (force name, extraction date, whether the data are synthetic).
 Parsing turns raw text into typed columns and stops at the first bad row with a message naming
 file, row, column, value and what was expected; pandera then checks types and domains, and
-references are checked unique over the whole file. The record-level tables are read a chunk of
-rows at a time (:mod:`.chunks`), so memory is bounded by the chunk and the compact columns kept.
+references are checked unique over the whole file. Every table is read even when another has
+a problem, so the problems of all the files are reported together, in one pass. The record-level
+tables are read a chunk of rows at a time (:mod:`.chunks`), so memory is bounded by the chunk and the compact columns kept.
 Every row read is counted in the ledger as used or rejected with its reason.
 """
 
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_v
 
 from kpi_lib.config.categories import CrimeCategories, load_categories
 from kpi_lib.config.settings import OUTCOME_TYPES, load_settings
-from kpi_lib.core.errors import InputError, ParameterError
+from kpi_lib.core.errors import InputError, ParameterError, one_or_all
 from kpi_lib.core.safe_yaml import load_yaml
 from kpi_lib.core.snapshot import Snapshot, list_files, sha256_of, skipped_files
 from kpi_lib.core.snapshot import active as active_snapshot
@@ -590,37 +591,61 @@ def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories
     ledger: list[LedgerEntry] = []
     notes: list[str] = []
     readers = _readers(categories, tz, survey_scales)
+    problems: list[InputError] = []  # every table is read: all their problems are reported together
+    failed: set[str] = set()
     for table in TABLES:
         if table not in wanted:
             continue
-        source = (sources or {}).get(table)
-        path = source.path if source is not None else find_table_file(folder, table)
-        if path is None:
-            continue
-        frame, rows = _read_table(path, table, readers[table], source=source)
-        if frame is None:
-            notes.append(f"{path.name} has no rows: outcome rates are not available (an empty outcomes "
-                         "table is treated as no outcomes table, never as 0%).")
-            ledger.append(LedgerEntry(table, path.name, sha256_of(path), 0, 0))
-            continue
-        entry = LedgerEntry(table, path.name, sha256_of(path), rows, len(frame))
-        frames[table] = _plausible(table, path.name, frame, limits, entry, notes)
-        ledger.append(entry)
-    if "outcomes" in frames:
+        try:
+            source = (sources or {}).get(table)
+            path = source.path if source is not None else find_table_file(folder, table)
+            if path is None:
+                continue
+            frame, rows = _read_table(path, table, readers[table], source=source)
+            if frame is None:
+                notes.append(f"{path.name} has no rows: outcome rates are not available (an empty outcomes "
+                             "table is treated as no outcomes table, never as 0%).")
+                ledger.append(LedgerEntry(table, path.name, sha256_of(path), 0, 0))
+                continue
+            entry = LedgerEntry(table, path.name, sha256_of(path), rows, len(frame))
+            frames[table] = _plausible(table, path.name, frame, limits, entry, notes)
+            ledger.append(entry)
+        except InputError as exc:
+            problems.append(exc)
+            failed.add(table)
+    if "outcomes" in frames and "crimes" not in failed:
         if "crimes" not in frames:
-            raise InputError("outcomes", "outcomes given without a crimes table",
-                             expected="crimes.csv or crimes.parquet beside outcomes")
-        unknown = np.zeros(len(frames["outcomes"]), dtype=bool)
-        unknown[_unknown_refs(frames["outcomes"]["crime_ref"], frames["crimes"]["crime_ref"])] = True
-        out_file = next(e.file for e in ledger if e.table == "outcomes")
-        P.fail_rows(out_file, pd.Series(unknown), frames["outcomes"]["crime_ref"], "crime_ref",
-                    "outcome for a crime that is not in the crimes table",
-                    "a crime_ref present in crimes")
-        plausible.check_outcomes(out_file, frames["outcomes"], frames["crimes"], limits)
+            problems.append(InputError("outcomes", "outcomes given without a crimes table",
+                                       expected="crimes.csv or crimes.parquet beside outcomes"))
+        else:
+            problems += _outcome_problems(frames, ledger, limits)
+    if problems:
+        raise one_or_all([P.with_line(e, folder) for e in problems])
     return Tables(frames=frames, ledger=ledger, folder=str(folder),
                   synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
                   extraction_date=meta.get("extraction_date"), sources={t: "canonical" for t in frames},
                   notes=notes, skipped=skipped_files(folder))
+
+
+def _outcome_problems(frames: dict[str, pd.DataFrame], ledger: list[LedgerEntry],
+                      limits: plausible.Limits) -> list[InputError]:
+    """What the outcomes break across tables: outcomes of crimes not in the crimes table, and the
+    outcome rules that need each crime's record (every rule checked, every breach returned)."""
+    outcomes, crimes = frames["outcomes"], frames["crimes"]
+    out_file = next(e.file for e in ledger if e.table == "outcomes")
+    unknown = np.zeros(len(outcomes), dtype=bool)
+    unknown[_unknown_refs(outcomes["crime_ref"], crimes["crime_ref"])] = True
+    found: list[InputError] = []
+    try:
+        P.fail_rows(out_file, pd.Series(unknown), outcomes["crime_ref"], "crime_ref",
+                    "outcome for a crime that is not in the crimes table", "a crime_ref present in crimes")
+    except InputError as exc:
+        found.append(exc)
+    try:
+        plausible.check_outcomes(out_file, outcomes, crimes, limits)
+    except InputError as exc:
+        found.append(exc)
+    return found
 
 
 def table_files(folder: Path) -> list[Path]:

@@ -8,6 +8,7 @@ Two kinds of rule (all listed in :data:`RULES` and in ``docs/guarantees.md``):
   outcome dated before its crime was recorded, anything dated after the extraction date (or, when
   the extract does not state one, after today), a carbon month and source given twice, a source
   missing from a month. No figure is made from such a file: which value is right cannot be known.
+  Every rule of a file is checked before it stops, and every one broken is in the message.
 - **Judgement rules** (a ceiling, a range) are settings with stated defaults: an answer wait above
   ``max_answer_wait_seconds``, a grade 1 or 2 attendance above ``max_attendance_minutes``, a survey
   weight outside ``survey_weight_range``. Rows outside them are taken as recording errors and left
@@ -19,6 +20,7 @@ Every function here is pure: tables and limits in, an exception or the rows to e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,7 +28,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from kpi_lib.core.errors import InputError
+from kpi_lib.core.errors import InputError, one_or_all
 
 LOCAL_ZONE = "Europe/London"  # the calendar a force's days are counted in
 
@@ -134,10 +136,24 @@ def stop(file: str, bad: np.ndarray | pd.Series, values: pd.Series, column: str,
     more = len(positions) - 1
     if examples.size:
         problem = f"{problem} (also rows {_rows_text(examples)}"
-        problem += f" and {more - examples.size:,} more rows)" if more > examples.size else ")"
+        rest = more - examples.size
+        problem += f" and {rest:,} more row{'s' if rest != 1 else ''})" if rest > 0 else ")"
         more = 0
     raise InputError(file, problem, row=first + 1, column=column, value=_show(values.iloc[first]),
                      expected=expected, more=more)
+
+
+def every_rule(*rules: Callable[[], None]) -> None:
+    """Check every rule, then stop with all the breaches found (one InputError, or one listing
+    each): a file is put right in one go, not one rule at a time."""
+    found: list[InputError] = []
+    for rule in rules:
+        try:
+            rule()
+        except InputError as exc:
+            found.append(exc)
+    if found:
+        raise one_or_all(found)
 
 
 def _after(file: str, values: pd.Series, column: str, limits: Limits, what: str) -> None:
@@ -158,15 +174,18 @@ def check_crimes(file: str, crimes: pd.DataFrame, limits: Limits) -> None:
 def check_outcomes(file: str, outcomes: pd.DataFrame, crimes: pd.DataFrame, limits: Limits) -> None:
     """Outcomes dated after the last day, or before the day their crime was recorded (a charge
     cannot come before the crime it answers; such dates would count at every maturity)."""
-    _after(file, outcomes["outcome_date"], "outcome_date", limits, "outcome dated")
-    pos, recorded = _before_crime(outcomes, crimes)
-    if pos.size:
-        bad = np.zeros(len(outcomes), dtype=bool)
-        bad[pos] = True
-        first = pd.Timestamp(recorded[0]).date()
-        stop(file, bad, outcomes["outcome_date"], "outcome_date",
-             f"outcome dated before its crime was recorded (crime {outcomes['crime_ref'].iloc[int(pos[0])]} "
-             f"recorded {first:%Y-%m-%d})", "a date on or after the crime's recorded_date")
+    def before_crime() -> None:
+        pos, recorded = _before_crime(outcomes, crimes)
+        if pos.size:
+            bad = np.zeros(len(outcomes), dtype=bool)
+            bad[pos] = True
+            first = pd.Timestamp(recorded[0]).date()
+            stop(file, bad, outcomes["outcome_date"], "outcome_date",
+                 f"outcome dated before its crime was recorded (crime {outcomes['crime_ref'].iloc[int(pos[0])]} "
+                 f"recorded {first:%Y-%m-%d})", "a date on or after the crime's recorded_date")
+
+    every_rule(lambda: _after(file, outcomes["outcome_date"], "outcome_date", limits, "outcome dated"),
+               before_crime)
 
 
 def _before_crime(outcomes: pd.DataFrame, crimes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -189,8 +208,8 @@ def _before_crime(outcomes: pd.DataFrame, crimes: pd.DataFrame) -> tuple[np.ndar
 
 
 def check_calls(file: str, calls: pd.DataFrame, limits: Limits) -> Exclusion | None:
-    _after(file, calls["received_at"], "received_at", limits, "received")
-    _after(file, calls["answered_at"], "answered_at", limits, "answered")
+    every_rule(lambda: _after(file, calls["received_at"], "received_at", limits, "received"),
+               lambda: _after(file, calls["answered_at"], "answered_at", limits, "answered"))
     wait = (calls["answered_at"] - calls["received_at"]).dt.total_seconds()
     over = (wait > limits.max_answer_wait_seconds).fillna(False).to_numpy()
     return _exclusion(file, over, wait, "answered_at", "answer wait",
@@ -198,8 +217,8 @@ def check_calls(file: str, calls: pd.DataFrame, limits: Limits) -> Exclusion | N
 
 
 def check_incidents(file: str, incidents: pd.DataFrame, limits: Limits) -> Exclusion | None:
-    _after(file, incidents["created_at"], "created_at", limits, "created")
-    _after(file, incidents["arrived_at"], "arrived_at", limits, "attended")
+    every_rule(lambda: _after(file, incidents["created_at"], "created_at", limits, "created"),
+               lambda: _after(file, incidents["arrived_at"], "arrived_at", limits, "attended"))
     minutes = (incidents["arrived_at"] - incidents["created_at"]).dt.total_seconds() / 60
     graded = incidents["grade"].isin([1, 2]).to_numpy()
     over = graded & (minutes > limits.max_attendance_minutes).fillna(False).to_numpy()
@@ -237,9 +256,16 @@ def check_carbon(file: str, carbon: pd.DataFrame, limits: Limits) -> None:
     first month to the table's last (a source missing from a month would lower that month's
     footprint; a month with none of a source needs a row with quantity 0)."""
     start = carbon["period_start"]
-    stop(file, (start.dt.day != 1).to_numpy(), start, "period_start", "not the first day of a month",
-         "the first day of the month the quantity is for, e.g. 2024-04-01")
-    _after(file, start, "period_start", limits, "a month")
+    every_rule(lambda: stop(file, (start.dt.day != 1).to_numpy(), start, "period_start", "not the first day of a month",
+                            "the first day of the month the quantity is for, e.g. 2024-04-01"),
+               lambda: _after(file, start, "period_start", limits, "a month"),
+               lambda: _carbon_twice(file, carbon),
+               lambda: _carbon_missing(file, carbon))
+
+
+def _carbon_twice(file: str, carbon: pd.DataFrame) -> None:
+    """A month and source given twice."""
+    start = carbon["period_start"]
     dup = carbon.duplicated(["period_start", "source"], keep=False).to_numpy()
     if dup.any():
         later = carbon.duplicated(["period_start", "source"], keep="first").to_numpy()
@@ -249,6 +275,11 @@ def check_carbon(file: str, carbon: pd.DataFrame, limits: Limits) -> None:
         stop(file, later, start, "period_start",
              f"{source} for {month:%B %Y} is given twice (first at row {first + 1:,})",
              "one row per month and source (a month pasted twice would be counted twice)")
+
+
+def _carbon_missing(file: str, carbon: pd.DataFrame) -> None:
+    """A source missing from a month between its first month and the table's last."""
+    start = carbon["period_start"]
     if carbon.empty:
         return
     months = pd.DatetimeIndex(start.unique()).sort_values()
@@ -266,4 +297,4 @@ def check_carbon(file: str, carbon: pd.DataFrame, limits: Limits) -> None:
 
 
 __all__ = ["DEFAULTS", "RULES", "Exclusion", "Limits", "Rule", "check_calls", "check_carbon", "check_crimes",
-           "check_incidents", "check_outcomes", "check_survey", "stop"]
+           "check_incidents", "check_outcomes", "check_survey", "every_rule", "stop"]
