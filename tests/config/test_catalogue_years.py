@@ -116,3 +116,25 @@ def test_seasonal_defaults_follow_a_dropped_kpi_but_a_users_unknown_id_is_an_err
 def test_for_year_keeps_catalogue_order_and_every_year_when_unbounded():
     kpis = load_catalogue()
     assert [k.id for k in for_year(kpis, 2019)] == [k.id for k in kpis]
+
+
+@pytest.mark.integration  # measures the small sample's crime and confidence families
+def test_the_figures_of_each_year_use_that_years_kpis_and_targets(small_tables, tmp_path):
+    from kpi_lib.analyse import engine
+    from kpi_lib.config.configuration import load_configuration
+    from kpi_lib.measure import panel
+    params = load_params(overrides={"kpis_file": str(next_year_catalogue(tmp_path))})
+    config = load_configuration(params)
+    pnl = panel.build_panel(small_tables, config, families=["crime", "confidence"])
+    by = {p: engine.compute(p, pnl, config, families=["crime", "confidence"])
+          for p in ("2023/24 Q4", "2023/24", "2024/25 Q1", "2024/25")}
+    for period, k in by.items():
+        target = k.loc[k["kpi_id"] == "confidence_overall", "target"].iloc[0]
+        assert target == (88 if period.startswith("2023/24") else 90), period
+        assert not k["kpi_id"].str.startswith("vehicle_crime").any(), period
+        shop = k[k["kpi_id"].str.startswith("shoplifting")]
+        if period.startswith("2023/24"):
+            assert shop.empty, period
+        else:
+            assert set(shop["kpi_id"]) == {"shoplifting_volume", "shoplifting_charge_rate"}, period
+            assert shop["new_this_year"].all() and shop["last_year_value"].isna().all(), period
