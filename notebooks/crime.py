@@ -44,7 +44,7 @@ show_sources(run)
 
 
 # %% [markdown] tags=["appendix"]
-# <h2 id="appendix-areas">Appendix: local areas</h2>
+# <h2 id="appendix-areas">Appendix D: local areas</h2>
 #
 # Councillors ask about their own area first. Each crime measure by local area for the period, and each area's monthly total on the same scale, so that one area can be compared with its own usual range and with the others.
 

@@ -16,9 +16,10 @@
 # # The Panel's report
 #
 # Run this notebook after the family notebooks for the same period: it reads the run's
-# results and presents the Panel's pages (the one-page summary, commentary, what changed, the
-# Table 1 layout and the end-of-year view). It computes nothing. This cell is not part of the
-# printed report.
+# results and presents the Panel paper (the Recommendation, the
+# one-page summary, the Background, the KPIs, the accountability route, Implications, Contact
+# points, the appendices and the annex for officers). It computes nothing. This cell is not part
+# of the printed report.
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # the period the family notebooks were run for
@@ -28,9 +29,17 @@ commentary_file = None  # the force's commentary (Markdown, a "## <kpi id>" sect
 
 # %%
 from kpi_lib.present.report import (
+    show_accountability,
+    show_appendices,
+    show_background,
     show_changes,
     show_commentary,
+    show_contacts,
+    show_implications,
     show_methods,
+    show_officers_annex,
+    show_outlook,
+    show_recommendation,
     show_table1,
     show_verdicts,
     show_year,
@@ -40,7 +49,20 @@ from kpi_lib.present.report import (
 rep = start_report(period, out_dir, previous_dir, commentary_file)
 
 # %%
+show_recommendation(rep)
+
+# %%
 show_verdicts(rep)
+
+# %%
+show_background(rep)
+
+# %%
+show_table1(rep)
+
+# %%
+show_outlook(rep)
+show_year(rep)
 
 # %%
 show_commentary(rep)
@@ -48,14 +70,16 @@ show_commentary(rep)
 # %%
 show_changes(rep)
 
-# %%
-show_table1(rep)
+# %% tags=["families-go-here"]
+show_accountability(rep)
 
 # %%
-show_year(rep)
-
-# %% [markdown] tags=["families-go-here"]
-# <h2 id="methods">How the figures are made</h2>
+show_implications(rep)
+show_contacts(rep)
 
 # %%
+show_appendices(rep)
 show_methods(rep)
+
+# %% tags=["annex"]
+show_officers_annex(rep)

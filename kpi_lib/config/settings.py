@@ -35,7 +35,7 @@ GRAINS = ("month", "quarter", "none")
 ANSWER_SETTINGS = {"satisfied_answers": "overall_satisfaction",
                    "confidence_answers": "confidence_local_policing",
                    "visibility_answers": "seen_officer_frequency"}
-MERGED = ("spc_grain", "survey_scales")
+MERGED = ("spc_grain", "survey_scales", "panel_paper")
 REMOVED = {"spc_rebase": "rebasing now comes only from entries with `rebase: true` in "
                          "params/annotations.yaml (or the file named by annotations_file)"}
 FILE_KEYS = ("peers_file", "annotations_file", "kpis_file", "crime_categories_file", "area_population",
@@ -82,7 +82,70 @@ EXPECTED: dict[str, str] = {
     "mapping_file": "the path of an input mapping YAML file (as mapping.yaml), or null",
     "ignore_files": "a list of file name patterns (text), e.g. ['*.txt', 'archive/*']",
     "as_at": "a date written YYYY-MM-DD (quoted), or null",
+    "panel_paper": ("a mapping with any of force, commissioner, meeting_date, recommendation, "
+                    "background (a list of paragraphs), accountability (a list of paragraphs), "
+                    "implications (heading: text), contacts (a list of {represents, name, role, "
+                    "organisation, phone, email}) and background_papers; text may use "
+                    + ", ".join("{" + p + "}" for p in ("force", "panel", "commissioner", "year", "period"))),
 }
+#: The placeholders the Panel paper's text may use (filled in by the report).
+PAPER_PLACEHOLDERS = ("force", "panel", "commissioner", "year", "period")
+
+
+def _placeholders_known(text: str) -> str:
+    import string
+    for _, name, _, _ in string.Formatter().parse(text):
+        if name is not None and name not in PAPER_PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {{{name}}} in {text[:60]!r}; known: "
+                             + ", ".join("{" + p + "}" for p in PAPER_PLACEHOLDERS))
+    return text
+
+
+class Contact(BaseModel):
+    """One contact point of the Panel paper: who the contact speaks for, and how to reach them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    represents: Text
+    name: str | None = None
+    role: str | None = None
+    organisation: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class PanelPaper(BaseModel):
+    """The Panel paper's own words (the sections of the agenda paper around the figures): the
+    force's name (None: the name given with the inputs), the Commissioner's title, the meeting
+    date, the recommendation, background and accountability paragraphs, the implications, the
+    contact points and the background papers line."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    force: Text | None = None
+    commissioner: Text = "Police and Crime Commissioner"
+    meeting_date: Text | None = None
+    recommendation: Text
+    background: list[Text]
+    accountability: list[Text]
+    implications: dict[Text, Text]
+    contacts: list[Contact]
+    background_papers: Text
+
+    @field_validator("recommendation", "background_papers")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return _placeholders_known(v)
+
+    @field_validator("background", "accountability")
+    @classmethod
+    def _paragraphs(cls, v: list[str]) -> list[str]:
+        return [_placeholders_known(x) for x in v]
+
+    @field_validator("implications")
+    @classmethod
+    def _implications(cls, v: dict[str, str]) -> dict[str, str]:
+        return {k: _placeholders_known(x) for k, x in v.items()}
 
 
 def _kpi_ids(path: str | None = None) -> set[str]:
@@ -129,6 +192,7 @@ class Settings(BaseModel):
     mapping_file: str | None = None
     ignore_files: list[Text] = []
     as_at: str | None = None
+    panel_paper: PanelPaper
     max_answer_wait_seconds: Number = Field(gt=0)
     max_attendance_minutes: Number = Field(gt=0)
     survey_weight_range: list[Number] = Field(min_length=2, max_length=2)
@@ -353,4 +417,5 @@ def _check_seasonal(settings: Settings, sources: dict[str, str]) -> Settings:
     return settings.model_copy(update={"spc_seasonal": [k for k in settings.spc_seasonal if k in known]})
 
 
-__all__ = ["EXPECTED", "GRAINS", "OUTCOME_TYPES", "Settings", "load_settings", "setting_files"]
+__all__ = ["EXPECTED", "GRAINS", "OUTCOME_TYPES", "PAPER_PLACEHOLDERS", "PanelPaper", "Settings",
+           "load_settings", "setting_files"]

@@ -1,6 +1,9 @@
-"""kpis.xlsx for analysts: the KPI result table and the Table 1 summary with human column headers,
-real dates, number formats, frozen header rows, filters and sensible widths, plus every SPC point
-(``results/spc.csv``).
+"""kpis.xlsx for a finance colleague and an analyst: the Table 1 summary, every KPI row and every
+SPC point, in words (never the suite's codes), with the plain KPI name in the first column and the
+internal id last (hidden), values rounded as the report shows them, and the same rows at full
+precision on the "data" sheet. Human headers, real dates, number formats, frozen header rows,
+filters, sensible widths, and a print setup an officer can use as it is (landscape, fitted to the
+page width, the header row repeated on every page).
 
 Cells are written one by one with openpyxl so that types are exact: dates are dates, numbers are
 numbers with a format for their unit, and text is text. Text that starts with ``= + - @`` (which a
@@ -93,14 +96,18 @@ def _to_date(v):
     return None if pd.isna(ts) else ts.to_pydatetime()
 
 
-def write_sheet(ws, df: pd.DataFrame, *, units: pd.Series | None = None, widths: Mapping[str, int] | None = None) -> None:
-    """One table on a sheet: bold header row (frozen, filtered), typed cells, formats, widths."""
+def write_sheet(ws, df: pd.DataFrame, *, units: pd.Series | None = None, widths: Mapping[str, int] | None = None,
+                labels: Mapping[str, str] | None = None, hidden: tuple[str, ...] = (),
+                title: str = "") -> None:
+    """One table on a sheet: bold header row (frozen, filtered, repeated on every printed page),
+    typed cells, formats, widths; ``labels`` override the headers, ``hidden`` columns are hidden,
+    and the sheet prints landscape, fitted to the page width."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     cols = list(df.columns)
     for j, c in enumerate(cols, start=1):
-        cell = ws.cell(row=1, column=j, value=header(c))
+        cell = ws.cell(row=1, column=j, value=(labels or {}).get(c) or header(c))
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="12436D")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -129,7 +136,7 @@ def write_sheet(ws, df: pd.DataFrame, *, units: pd.Series | None = None, widths:
                 cell.number_format = UNIT_FORMATS[unit]
             elif c in FIXED_FORMATS:
                 cell.number_format = FIXED_FORMATS[c]
-    ws.freeze_panes = "B2" if cols and cols[0] in ("kpi_id", "plan_priority") else "A2"
+    ws.freeze_panes = "B2"
     if cols:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(ws.max_row, 1)}"
     for j, c in enumerate(cols, start=1):
@@ -139,40 +146,184 @@ def write_sheet(ws, df: pd.DataFrame, *, units: pd.Series | None = None, widths:
             sample = [len(header(c)) * 0.6] + [len(str(x)) for x in df[c].head(200) if x is not None]
             width = min(max(10, int(max(sample)) + 2), 50)
         ws.column_dimensions[get_column_letter(j)].width = width
+        if c in hidden:
+            ws.column_dimensions[get_column_letter(j)].hidden = True
+    print_setup(ws, title)
+
+
+def print_setup(ws, title: str = "") -> None:
+    """Landscape A4, fitted to one page wide (as many pages long as needed), the header row
+    repeated on every page, the sheet's title in the page header and page numbers in the footer."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    if title:
+        ws.oddHeader.left.text = title
+    ws.oddFooter.right.text = "Page &P of &N"
+
+
+#: the suite's codes, in words (any other code-like text is spelled out by :func:`words`)
+CODE_WORDS = {
+    "reported": "Reported", "not_yet_available": "Not yet available",
+    "annual": "Annual (reported at the year end)", "not_available_from_source": "Not available from this source",
+    "cohort": "Cohort basis", "in_period": "In-period basis",
+    "canonical": "Force records", "home_office": "Home Office open data tables",
+    "police_uk": "data.police.uk street files", "none": "None",
+    "higher_better": "Higher is better", "lower_better": "Lower is better", "neutral": "Neither",
+    "count": "Count", "percent": "Per cent", "minutes": "Minutes", "seconds": "Seconds", "gbp": "Pounds",
+    "flag": "Yes or no", "tco2e": "Tonnes of CO2 equivalent",
+    "month": "Month", "quarter": "Quarter", "not_applicable": "Not applicable",
+    "outside_limits": "A point outside the usual range", "shift": "A run on one side of the mean",
+    "trend": "A run rising or falling", "two_in_three": "Two of three points near a limit",
+}
+UNIT_DECIMALS = {"count": 0, "percent": 1, "minutes": 1, "seconds": 1, "tco2e": 0, "gbp": -4, "flag": 0}
+#: columns rounded as the report shows them, whatever the unit (decimal places)
+FIXED_DECIMALS = {"pending_share": 0, "change_last_year_pct": 1, "change_12m_pct": 1,
+                  "change_baseline_pct": 1, "last_year_p_value": 3, "change_12m_p_value": 3,
+                  "outlook_p_meet": 2, "adjustment": 3, "sample_n": 0}
+#: text columns whose values are codes of the suite (shown in words)
+_CODE_RE = __import__("re").compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def words(value) -> object:
+    """A value as a reader sees it: the suite's codes in words, booleans as Yes/No, else as is."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str):
+        if value in CODE_WORDS:
+            return CODE_WORDS[value]
+        from kpi_lib.analyse.spc import ASSURANCE_LABELS, VARIATION_LABELS
+        if value in VARIATION_LABELS:
+            return VARIATION_LABELS[value]
+        if value in ASSURANCE_LABELS:
+            return ASSURANCE_LABELS[value]
+        if _CODE_RE.match(value):
+            text = value.replace("_", " ")
+            return text[:1].upper() + text[1:]
+    return value
+
+
+def _rounded(v, unit: str, column: str):
+    if v is None or isinstance(v, bool | str) or (isinstance(v, float) and math.isnan(v)):
+        return v
+    if column in FIXED_DECIMALS:
+        return round(float(v), FIXED_DECIMALS[column])
+    if column in VALUE_COLUMNS and unit in UNIT_DECIMALS:
+        return round(float(v), UNIT_DECIMALS[unit])
+    return v
+
+
+#: KPI result columns left out of the sheets: codes whose words are in another column
+DROPPED = ("verdict_code", "last_year_finding", "spc_finding")
+TEXT_FLAGS = ("last_year_significant", "change_12m_significant")
+
+
+def readable(results: pd.DataFrame, names: Mapping[str, str], *, rounded: bool,
+             first: str = "name") -> pd.DataFrame:
+    """A result-like table (kpis.csv, spc.csv) for a reader: the plain KPI name first, every code
+    in words, booleans as Yes/No, significance as "A real change" / "Could be chance", values
+    rounded as the report shows them (or at full precision), the KPI id last."""
+    df = results.drop(columns=[c for c in DROPPED if c in results]).copy()
+    unit = df["unit"].astype(str) if "unit" in df else pd.Series("", index=df.index)
+    basis = df["basis"].fillna("").astype(str) if "basis" in df else pd.Series("", index=df.index)
+    kpi = df["kpi_id"].map(lambda k: names.get(k, k))
+    multi = df.assign(_b=basis).groupby("kpi_id")["_b"].transform("nunique") > 1 if "kpi_id" in df else False
+    label = [f"{n} ({CODE_WORDS.get(b, b).lower()})" if m and b else n
+             for n, b, m in zip(kpi, basis, multi if not isinstance(multi, bool) else [False] * len(df), strict=True)]
+    out = pd.DataFrame({first: label}, index=df.index)
+    for c in df.columns:
+        if c in ("kpi_id", first) or c == "name":
+            continue
+        col = df[c]
+        if c in TEXT_FLAGS:
+            out[c] = col.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
+                             else ("A real change" if float(v) >= 0.5 else "Could be chance"))
+        elif c == "family":
+            from kpi_lib.present.views import FAMILY_TITLES
+            out[c] = col.map(lambda f: FAMILY_TITLES.get(f, words(f)))
+        elif col.dtype == bool or col.map(lambda v: isinstance(v, bool)).all():
+            out[c] = col.map(words)
+        elif col.dtype == object or pd.api.types.is_string_dtype(col):
+            out[c] = col.map(words)
+        elif rounded:
+            out[c] = [_rounded(v, u, c) for v, u in zip(col.map(_cell_value), unit, strict=True)]
+        else:
+            out[c] = col
+    if "unit" in df and rounded and "value" in out:  # a yes/no KPI reads Yes or No, as in the report
+        flag = df["unit"].astype(str).eq("flag") & df["value"].notna()
+        out["value"] = out["value"].astype(object)
+        out.loc[flag, "value"] = df.loc[flag, "value"].map(lambda v: "Yes" if v >= 0.5 else "No")
+    out["kpi_id"] = df["kpi_id"]
+    return out
+
+
+def summary_sheet(summary: pd.DataFrame) -> pd.DataFrame:
+    """The Table 1 layout for the spreadsheet: the plain KPI name first, words only, the id last."""
+    cols = [c for c in ("kpi", "plan_priority", "improvement_area", "value", "latest", "count_or_sample",
+                        "vs_last_year", "last_year_plain", "vs_12_months", "spc_variation", "spc_assurance",
+                        "verdict", "target", "outlook", "pmf_integration", "table1_name", "note")
+            if c in summary]
+    out = summary[cols].copy()
+    if "unit" in summary and "value" in out:
+        out["value"] = [("Yes" if v >= 0.5 else "No") if u == "flag" and not pd.isna(v) else _rounded(v, u, "value")
+                        for v, u in zip(summary["value"], summary["unit"], strict=True)]
+    out["kpi_id"] = summary["kpi_id"]
+    return out
+
+
+SUMMARY_LABELS = {"kpi": "KPI", "value": "Latest", "latest": "Latest (as shown)",
+                  "last_year_plain": "Is the change real?", "target": "Target",
+                  "outlook": "Year-end outlook", "kpi_id": "KPI id"}
+SPC_LABELS = {"name": "KPI", "kpi_id": "KPI id"}
 
 
 def write_workbook(results: pd.DataFrame, out: Path, *, summary: pd.DataFrame | None = None,
-                   spc: pd.DataFrame | None = None) -> Path:
-    """kpis.xlsx: About, Summary (Table 1 layout), KPI results (the full table) and SPC points."""
+                   spc: pd.DataFrame | None = None, names: Mapping[str, str] | None = None) -> Path:
+    """kpis.xlsx: About, Summary (Table 1 layout), KPI results (every row, rounded as shown), SPC
+    points, and data (every KPI row at full precision). ``names``: KPI id -> plain name (default:
+    the result table's own names)."""
     from openpyxl import Workbook
 
     synthetic = "synthetic_data" in results and results["synthetic_data"].astype(str).str.lower().eq("true").any()
     period = str(results["period"].iloc[0]) if len(results) and "period" in results else ""
+    names = dict(names or {})
+    if "name" in results:
+        for k, n in zip(results["kpi_id"], results["name"], strict=True):
+            names.setdefault(k, n)
     wb = Workbook()
     about = wb.active
     about.title = "About"
     lines = [
-        "Budget KPI metrics report",
+        f"Budget KPI metrics report: {period}",
         "SYNTHETIC SAMPLE DATA: every number here is invented, for testing and demonstration only."
-        if synthetic else "Figures computed by kpi_lib from the inputs listed in manifest.json.",
-        f"Period: {period}",
-        "Sheets: Summary (Table 1 layout, headline rows), KPI results (every KPI row), "
-        "SPC points (every point of every SPC chart).",
-        "Values are in the KPI's unit (per cent as 0-100; minutes; counts; pounds).",
-        "Provenance (settings, input files with SHA-256, code version): manifest.json beside this file.",
+        if synthetic else "Figures computed from the force's inputs listed in manifest.json beside this file.",
+        "Sheets: Summary (the budget KPIs in the layout of Table 1), KPI results (every KPI and basis, "
+        "rounded as in the report), SPC points (every point of every chart, rounded), data (every KPI "
+        "and basis at full precision).",
+        "Values are in the KPI's unit (per cent as 0-100; minutes; seconds; counts; pounds).",
+        "Each sheet's last column (hidden) is the KPI's internal id, for joining sheets and quarters.",
+        "Provenance (settings, input files with SHA-256, code version): manifest.json and results/lineage.json.",
     ]
     for i, text in enumerate(lines, start=1):
         about.cell(row=i, column=1, value=text).data_type = "s"
-    about.column_dimensions["A"].width = 100
+    about.column_dimensions["A"].width = 110
+    print_setup(about, "About")
+    hidden = ("kpi_id",)
     if summary is not None and len(summary):
-        cols = [c for c in ("kpi_id", "plan_priority", "improvement_area", "kpi", "table1_name", "value", "latest",
-                            "count_or_sample", "vs_last_year", "last_year_test", "vs_12_months",
-                            "spc_variation", "spc_assurance", "verdict", "status", "pmf_integration", "note")
-                if c in summary]
-        write_sheet(wb.create_sheet("Summary"), summary[cols],
-                    units=summary["unit"] if "unit" in summary else None)
-    write_sheet(wb.create_sheet("KPI results"), results, units=results["unit"] if "unit" in results else None)
+        sheet = summary_sheet(summary)
+        write_sheet(wb.create_sheet("Summary"), sheet, units=summary["unit"] if "unit" in summary else None,
+                    labels=SUMMARY_LABELS, hidden=hidden, title=f"Budget KPIs, {period}")
+    units = results["unit"] if "unit" in results else None
+    write_sheet(wb.create_sheet("KPI results"), readable(results, names, rounded=True), units=units,
+                labels={"name": "KPI", "kpi_id": "KPI id"}, hidden=hidden, title=f"KPI results, {period}")
     if spc is not None and len(spc):
         unit = spc["unit"] if "unit" in spc else None
-        write_sheet(wb.create_sheet("SPC points"), spc, units=unit)
+        write_sheet(wb.create_sheet("SPC points"), readable(spc, names, rounded=True), units=unit,
+                    labels=SPC_LABELS, hidden=hidden, title=f"SPC points, {period}")
+    write_sheet(wb.create_sheet("data"), readable(results, names, rounded=False), units=units,
+                labels={"name": "KPI", "kpi_id": "KPI id"}, hidden=hidden,
+                title=f"KPI results at full precision, {period}")
     return write_atomic(out, wb.save, suffix=".xlsx")

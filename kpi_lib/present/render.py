@@ -5,6 +5,7 @@ printed from the HTML by headless Chromium. The renderer never computes a figure
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,8 @@ from kpi_lib.core.errors import KpiError
 from kpi_lib.core.io import write_atomic
 from kpi_lib.core.kernel import collector_paused
 from kpi_lib.inputs.kinds import licence_text
-from kpi_lib.present.summary import summary_table
+from kpi_lib.present.narrative import format_value
+from kpi_lib.present.summary import plain_name, summary_table
 from kpi_lib.present.views import FAMILY_TITLES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -54,7 +56,8 @@ def find_chromium() -> str | None:
 def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
     """The report notebook with each executed family notebook inserted where the report's cell
     tagged ``families-go-here`` stands (before Methods), and the family cells tagged ``appendix``
-    at the end, as appendices. Parameter cells, cells tagged
+    after the report's own appendices, before its cell tagged ``annex`` (the annex for officers,
+    which ends the report; at the end when there is none). Parameter cells, cells tagged
     ``notebook-only`` (guidance for someone running the notebook) and code cells with nothing to
     show are left out."""
     nb = nbformat.read(report_nb, as_version=4)
@@ -73,7 +76,8 @@ def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
             cell.id = f"{path.stem}-{len(inserted) + len(appendix)}"  # unique across the combined notebook
             (appendix if "appendix" in cell.metadata.get("tags", []) else inserted).append(cell)
     nb.cells[at:at] = inserted
-    nb.cells += appendix  # a family's appendix cells (e.g. local areas) go after the report's end
+    annex = next((i for i, c in enumerate(nb.cells) if "annex" in c.metadata.get("tags", [])), len(nb.cells))
+    nb.cells[annex:annex] = appendix  # a family's appendix cells (e.g. local areas)
     return nb
 
 
@@ -127,6 +131,11 @@ def finish_html(body: str) -> str:
             a.string = "What the force says about this"
             p.append(a)
             card.insert_after(p)
+    for h in soup.find_all(["h1", "h2", "h3", "h4"]):
+        # one line of text each, so that the PDF's bookmarks never run words together
+        for text in h.find_all(string=True):
+            if re.search(r"\s\s|\n", text):
+                text.replace_with(re.sub(r"\s+", " ", text))
     main = soup.find("main")
     olist = soup.find(id="contents-list")
     if main is not None and olist is not None:
@@ -137,19 +146,57 @@ def finish_html(body: str) -> str:
             a = soup.new_tag("a", href=f"#{h['id']}")
             a.string = h.get_text(" ", strip=True)
             li.append(a)
+            page = soup.new_tag("span", attrs={"class": "page-no", "data-for": h["id"]})
+            li.append(page)
             olist.append(li)
+        # the contents follow the opening section (key messages and the recommendation) when the
+        # report has one, so that a reader meets the messages first
+        anchor = soup.find(id="recommendation")
+        nav = olist.find_parent("nav")
+        section = anchor.find_parent("section") if anchor is not None else None
+        if section is not None and nav is not None:
+            holder = section
+            while holder.parent is not None and holder.parent is not main and \
+                    not (holder.parent.get("class") and "jp-Cell" in holder.parent.get("class")):
+                holder = holder.parent
+            cell = holder.parent if holder.parent is not None and holder.parent is not main else holder
+            cell.insert_after(nav.extract())
     return str(soup)
+
+
+def cover_names(inputs: dict, panel_info: Path, period: str) -> dict:
+    """The names on the cover: the Panel, the force (``panel_paper`` settings, else the name
+    given with the inputs) and the meeting date, when the settings give one."""
+    import json
+
+    from kpi_lib.core.periods import Period
+    from kpi_lib.present.paper import paper_names
+    params = inputs.get("parameters") or {}
+    force = json.loads(panel_info.read_text(encoding="utf-8")).get("force") if panel_info.exists() else None
+    try:
+        p = Period.parse(period)
+    except Exception:  # noqa: BLE001 - a cover without a period still names the Panel
+        return {}
+    names = paper_names(params, p, force)
+    out = {"force": "" if names.force == "the force" else names.force}
+    if params.get("panel_name"):
+        out["panel"] = names.panel
+    meeting = (params.get("panel_paper") or {}).get("meeting_date")
+    if meeting:
+        out["meeting_date"] = str(meeting)
+    return out
 
 
 def render_html(nb: nbformat.NotebookNode, meta: dict, out: Path) -> Path:
     """Render with the ``panel`` template: no code, no prompts, alt text kept, nothing remote.
     The licence line names only the public sources the run used (from its inputs.json)."""
+    import json
     meta = dict(meta)
     record = Path(out).parent / "inputs.json"
+    inputs = json.loads(record.read_text(encoding="utf-8")) if record.exists() else {}
     if meta.get("public_data") and record.exists():
-        import json
-        kinds = json.loads(record.read_text(encoding="utf-8")).get("input_kinds", [])
-        meta["licence"] = licence_text(list(kinds))
+        meta["licence"] = licence_text(list(inputs.get("input_kinds", [])))
+    meta.update(cover_names(inputs, Path(out).parent / "results" / "panel.json", meta.get("period", "")))
     meta["print_header_css"] = css_string(f"{meta.get('title', 'Budget KPI metrics report')}: {meta.get('period', '')}")
     meta["print_marking_css"] = css_string("SYNTHETIC SAMPLE DATA" if meta.get("synthetic") else "")
     nb.metadata["kpi_report"] = meta
@@ -186,21 +233,154 @@ def write_excel(results: pd.DataFrame, out: Path, spc: pd.DataFrame | None = Non
     if spc is not None and "unit" not in spc and "unit" in results:
         units = results.drop_duplicates("kpi_id").set_index("kpi_id")["unit"]
         spc = spc.assign(unit=spc["kpi_id"].map(units))
-    summary = summary_table(results, run_catalogue(Path(out).parent))
-    return write_workbook(results, out, summary=summary, spc=spc)
+    catalogue = run_catalogue(Path(out).parent)
+    summary = summary_table(results, catalogue)
+    summary["target"] = summary["kpi_id"].map(
+        {k.id: format_value(k.target, k.unit) for k in catalogue if k.target is not None}).fillna("")
+    outlook = outlook_text(results, catalogue)
+    summary["outlook"] = [outlook.get(k, "") for k in summary["kpi_id"]]
+    names = {k.id: plain_name(k) for k in catalogue}
+    return write_workbook(results, out, summary=summary, spc=spc, names=names)
+
+
+def outlook_text(results: pd.DataFrame, catalogue) -> dict[str, str]:
+    """KPI id -> its year-end outlook in words ("88.5% (80% range 87.9% to 89.1%); likely to
+    meet the target (p = 0.93)"), for the KPIs that have one."""
+    from kpi_lib.analyse.outlook import outlook_words
+    cat = {k.id: k for k in catalogue}
+    out = {}
+    if "outlook_value" not in results:
+        return out
+    head = results[results["headline"].astype(bool) & results["outlook_value"].notna()]
+    for _, r in head.iterrows():
+        k = cat.get(r["kpi_id"])
+        if k is None:
+            continue
+        out[k.id] = (f"{format_value(r['outlook_value'], k.unit)} (80% range {format_value(r['outlook_low'], k.unit)} "
+                     f"to {format_value(r['outlook_high'], k.unit)}); {outlook_words(r['outlook_p_meet'])}")
+    return out
+
+
+def section_pages(pdf_path: Path) -> dict[str, int]:
+    """The page (1-based) of each top-level section's bookmark in a printed report, by title."""
+    import pypdf
+
+    reader = pypdf.PdfReader(pdf_path)
+    out: dict[str, int] = {}
+
+    def walk(items, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            elif depth <= 1:
+                out.setdefault(" ".join(str(item.title).split()), reader.get_destination_page_number(item) + 1)
+    walk(reader.outline, 0)
+    for title in list(out):  # a heading Chromium's bookmark repeats ("Appendix AAppendix A")
+        half = len(title) // 2
+        if len(title) % 2 == 0 and title[:half] == title[half:]:
+            out.setdefault(title[:half], out[title])
+    return out
+
+
+def with_page_numbers(page_html: str, pages: dict[str, int]) -> str:
+    """The report with each contents entry's page number filled in (from an earlier printing)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page_html, "html.parser")
+    for span in soup.select("#contents-list .page-no"):
+        link = span.find_previous_sibling("a")
+        title = " ".join(link.get_text(" ", strip=True).split()) if link is not None else ""
+        if title in pages:
+            span.string = str(pages[title])
+    return str(soup)
+
+
+def summary_fitted(page_html: str, pages: dict[str, int]) -> str:
+    """The report with its one-page summary marked ``tight`` (printed closer, the questions left
+    to the front of the report) when a printing ran the summary onto a second page: when the
+    section after it in the contents starts two or more pages later. Unchanged otherwise."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page_html, "html.parser")
+    links = soup.select("#contents-list a")
+    hrefs = [a.get("href", "") for a in links]
+    section = soup.select_one("section.one-page")
+    if "#summary" not in hrefs or hrefs.index("#summary") + 1 >= len(links) or section is None:
+        return page_html
+    at = hrefs.index("#summary")
+    here, after = (pages.get(" ".join(links[i].get_text(" ", strip=True).split())) for i in (at, at + 1))
+    if not (here and after and after - here > 1):
+        return page_html
+    section["class"] = [*section.get("class", []), "tight"]
+    return str(soup)
+
+
+def printable(page_html: str) -> str:
+    """The report as it is printed: what the screen keeps collapsed for the reader to open
+    (``details`` marked ``print-open``, and every ``details`` under an appendix heading, such as
+    the local areas a family notebook adds) is open on paper."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page_html, "html.parser")
+    for d in soup.select("details.print-open"):
+        d["open"] = ""
+    for h in soup.select("h2[id^=appendix-]"):
+        for el in h.find_all_next(["h2", "details"]):
+            if el.name == "h2":
+                break
+            el["open"] = ""
+    return str(soup)
+
+
+def clean_outline(pdf_path: Path) -> None:
+    """Bookmarks as a reader expects them: Chromium sometimes repeats a heading's text in its
+    bookmark ("Appendix A ...Appendix A ..."); each title is written once, in one line."""
+    import pypdf
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = pypdf.PdfWriter(clone_from=str(pdf_path))
+    outlines = writer._root_object.get("/Outlines")
+    changed = False
+
+    def walk(node) -> None:
+        nonlocal changed
+        while node is not None:
+            node = node.get_object()
+            title = str(node.get("/Title", ""))
+            clean = " ".join(title.split())
+            half = len(clean) // 2
+            if clean and len(clean) % 2 == 0 and clean[:half] == clean[half:]:
+                clean = clean[:half]
+            if clean != title:
+                node[NameObject("/Title")] = TextStringObject(clean)
+                changed = True
+            if "/First" in node:
+                walk(node["/First"])
+            node = node.get("/Next")
+    if outlines is not None and "/First" in outlines.get_object():
+        walk(outlines.get_object()["/First"])
+    if changed:
+        with open(pdf_path, "wb") as fh:
+            writer.write(fh)
 
 
 def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:
-    """Print the HTML to PDF with headless Chromium (print CSS puts sections on new pages)."""
+    """Print the HTML to PDF with headless Chromium (print CSS puts sections on new pages). The
+    report is printed twice: the first printing gives the page of each section (from the PDF's
+    bookmarks), which the contents list then shows; the page numbers' space is kept from the
+    start, so the second printing breaks its pages in the same places. When the first printing
+    ran the one-page summary over a page, the summary is tightened and printed once more before
+    the pages are counted."""
     chromium = find_chromium()
     if chromium is None:
         raise KpiError("cannot print report.pdf: Chromium not found (install Debian 'chromium' "
                        "or set KPI_CHROMIUM)")
-    def chromium_prints(tmp: str) -> None:
+    def prints(page_html: str, tmp: Path) -> None:
+        numbered.write_text(page_html, encoding="utf-8")
         with tempfile.TemporaryDirectory() as profile:
             cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
                    "--generate-pdf-document-outline",
-                   f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+                   f"--print-to-pdf={tmp}", numbered.resolve().as_uri()]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired:
@@ -210,10 +390,24 @@ def print_pdf(html_path: Path, out: Path, timeout: int = 180) -> Path:
             raise KpiError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr[-500:]}")
         check_pdf(Path(tmp))
 
+    def chromium_prints(tmp: str) -> None:
+        page = printable(html_path.read_text(encoding="utf-8"))
+        prints(page, Path(tmp))
+        fitted = summary_fitted(page, section_pages(Path(tmp)))
+        if fitted != page:
+            page = fitted
+            prints(page, Path(tmp))
+        prints(with_page_numbers(page, section_pages(Path(tmp))), Path(tmp))
+        clean_outline(Path(tmp))
+        check_pdf(Path(tmp))
+
+    numbered = html_path.with_name(f".{html_path.stem}.print.html")
     try:
         return write_atomic(out, chromium_prints, suffix=".pdf")
     except OSError as exc:
         raise KpiError(f"cannot print report.pdf in {out.parent}: {exc.strerror or exc}") from None
+    finally:
+        numbered.unlink(missing_ok=True)
 
 
 def check_pdf(path: Path) -> None:

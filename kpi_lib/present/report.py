@@ -1,6 +1,9 @@
-"""The report notebook's helpers: read the run's results and present the Panel's pages in order:
-the one-page "Is it real?" summary, what the force says, what changed since the last report, the
-Table 1 layout, the end-of-year view, and how the figures are made. Reads results; never
+"""The report notebook's helpers: read the run's results and present the Panel paper in order:
+the Recommendation, the one-page "Is it real?" summary, the
+Background, the KPIs (Table 1 layout, year-end outlook or end-of-year view, what the force says,
+what changed since the last report, then each section's charts), the accountability route,
+Implications, Contact points, the appendices (numbers behind the charts, definitions and targets,
+local areas, how the figures are made) and the annex for officers. Reads results; never
 recomputes a figure or a verdict.
 """
 
@@ -8,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +23,38 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
 
     from kpi_lib.analyse import spc
     from kpi_lib.analyse.columns import read_csv as read_table
+    from kpi_lib.analyse.lineage import reproduce_line
+    from kpi_lib.analyse.outlook import outlook_words
     from kpi_lib.analyse.spc import ASSURANCE_LABELS, VARIATION_LABELS
     from kpi_lib.analyse.verdicts import VERDICTS
     from kpi_lib.config.catalogue import Kpi, pmf_coverage, run_catalogue
+    from kpi_lib.config.params import load_params
     from kpi_lib.core.errors import ParameterError
     from kpi_lib.core.periods import Period
+    from kpi_lib.present.annex import (
+        annex_html,
+        chart_numbers_html,
+        chart_tables,
+        definitions_html,
+        lineage_rows,
+    )
     from kpi_lib.present.changes import WHY_COHORT, published_values, revisions, verdict_changes
     from kpi_lib.present.commentary import Commentary, load_commentary, missing_commentary
+    from kpi_lib.present.lineage_view import load_lineage
     from kpi_lib.present.narrative import (
         STATUS_TEXT,
         at_a_glance,
         format_value,
         shown_change,
+    )
+    from kpi_lib.present.paper import (
+        PaperNames,
+        accountability_html,
+        background_html,
+        contacts_html,
+        implications_html,
+        paper_names,
+        recommendation_html,
     )
     from kpi_lib.present.summary import (
         ABBREVIATIONS_NOTE,
@@ -72,6 +94,10 @@ class ReportRun:
     previous_name: str = ""
     commentary: dict[str, Commentary] = field(default_factory=dict)
     verdicts: Mapping[str, Any] = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    names: PaperNames | None = None
+    lineage: dict = field(default_factory=dict)
+    spc: pd.DataFrame | None = None
 
 
 def _optional_csv(path: Path) -> pd.DataFrame | None:
@@ -116,16 +142,23 @@ def start_report(period: str, out_dir: str | None, previous_dir: str | None = No
         prev_history = _optional_csv(prev / "results" / "history.csv")
         prev_name = str(previous["period"].iloc[0]) if len(previous) else prev.name
     commentary = load_commentary(commentary_file, p.label, [k.id for k in cat])
+    params = provenance.get("parameters") or load_params()
+    panel_info = res_dir / "panel.json"
+    data_force = json.loads(panel_info.read_text(encoding="utf-8")).get("force") if panel_info.exists() else None
+    spc_path = res_dir / "spc.csv"
     return ReportRun(p, out, results, bd if bd is not None else pd.DataFrame(), quarters, cat, provenance,
                      history=_optional_csv(res_dir / "history.csv"),
                      year_results=_optional_csv(res_dir / "year_kpis.csv"),
                      previous=previous, previous_history=prev_history, previous_name=prev_name,
-                     commentary=commentary, verdicts=VERDICTS)
+                     commentary=commentary, verdicts=VERDICTS, params=params,
+                     names=paper_names(params, p, data_force), lineage=load_lineage(res_dir),
+                     spc=pd.read_csv(spc_path) if spc_path.exists() else None)
 
 
 # ------------------------------------------------------------------------------ one-page summary
 def show_verdicts(rep: ReportRun) -> None:
-    """The one-page "Is it real?" summary: first after the title, one landscape A4 page."""
+    """The one-page "Is it real?" summary, after the opening pages and the contents: one landscape
+    A4 page."""
     table = verdict_table(rep.results, rep.catalogue, rep.history, rep.verdicts)
     intro = ("One row per budget KPI, in the order of Table 1. Each verdict answers two questions: has "
              "the figure really changed since a year ago (a test that allows for the many tests in the "
@@ -151,8 +184,6 @@ def commentary_html(rep: ReportRun) -> str:
     cat = {k.id: k for k in rep.catalogue}
     head = rep.results[rep.results["headline"].astype(bool)].drop_duplicates("kpi_id").set_index("kpi_id")
     out = ['<h2 id="commentary">What the force says</h2>']
-    if not rep.commentary:
-        out.append("<p>No force commentary was supplied for this period.</p>")
     for kpi_id, c in rep.commentary.items():
         k = cat[kpi_id]
         figs = ""
@@ -176,7 +207,10 @@ def commentary_html(rep: ReportRun) -> str:
 
 
 def show_commentary(rep: ReportRun) -> None:
-    _html(commentary_html(rep))
+    """What the force says, when it has said something or a KPI calls for it (no section at
+    all otherwise)."""
+    if rep.commentary or missing_commentary(rep.results, rep.commentary):
+        _html(commentary_html(rep))
 
 
 # ------------------------------------------------------------------------------ what changed
@@ -191,8 +225,8 @@ def changes_html(rep: ReportRun) -> str:
                        f"{e(Path(str(left_out.get('folder', ''))).name)} was not compared with because "
                        f"{e(str(left_out.get('why', '')))}.</p>")
         else:
-            out.append("<p>No earlier report was given to compare with, so changes since the last "
-                       "report are not listed.</p>")
+            out.append("<p>This is the first report in this series, so there is no earlier report to "
+                       "compare with.</p>")
         return "".join(out)
     names = {k.id: plain_name(k) for k in rep.catalogue}
     vc = verdict_changes(rep.previous, rep.results)
@@ -483,7 +517,8 @@ def methods_html(rep: ReportRun) -> str:
         "the chart; a steady trend; not enough data to tell; no clear change. Outcome rates still "
         "maturing are compared at equal maturity, or called too early to tell. Months missing from "
         "the data are never read as zero.</p>",
-        f'<h3 id="glossary">Glossary</h3><dl class="glossary">{glossary}</dl>',
+        f'<h3 id="glossary">Glossary</h3><details class="print-open"><summary>The words this report '
+        f'uses, explained</summary><dl class="glossary">{glossary}</dl></details>',
     ]
     rules = "; ".join(f"{v}" for v in VARIATION_LABELS.values())
     parts.append("<details><summary>SPC rules in detail</summary><p>XmR chart (NHS England Making "
@@ -494,37 +529,6 @@ def methods_html(rep: ReportRun) -> str:
                  "give trial limits. "
                  f"Variation labels: {e(rules)}. Assurance labels: "
                  f"{e('; '.join(ASSURANCE_LABELS.values()))}.</p></details>")
-    def plain_definition(text: str) -> str:  # no file paths in the report body
-        return re.sub(r"\s*(in|from)\s+params/[\w./-]+\.ya?ml", " in the report's settings", text)
-    defs = pd.DataFrame([{"KPI": spell_out(k.name), "Definition": spell_out(plain_definition(k.definition)),
-                          "Target": "—" if k.target is None else f"{format_value(k.target, k.unit)} ({k.target_source})"}
-                         for k in rep.catalogue])
-    parts.append("<details><summary>KPI definitions and targets</summary>"
-                 + frame_html(defs, "KPI definitions and targets", scroll=True) + "</details>")
-    prov = rep.provenance
-    if prov.get("parameters"):
-        parts.append("<details><summary>Settings used for this report</summary>"
-                     + frame_html(settings_table(prov["parameters"], {k.id: plain_name(k) for k in rep.catalogue}),
-                                  "Settings used for this report", scroll=True)
-                     + "</details>")
-    inputs = pd.DataFrame(prov.get("inputs", []))
-    record = []
-    if len(inputs):
-        t = pd.DataFrame({"Data": inputs.get("table", pd.Series([""] * len(inputs))).astype(str)
-                          .str.replace("_", " ").str.capitalize(),
-                          "Rows read": inputs.get("rows_read", ""), "Rows used": inputs.get("rows_used", ""),
-                          "Rows rejected": inputs.get("rows_rejected", ""),
-                          "Fingerprint (SHA-256, first 12)": inputs["sha256"].astype(str).str[:12]
-                          if "sha256" in inputs else ""})
-        record.append(frame_html(t, "Input data, rows used and rejected", scroll=True))
-    if prov.get("code_version"):
-        record.append(f"<p><strong>Code version:</strong> {e(str(prov['code_version']))}. The full record "
-                      "of this run (every setting and input) is kept with the report's files.</p>")
-    if record:
-        parts.append("<details><summary>Provenance: input data and code version</summary>"
-                     + "".join(record) + "</details>")
-    if rep.previous is not None:
-        parts.append(f"<p><strong>Compared with:</strong> the report for {e(rep.previous_name)}.</p>")
     pmf = pmf_coverage(rep.catalogue)
     parts.append(f"<p><strong>About the KPI list.</strong> Table 1 marks "
                  f"{e(pmf.sentence('as already included in force reports'))}; the paper's text says 14 "
@@ -533,5 +537,105 @@ def methods_html(rep: ReportRun) -> str:
 
 
 def show_methods(rep: ReportRun) -> None:
-    """How the figures are made: prose, glossary, and the details collapsed."""
-    _html(methods_html(rep))
+    """How the figures are made: prose, glossary, and the details collapsed (an appendix)."""
+    _html('<h2 id="methods">Appendix C: how the figures are made</h2>' + methods_html(rep))
+
+
+# ------------------------------------------------------------------------------ the Panel paper
+def show_recommendation(rep: ReportRun) -> None:
+    _html(recommendation_html(rep.params, rep.names))
+
+
+def background_coverage(rep: ReportRun) -> str:
+    """The KPI list in one sentence, computed from the catalogue: how many KPIs, how many are
+    reported each quarter and how many this period."""
+    budget = [k for k in rep.catalogue if not k.supplementary]
+    annual = sum(k.frequency == "annual" for k in budget)
+    head = _headline_rows(rep)
+    done = int((head["status"] == "reported").sum())
+    return (f"There are {len(budget)} budget KPIs; {len(budget) - annual} can be reported every quarter "
+            f"and {annual} {'is' if annual == 1 else 'are'} annual. {done} of {len(head)} are reported "
+            f"for {rep.period.label}. Each has its own chart and figures in the sections that follow, "
+            "under the plan priority and improvement area of Table 1.")
+
+
+def _headline_rows(rep: ReportRun) -> pd.DataFrame:
+    r = rep.results
+    return r[r["headline"].astype(bool) & ~r["supplementary"].astype(bool)].drop_duplicates("kpi_id")
+
+
+def show_background(rep: ReportRun) -> None:
+    _html(background_html(rep.params, rep.names, background_coverage(rep)))
+
+
+def show_accountability(rep: ReportRun) -> None:
+    _html(accountability_html(rep.params, rep.names))
+
+
+def show_implications(rep: ReportRun) -> None:
+    _html(implications_html(rep.params, rep.names))
+
+
+def show_contacts(rep: ReportRun) -> None:
+    _html(contacts_html(rep.params, rep.names))
+
+
+# ------------------------------------------------------------------------------ year-end outlook
+def outlook_table(results: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
+    """Every budget KPI with a target and an outlook: the period's value, the target, where the
+    year is heading with its 80% interval, and the words (likely / unlikely / uncertain)."""
+    cat = {k.id: k for k in catalogue}
+    head = results[results["headline"].astype(bool)].drop_duplicates("kpi_id")
+    rows = []
+    for _, r in head.iterrows():
+        k = cat.get(r["kpi_id"])
+        if k is None or k.target is None or pd.isna(r.get("outlook_value")):
+            continue
+        rows.append({
+            "KPI": plain_name(k), "This quarter": format_value(r["value"], k.unit),
+            "Target": format_value(k.target, k.unit),
+            "Year-end outlook": format_value(r["outlook_value"], k.unit),
+            "80% range": f"{format_value(r['outlook_low'], k.unit)} to {format_value(r['outlook_high'], k.unit)}",
+            "Will the target be met?": outlook_words(r["outlook_p_meet"]).capitalize(),
+        })
+    return pd.DataFrame(rows)
+
+
+def show_outlook(rep: ReportRun) -> None:
+    """The year-end outlook for the KPIs with targets (Q1 to Q3 only)."""
+    if rep.period.is_year or rep.period.quarter == 4:
+        return
+    t = outlook_table(rep.results, rep.catalogue)
+    with_target = [k for k in rep.catalogue if k.target is not None and not k.supplementary]
+    e = html.escape
+    parts = [f'<h2 id="outlook">The year-end outlook for KPIs with targets, {e(rep.period.fy_label)}</h2>',
+             "<p>Where each KPI with a target is heading by 31 March, from the months so far and the "
+             "usual pattern of the year (a seasonal model fitted on the complete past years). The "
+             "year's figure should fall in the 80% range four times in five. \"Likely\" means a "
+             "probability of at least 0.8 of meeting the target, \"unlikely\" at most 0.2.</p>"]
+    if len(t):
+        parts.append(frame_html(t, f"Year-end outlook, {rep.period.fy_label}, from the figures to the end of "
+                                   f"{rep.period.label}", scroll=True))
+    missing = [plain_name(k) for k in with_target if k.id not in set(rep.results.loc[
+        rep.results["outlook_value"].notna(), "kpi_id"])] if "outlook_value" in rep.results else []
+    if missing:
+        parts.append("<p>No outlook for " + e("; ".join(missing)) + ": too few complete past years, or "
+                     "a figure not reported this quarter.</p>")
+    _html("".join(parts))
+
+
+# ------------------------------------------------------------------------------ appendices and annex
+def show_appendices(rep: ReportRun) -> None:
+    """Appendix A, the numbers behind every chart; B, the definitions and targets. (C, how the
+    figures are made, follows; then D, the local areas, from the crime notebook's appendix.)"""
+    _html(chart_numbers_html(chart_tables(rep.results, rep.spc, rep.catalogue)))
+    _html(definitions_html(rep.catalogue))
+
+
+def show_officers_annex(rep: ReportRun) -> None:
+    """The annex for officers: settings, fingerprints, row ledger, ids and lineage."""
+    names = {k.id: plain_name(k) for k in rep.catalogue}
+    params = {k: v for k, v in (rep.provenance.get("parameters") or rep.params).items() if k != "panel_paper"}
+    example = reproduce_line(rep.period.label, "KPI_ID", "", "value")
+    _html(annex_html(settings_table(params, names), rep.provenance, rep.catalogue,
+                     lineage_rows(rep.results, rep.lineage, rep.catalogue), rep.previous_name, example))

@@ -529,36 +529,44 @@ def summary_html(table: pd.DataFrame, caption: str) -> str:
            + "".join(f'<col class="t-{key}">' for key, _ in HEADERS) + "</colgroup><thead><tr>"]
     out += [f'<th scope="col">{e(label)}</th>' for _, label in HEADERS]
     out.append("</tr></thead><tbody>")
+    labels = dict(HEADERS)
     for _, r in table.iterrows():
         out.append(f'<tr data-kpi="{e(r["kpi_id"])}" class="status-{e(r["status"])}">')
         for key, _ in HEADERS:
             text = e(str(r[key]))
+            dl = f' data-label="{e(labels[key])}"'
             if key == "kpi":
                 paper = str(r.get("table1_name", "") or "")
                 sub = (f'<span class="paper-name">Table 1: {e(spell_out(paper))}</span>'
                        if paper and paper.lower() != str(r[key]).lower() else "")
                 out.append(f'<th scope="row">{text}{sub}</th>')
             elif key == "vs_last_year" and r["last_year_test"]:
-                out.append(f'<td class="{key}" title="{e(r["last_year_test"])}">{text}'
+                out.append(f'<td class="{key}"{dl} title="{e(r["last_year_test"])}">{text}'
                            f'<span class="test-plain">{e(r["last_year_plain"])}</span></td>')
             elif key == "latest":
                 val = "" if pd.isna(r["value"]) else repr(float(r["value"]))
-                out.append(f'<td class="latest" data-value="{val}">{text}</td>')
+                out.append(f'<td class="latest"{dl} data-value="{val}">{text}</td>')
             else:
-                out.append(f'<td class="{key}">{text}</td>')
+                out.append(f'<td class="{key}"{dl}>{text}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
 
 
 def frame_html(df: pd.DataFrame, caption: str, *, scroll: bool = False) -> str:
-    """Any small table as accessible, escaped HTML (optionally in its own scrolling box)."""
-    body = df.to_html(index=False, escape=True, border=0, na_rep="—", classes="kpi-table")
-    body = re.sub(r"<table[^>]*>", f'<table class="kpi-table"><caption>{html.escape(caption)}</caption>',
-                  body, count=1)
-    body = re.sub(r'<tr style="[^"]*">', "<tr>", body)
-    body = body.replace("<th>", '<th scope="col">')
+    """Any small table as accessible, escaped HTML (optionally in its own scrolling box). Each
+    cell carries its column's name (``data-label``), so that on a phone a row can be shown as a
+    card of labelled values instead of a table that scrolls sideways."""
+    e = html.escape
+
+    def text(v) -> str:
+        return "—" if v is None or (not isinstance(v, str) and pd.isna(v)) else e(str(v))
+    cols = [str(c) for c in df.columns]
+    head = "".join(f'<th scope="col">{e(c)}</th>' for c in cols)
+    rows = "".join("<tr>" + "".join(f'<td data-label="{e(c)}">{text(v)}</td>' for c, v in zip(cols, r, strict=True))
+                   + "</tr>" for r in df.itertuples(index=False, name=None))
+    body = (f'<table class="kpi-table"><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
     if scroll:
-        c = html.escape(caption)
-        body = f'<div class="table-scroll" role="region" aria-label="{c}" tabindex="0">{body}</div>'
+        body = f'<div class="table-scroll" role="region" aria-label="{e(caption)}" tabindex="0">{body}</div>'
     return body

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -19,6 +21,7 @@ from kpi_lib.analyse.spc import VARIATION_LABELS
 from kpi_lib.analyse.verdicts import VERDICTS
 from kpi_lib.inputs.kinds import registered
 from kpi_lib.present.charts import chart_title, png_bytes, spc_alt_text, spc_figure
+from kpi_lib.present.lineage_view import details_html, load_lineage, record_id
 from kpi_lib.present.narrative import STATUS_TEXT, finding, format_change, format_value
 from kpi_lib.present.summary import frame_html, kpi_anchor, plain_name, spell_out
 
@@ -122,10 +125,11 @@ def chart_reading(row: Mapping, chart: pd.DataFrame, grain: str) -> str:
 
 def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
               annotations: Iterable = (), verdicts: Mapping[str, Any] | None = None,
-              grain: str = "month", period_start=None) -> str:
+              grain: str = "month", period_start=None, lineage: Mapping | None = None) -> str:
     """One KPI's card: heading (the target of the summary's link), verdict, finding, the chart
-    under a title that states the finding with its key above it, the annotations in words, and
-    the numbers behind the chart collapsed."""
+    under a title that states the finding with its key above it, the annotations in words, the
+    numbers behind the chart collapsed, and how the figure was made (``lineage``: its record in
+    results/lineage.json) collapsed."""
     e = html.escape
     verdicts = verdicts if verdicts is not None else VERDICTS
     name = plain_name(kpi)
@@ -179,10 +183,11 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
                          "investigations close.</p>")
         clipped = (" Limits shown clipped at 0% (and 100%): a percentage cannot go beyond them."
                    if limits_clipped(chart, kpi.unit) else "")
-        parts.append(f"<details><summary>Numbers behind the chart: {e(name)}</summary>"
+        parts.append("<details><summary>Numbers behind the chart</summary>"
                      + (f'<p class="footnote">{e(clipped.strip())}</p>' if clipped else "")
                      + frame_html(chart_numbers(chart, kpi.unit), f"Latest points: {name}", scroll=True)
                      + "</details>")
+    parts.append(details_html(lineage))
     parts.append("</article>")
     return "".join(p for p in parts if p)
 
@@ -238,14 +243,17 @@ def show_kpis(run: FamilyRun) -> None:
     anns_all = _annotations(run)
     verdicts = VERDICTS
     cards = []
+    lineage = load_lineage(Path(run.out_dir) / "results")
     headline = run.results[run.results["headline"].astype(bool)]
     for (_, r), with_chart in zip(headline.iterrows(), charted(headline), strict=True):
         kpi = cat[r["kpi_id"]]
         grain = str(r.get("spc_grain", "none"))
         chart = _chart_for(run, kpi, r) if with_chart else None
         anns = [a for a in anns_all if a.applies_to(kpi.id)]
+        basis = r["basis"] if isinstance(r["basis"], str) else ""
         cards.append(card_html(r, kpi, run.period.label, chart, anns, verdicts, grain,
-                               period_start=run.period.start))
+                               period_start=run.period.start,
+                               lineage=lineage.get(record_id(kpi.id, basis))))
     _html('<div class="kpi-grid">' + "".join(cards) + "</div>")
 
 
@@ -307,6 +315,28 @@ def outside_areas(bd: pd.DataFrame, own_areas: Iterable[str] | None = None) -> t
                        + "; ".join(parts) + ".")
 
 
+#: breakdown dimension -> (the heading a reader sees, the name of its first column)
+DIMENSION_WORDS = {
+    "within target": ("Attended within the target time", "Incidents"),
+    "source": ("By source of emissions", "Source"),
+    "local area": ("By local area", "Local area"),
+    "crime type": ("By type of crime", "Type of crime"),
+    "outcome group": ("By outcome", "Outcome"),
+}
+
+
+def category_words(label: object) -> str:
+    """A breakdown category as a reader says it: "natural_gas (2025 factor ...)" reads "Natural
+    gas (2025 factor ...)", "all incidents" reads "All incidents". Names from the data (areas)
+    are kept as written; only a leading code (lower case words joined by underscores) is spelled
+    out."""
+    text = str(label).strip()
+    m = re.match(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", text)
+    if m:
+        text = m.group(0).replace("_", " ") + text[m.end():]
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
 def show_breakdown(run: FamilyRun, dimension: str) -> None:
     """A breakdown, wide and collapsed by default."""
     cat = {k.id: k for k in run.catalogue}
@@ -320,11 +350,17 @@ def show_breakdown(run: FamilyRun, dimension: str) -> None:
         part, note = outside_areas(bd[bd["dimension"] == dimension], own)
         bd = pd.concat([bd[bd["dimension"] != dimension], part])
     wide = breakdown_wide(bd, names, units, dimension)
-    title = f"{FAMILY_TITLES[run.family]}: by {dimension}, {run.period.label}"
+    if len(wide):
+        first = wide.columns[0]
+        wide[first] = wide[first].map(category_words)
+        if dimension in DIMENSION_WORDS:
+            wide = wide.rename(columns={first: DIMENSION_WORDS[dimension][1]})
+    words = DIMENSION_WORDS.get(dimension, (f"By {dimension}", ""))[0]
+    title = f"{FAMILY_TITLES[run.family]}: {words[:1].lower()}{words[1:]}, {run.period.label}"
     if wide.empty:
         _html(f"<p>No breakdown by {html.escape(dimension)} is available from these inputs.</p>")
         return
-    _html(f"<details><summary>Breakdown by {html.escape(dimension)}</summary>"
+    _html(f"<details><summary>{html.escape(words)}</summary>"
           + frame_html(wide, title, scroll=True)
           + (f"<p>{html.escape(note)}</p>" if note else "") + "</details>")
 

@@ -26,7 +26,7 @@ def test_the_report_ends_with_the_area_appendix(quarter_run):
     assert "% to " in tail and "data:image/png;base64," in tail
     assert '<a href="#appendix-areas">' in page  # in the contents
     nb = (quarter_run.out / "notebooks" / "crime.ipynb").read_text(encoding="utf-8")
-    assert "Appendix: local areas" in nb and "one per area" in nb
+    assert "Appendix D: local areas" in nb and "one per area" in nb
 
 
 def test_the_area_charge_rates_are_those_counted_by_hand(quarter_run, small_sample):

@@ -368,8 +368,8 @@ def test_what_changed_says_so_when_there_is_nothing_to_compare(tmp_path):
     from kpi_lib.core.periods import Period
     from kpi_lib.present.report import ReportRun, changes_html
     rep = ReportRun(Period.parse("2024/25 Q4"), tmp_path, pd.DataFrame(), pd.DataFrame(), None, load_catalogue(), {})
-    assert changes_html(rep) == ('<h2 id="changes">What changed since the last report</h2><p>No earlier report was '
-                                 "given to compare with, so changes since the last report are not listed.</p>")
+    assert changes_html(rep) == ('<h2 id="changes">What changed since the last report</h2><p>This is the first '
+                                 "report in this series, so there is no earlier report to compare with.</p>")
 
 
 def test_table1_separates_not_yet_from_not_available_from_this_source(tmp_path):

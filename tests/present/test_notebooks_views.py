@@ -73,7 +73,7 @@ def test_card_has_heading_target_verdict_chart_annotations_and_collapsed_numbers
     assert "<img src=\"data:image/png;base64," in html and 'alt="SPC chart of Volume of rape offences' in html
     assert "Marker 1, October 2023: A known change in &lt;recording&gt;." in html  # in the alt text
     assert "<li>1 Oct 2023: A known change in &lt;recording&gt;.</li>" in html  # and under the chart
-    assert "<details><summary>Numbers behind the chart: Volume of rape offences</summary>" in html
+    assert "<details><summary>Numbers behind the chart</summary>" in html
     assert "p = 0.030: a real change" in html
 
 

@@ -107,14 +107,28 @@ def test_saving_through_jupytext_leaves_the_files_unchanged(tmp_path: Path):
         assert out.read_text(encoding="utf-8") == (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8"), name
 
 
-def test_the_rendered_report_leaves_out_parameters_guidance_and_empty_code_cells():
+def test_the_rendered_report_leaves_out_parameters_guidance_and_empty_code_cells(tmp_path: Path):
     from kpi_lib.present.render import combine
     nb = combine(REPO / "notebooks" / "report.ipynb", [REPO / "notebooks" / "crime.ipynb"])
     tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
     assert "notebook-only" not in tags and "parameters" not in tags
     assert not [c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")]  # committed: no outputs
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith('<h2 id="family-crime">')
-    methods = next(i for i, c in enumerate(nb.cells) if c.source.startswith('<h2 id="methods">'))
-    # after Methods, only the families' appendices (the local areas)
-    assert all("appendix" in c.metadata.get("tags", []) for c in nb.cells[methods + 1:])
-    assert nb.cells[-1].source.startswith('<h2 id="appendix-areas">')
+    # the families go where the report's tagged cell stands (the accountability route follows them)
+    report = nbformat.read(REPO / "notebooks" / "report.ipynb", as_version=4)
+    tagged = [c for c in report.cells if "families-go-here" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "show_accountability" in tagged[0].source
+    # the families' appendices (the local areas) follow the report's own appendices, after
+    # Methods, and the annex for officers ends the report (report cells given an output, as a run does)
+    for cell in report.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("display_data", {"text/html": "<p>shown</p>"})]
+    executed = tmp_path / "report.ipynb"
+    nbformat.write(report, executed)
+    nb = combine(executed, [REPO / "notebooks" / "crime.ipynb"])
+    methods = next(i for i, c in enumerate(nb.cells) if "show_methods(rep)" in c.source)
+    areas = next(i for i, c in enumerate(nb.cells) if c.source.startswith('<h2 id="appendix-areas">'))
+    accountability = next(i for i, c in enumerate(nb.cells) if "show_accountability(rep)" in c.source)
+    assert accountability < methods < areas
+    assert all("appendix" in c.metadata.get("tags", []) for c in nb.cells[areas:-1])
+    assert "show_officers_annex" in nb.cells[-1].source
