@@ -16,7 +16,7 @@
 # # The Panel's report
 #
 # Run this notebook after the family notebooks for the same period: it reads the run's
-# results and presents the Panel paper (the Recommendation, the
+# results and presents the Panel paper (key messages and questions, the Recommendation, the
 # one-page summary, the Background, the KPIs, the accountability route, Implications, Contact
 # points, the appendices and the annex for officers). It computes nothing. This cell is not part
 # of the printed report.
@@ -36,6 +36,7 @@ from kpi_lib.present.report import (
     show_commentary,
     show_contacts,
     show_implications,
+    show_key_messages,
     show_methods,
     show_officers_annex,
     show_outlook,
@@ -49,6 +50,7 @@ from kpi_lib.present.report import (
 rep = start_report(period, out_dir, previous_dir, commentary_file)
 
 # %%
+show_key_messages(rep)
 show_recommendation(rep)
 
 # %%

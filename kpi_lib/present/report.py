@@ -1,5 +1,5 @@
 """The report notebook's helpers: read the run's results and present the Panel paper in order:
-the Recommendation, the one-page "Is it real?" summary, the
+the key messages and questions, the Recommendation, the one-page "Is it real?" summary, the
 Background, the KPIs (Table 1 layout, year-end outlook or end-of-year view, what the force says,
 what changed since the last report, then each section's charts), the accountability route,
 Implications, Contact points, the appendices (numbers behind the charts, definitions and targets,
@@ -41,6 +41,12 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     from kpi_lib.present.changes import WHY_COHORT, published_values, revisions, verdict_changes
     from kpi_lib.present.commentary import Commentary, load_commentary, missing_commentary
     from kpi_lib.present.lineage_view import load_lineage
+    from kpi_lib.present.messages import (
+        changed_sentence,
+        judgeable_dates,
+        key_messages,
+        questions,
+    )
     from kpi_lib.present.narrative import (
         STATUS_TEXT,
         at_a_glance,
@@ -98,6 +104,7 @@ class ReportRun:
     names: PaperNames | None = None
     lineage: dict = field(default_factory=dict)
     spc: pd.DataFrame | None = None
+    judgeable: dict = field(default_factory=dict)
 
 
 def _optional_csv(path: Path) -> pd.DataFrame | None:
@@ -146,13 +153,60 @@ def start_report(period: str, out_dir: str | None, previous_dir: str | None = No
     panel_info = res_dir / "panel.json"
     data_force = json.loads(panel_info.read_text(encoding="utf-8")).get("force") if panel_info.exists() else None
     spc_path = res_dir / "spc.csv"
+    judgeable = _judgeable(results, res_dir, p, provenance.get("extraction_date"), params, cat)
     return ReportRun(p, out, results, bd if bd is not None else pd.DataFrame(), quarters, cat, provenance,
                      history=_optional_csv(res_dir / "history.csv"),
                      year_results=_optional_csv(res_dir / "year_kpis.csv"),
                      previous=previous, previous_history=prev_history, previous_name=prev_name,
                      commentary=commentary, verdicts=VERDICTS, params=params,
                      names=paper_names(params, p, data_force), lineage=load_lineage(res_dir),
-                     spc=pd.read_csv(spc_path) if spc_path.exists() else None)
+                     spc=pd.read_csv(spc_path) if spc_path.exists() else None, judgeable=judgeable)
+
+
+def _judgeable(results: pd.DataFrame, res_dir: Path, p: Period, extraction: str | None, params: dict,
+               catalogue: list[Kpi]) -> dict:
+    """For each outcome rate too early to tell, the date from which it can be judged (read from
+    the run's maturity table and monthly crime counts; nothing when the run has none)."""
+    if "verdict_code" not in results or not (results["verdict_code"] == "too_early").any() or not extraction:
+        return {}
+    maturity, measures = res_dir / "maturity.parquet", res_dir / "measurements.parquet"
+    if not maturity.exists() or not measures.exists():
+        return {}
+    from datetime import date as _date
+
+    from kpi_lib.analyse.lineage import crime_category_of
+    crime_kpis = crime_category_of(catalogue)
+    volumes = [k for k, (_, measure) in crime_kpis.items() if measure == "volume"]
+    m = pd.read_parquet(measures, filters=[("kpi_id", "in", volumes), ("window_kind", "=", "month")])
+    return judgeable_dates(results, pd.read_parquet(maturity), m, p.label, _date.fromisoformat(str(extraction)),
+                           float(params.get("provisional_pending_pct", 10)), crime_kpis)
+
+
+# ------------------------------------------------------------------------------ key messages
+def key_messages_html(rep: ReportRun) -> str:
+    """The opening section: the key messages, what changed since the last report, and a
+    question for every KPI that calls for one."""
+    e = html.escape
+    threshold = float(rep.params.get("provisional_pending_pct", 10))
+    msgs = key_messages(rep.results, rep.catalogue, rep.period.label, rep.judgeable, threshold)
+    names = {k.id: plain_name(k) for k in rep.catalogue}
+    changes = verdict_changes(rep.previous, rep.results) if rep.previous is not None else None
+    asks = questions(rep.results, rep.catalogue, rep.period.label, rep.judgeable, threshold)
+    parts = ['<section class="paper opening" aria-labelledby="key-messages">',
+             '<h2 id="key-messages">Key messages</h2>',
+             '<ul class="key-messages">' + "".join(f"<li>{e(m)}</li>" for m in msgs) + "</ul>",
+             f'<p class="changed"><strong>Since the last report:</strong> '
+             f"{e(changed_sentence(changes, rep.previous_name, names))}</p>"]
+    if asks:
+        items = "".join(f'<li>{e(q)} <a class="to-chart" href="#{kpi_anchor(k)}" '
+                        f'aria-label="Chart and figures: {e(names.get(k, k))}">(chart)</a></li>' for k, q in asks)
+        parts.append(f'<h3 id="questions">Questions for the Panel to ask</h3><ol class="questions">{items}</ol>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def show_key_messages(rep: ReportRun) -> None:
+    _html(key_messages_html(rep))
 
 
 # ------------------------------------------------------------------------------ one-page summary
