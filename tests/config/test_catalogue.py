@@ -122,5 +122,6 @@ def test_every_target_says_who_set_it():
         if k.target is not None:
             assert k.target_source and len(k.target_source) > 20, k.id
     sources = {k.id: k.target_source for k in load_catalogue()}
-    for kpi_id in ("calls_101_within_30s", "confidence_overall"):  # no published source held: said so
-        assert "confirm the source before publication" in sources[kpi_id]
+    for kpi_id in ("calls_101_within_30s", "confidence_overall"):  # a force's own target: said so, in public words
+        assert sources[kpi_id].startswith("a force") and "not one of the budget KPI targets" in sources[kpi_id]
+        assert "confirm" not in sources[kpi_id] and "before publication" not in sources[kpi_id]

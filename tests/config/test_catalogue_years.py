@@ -51,7 +51,7 @@ def test_a_kpi_belongs_to_its_budget_years_and_a_new_one_says_so(tmp_path):
 def test_a_target_by_year_applies_from_its_year_and_only_then(tmp_path):
     params = load_params(overrides={"kpis_file": str(next_year_catalogue(tmp_path))})
     t = {p: {k.id: k for k in catalogue_for(params, p)}["confidence_overall"] for p in ("2023/24", "2024/25 Q2")}
-    assert t["2023/24"].target == 88.0 and t["2023/24"].target_source.startswith("force survey target")
+    assert t["2023/24"].target == 88.0 and t["2023/24"].target_source.startswith("a force survey target")
     assert (t["2024/25 Q2"].target, t["2024/25 Q2"].target_source) == (90.0, "Force survey target for 2024/25 (90%)")
 
 
