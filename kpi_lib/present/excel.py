@@ -216,6 +216,29 @@ def _rounded(v, unit: str, column: str):
     return v
 
 
+#: each change column and the two values it is the change between (the rounded sheets show the
+#: difference of the two values as shown, as the report does)
+CHANGE_BETWEEN = {"change_previous": ("value", "previous_value"), "change_last_year": ("value", "last_year_value"),
+                  "change_12m": ("rolling12_value", "previous12_value"),
+                  "change_baseline": ("value", "baseline_value")}
+
+
+def shown_changes(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with each stored change replaced by the difference of its two values as the
+    report shows them (:func:`kpi_lib.present.narrative.shown_difference`); a change left empty
+    (no comparison) stays empty."""
+    from kpi_lib.present.narrative import shown_difference
+    out = results.copy()
+    if "unit" not in out:
+        return out
+    for change, (now, then) in CHANGE_BETWEEN.items():
+        if change in out and now in out and then in out:
+            out[change] = [c if pd.isna(c) else shown_difference(a, b, u)[0]
+                           for c, a, b, u in zip(out[change], out[now], out[then], out["unit"].astype(str),
+                                                 strict=True)]
+    return out
+
+
 #: KPI result columns left out of the sheets: codes whose words are in another column
 DROPPED = ("verdict_code", "last_year_finding", "spc_finding")
 TEXT_FLAGS = ("last_year_significant", "change_12m_significant")
@@ -227,6 +250,8 @@ def readable(results: pd.DataFrame, names: Mapping[str, str], *, rounded: bool,
     in words, booleans as Yes/No, significance as "A real change" / "Could be chance", values
     rounded as the report shows them (or at full precision), the KPI id last."""
     df = results.drop(columns=[c for c in DROPPED if c in results]).copy()
+    if rounded:
+        df = shown_changes(df)
     unit = df["unit"].astype(str) if "unit" in df else pd.Series("", index=df.index)
     basis = df["basis"].fillna("").astype(str) if "basis" in df else pd.Series("", index=df.index)
     kpi = df["kpi_id"].map(lambda k: names.get(k, k))

@@ -22,7 +22,7 @@ from kpi_lib.analyse.verdicts import VERDICTS
 from kpi_lib.inputs.kinds import registered
 from kpi_lib.present.charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from kpi_lib.present.lineage_view import details_html, load_lineage, record_id
-from kpi_lib.present.narrative import STATUS_TEXT, finding, format_change, format_value
+from kpi_lib.present.narrative import STATUS_TEXT, finding, format_value, shown_change
 from kpi_lib.present.summary import frame_html, kpi_anchor, plain_name, spell_out
 
 if TYPE_CHECKING:  # only a type here: the report notebook imports this module without it
@@ -206,8 +206,10 @@ def kpi_overview(run: FamilyRun) -> pd.DataFrame:
             "Numerator": "—" if pd.isna(r["numerator"]) else f"{r['numerator']:,.0f}",
             "Denominator": "—" if pd.isna(r["denominator"]) else f"{r['denominator']:,.0f}",
             "Same period last year": format_value(r["last_year_value"], r["unit"]),
-            "Change": format_change(r["change_last_year"], r["change_last_year_pct"], r["unit"]),
-            "12 months vs previous 12": format_change(r["change_12m"], r["change_12m_pct"], r["unit"]),
+            "Change": ("—" if pd.isna(r["change_last_year"])
+                       else shown_change(r["value"], r["last_year_value"], r["unit"])),
+            "12 months vs previous 12": ("—" if pd.isna(r["change_12m"])
+                                         else shown_change(r["rolling12_value"], r["previous12_value"], r["unit"])),
             "Source": SOURCE_TEXT.get(r["source"], r["source"]),
         })
     return pd.DataFrame(rows)
