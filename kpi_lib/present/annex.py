@@ -35,19 +35,11 @@ def _basis(x) -> str:
     return x if isinstance(x, str) else ""
 
 
-#: an SPC point's variation in a few words, for the appendix's narrow tables
-POINT_WORDS = {"common_cause": "Usual", "improvement_high": "Unusual: better, high",
-               "improvement_low": "Unusual: better, low", "concern_high": "Unusual: worse, high",
-               "concern_low": "Unusual: worse, low", "neutral_high": "Unusual: high",
-               "neutral_low": "Unusual: low", "no_data": "No data"}
-
-
 def appendix_numbers(points: pd.DataFrame, unit: str, grain: str = "month") -> pd.DataFrame:
     """The latest points of one chart as the appendix lists them: the period, the value, the
-    mean, the limits and the point in a few words."""
+    mean, the limits and the point in the words of the KPI's section (the one label table,
+    :data:`kpi_lib.analyse.spc.VARIATION_LABELS`, through :func:`chart_numbers`)."""
     t = chart_numbers(points, unit, CHART_POINTS)
-    words = points.tail(CHART_POINTS)["variation"].map(lambda v: POINT_WORDS.get(str(v), str(v)))
-    t["Variation"] = words.to_numpy()
     return t.rename(columns={"Period starting": grain.capitalize(), "Lower limit": "Lower",
                              "Upper limit": "Upper", "Variation": "Point"})
 

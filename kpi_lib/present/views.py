@@ -59,6 +59,14 @@ def verdict_html(row: Mapping, verdicts: Mapping[str, Any]) -> str:
             f'aria-hidden="true">{html.escape(sym)}</span> {html.escape(words)}</p>')
 
 
+def point_words(variation: Any) -> str:
+    """An SPC point's variation in the report's words (:data:`VARIATION_LABELS`, the one label
+    table the KPI sections use); an em dash for a point with none, never a raw code."""
+    if variation is None or (isinstance(variation, float) and pd.isna(variation)) or variation == "":
+        return "—"
+    return VARIATION_LABELS.get(str(variation), "Not applicable")
+
+
 def chart_numbers(chart: pd.DataFrame, unit: str, n: int = 13) -> pd.DataFrame:
     """The latest ``n`` points behind an SPC chart, formatted for reading."""
     t = chart.tail(n)[["x", "y", "mean", "lpl", "upl", "variation"]].copy()
@@ -68,7 +76,7 @@ def chart_numbers(chart: pd.DataFrame, unit: str, n: int = 13) -> pd.DataFrame:
             t[c] = pd.to_numeric(t[c], errors="coerce").clip(0, 100)
     for c in ("y", "mean", "lpl", "upl"):
         t[c] = t[c].map(lambda v: format_value(v, unit))
-    t["variation"] = t["variation"].map(lambda v: VARIATION_LABELS.get(v, v))
+    t["variation"] = t["variation"].map(point_words)
     t.columns = ["Period starting", "Value", "Mean", "Lower limit", "Upper limit", "Variation"]
     return t
 
