@@ -124,8 +124,8 @@ def _flag(name: str, label: str) -> Column:
 
 PROBABILITY = between(0.0, 1.0)
 #: last_year_finding codes (kpi_lib.analyse.compare) and spc_finding codes (kpi_lib.analyse.overtime)
-LAST_YEAR_FINDINGS = ("", "higher", "lower", "no_clear_change", "not_enough_data", "not_comparable",
-                      "not_tested")
+LAST_YEAR_FINDINGS = ("", "higher", "lower", "no_clear_change", "not_enough_data", "not_confirmed",
+                      "not_comparable", "not_tested")
 SPC_FINDINGS = ("", "outside", "shift", "trend", "within", "too_few", "none")
 SIGNIFICANT = one_of((0.0, 1.0))  # 1.0 a real change, 0.0 could be chance, empty when untested
 PERCENT = "0.0"

@@ -17,7 +17,9 @@ the words (:func:`finalise`). The rule, also in docs/methods.md:
   real change) when q < ``fdr_q`` (0.05); **not enough data to tell** when the interval reaches
   further than the practical margin on either side of the estimate (``practical_margin_pct``
   for counts and medians, ``practical_margin_points`` for percentages), or there are too few
-  events to test; otherwise **no clear change**.
+  events to test; **possibly higher / lower, not confirmed** (``not_confirmed``) when p is below
+  0.05 but q is not: a hint that the many tests of the report do not confirm, never "a real
+  change"; otherwise **no clear change**.
 
 Pure: dicts and frames in, dicts and frames out.
 """
@@ -38,6 +40,7 @@ FINDINGS = {
     "lower": "lower, a real change",
     "no_clear_change": "no clear change",
     "not_enough_data": "not enough data to tell",
+    "not_confirmed": "possibly {direction}, not confirmed once the report's {tests} tests are allowed for",
     "not_comparable": "not comparable",
     "not_tested": "not tested",
     "": "",
@@ -173,14 +176,21 @@ def finding_after_q(finding: str, q: float, change: float, too_wide: bool, fdr_q
 
 
 def words(finding: str, reason: str, q: float, p: float = math.nan, tests: int = 0,
-          fdr_q: float = DEFAULT_FDR_Q) -> str:
+          fdr_q: float = DEFAULT_FDR_Q, change: float = math.nan) -> str:
     """The last-year answer in words: "higher, a real change (q = 0.003; 95% interval ...)", "no
     clear change (95% interval -9.6% to +9.9%)", "not enough data to tell (95% interval -24% to
     +41%)", "not comparable: 2023/24 Q4 is not in the data", "not tested: ...". A change with
-    p below 0.05 that fails the false discovery rate says so ("p = 0.028, but q = 0.13 allowing
-    for the report's 25 tests")."""
+    p below 0.05 that fails the false discovery rate says so: "possibly higher, not confirmed once
+    the report's 25 tests are allowed for (p = 0.043, q = 0.18; 95% interval +0.0 to +0.6 min)"
+    (``not_confirmed``), or, where the interval is also too wide, "not enough data to tell (p =
+    0.028, but q = 0.14 allowing for the report's 25 tests; ...)"."""
     if not finding:
         return ""
+    if finding == "not_confirmed":
+        head = FINDINGS[finding].format(direction="higher" if not _nan(change) and change > 0 else "lower",
+                                        tests=tests)
+        detail = [f"p = {p:.3f}, q = {q:.2f}"] + ([reason] if reason else [])
+        return f"{head} ({'; '.join(detail)})"
     if finding in ("not_comparable", "not_tested"):
         return reason
     if finding == "not_enough_data" and reason.startswith("not enough data"):
@@ -215,10 +225,10 @@ def finalise(results: pd.DataFrame, fdr_q: float = DEFAULT_FDR_Q) -> pd.DataFram
     for f, w, r, ch, pp, qq in zip(out["_finding"], out["_too_wide"], out["_reason"], out["change_last_year"],
                                    p, q, strict=True):
         code = finding_after_q(str(f or ""), qq, ch, bool(w), fdr_q) if (f or not np.isnan(qq)) else ""
-        if code == "no_clear_change" and not np.isnan(pp) and pp < fdr_q:
-            code = "not_enough_data"  # p below 0.05 but not after allowing for the many tests
+        if code == "no_clear_change" and not np.isnan(pp) and pp < fdr_q and not _nan(ch) and ch != 0:
+            code = "not_confirmed"  # p below 0.05 but not after allowing for the many tests
         findings.append(code)
-        texts.append(words(code, str(r or ""), qq, pp, tests, fdr_q))
+        texts.append(words(code, str(r or ""), qq, pp, tests, fdr_q, ch))
         sig.append(math.nan if np.isnan(qq) else float(qq < fdr_q))
     out["last_year_finding"] = findings
     out["last_year_words"] = texts

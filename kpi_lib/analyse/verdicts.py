@@ -6,7 +6,8 @@ them (docs/methods.md):
 - (a) **against the same period last year** (:mod:`kpi_lib.analyse.compare`): a like-for-like
   change with its interval and a test, after Benjamini-Hochberg across the report:
   ``last_year_finding`` is higher / lower (a real change), no_clear_change, not_enough_data,
-  not_comparable or not_tested, and ``last_year_words`` says it;
+  not_confirmed (possibly higher / lower: p below 0.05 but not after allowing for the report's
+  many tests), not_comparable or not_tested, and ``last_year_words`` says it;
 - (b) **over time** (:mod:`kpi_lib.analyse.overtime`): an SPC chart with limits from a recent
   window: ``spc_finding`` is outside (this period), shift (a sustained shift since a month),
   trend (a steady rise or fall since a year), within, too_few (too few points to judge) or
@@ -35,7 +36,9 @@ The verdict combines them by this precedence, first match wins:
 7. **Not enough data to tell** (``unclear``): (a) cannot tell (the interval is wider than the
    practical margin, or too few events) and the chart shows nothing unusual, or there are too few
    points on the chart and no answer from (a).
-8. **No clear change** (``normal``): otherwise; the words give both answers.
+8. **No clear change** (``normal``): otherwise; the words give both answers. A change that is
+   possibly real but not confirmed once the report's many tests are allowed for is no clear
+   change, its words say "possibly higher (or lower) on a year ago, not confirmed ...".
 
 The words always name the evidence ("on a year ago", "on the chart"), so
 they never sit beside a figure that seems to contradict them. The quarter and the year use this
@@ -219,6 +222,9 @@ def _last_year_clause(row: Mapping) -> str:
         return f"not tested on {against}"
     if finding == "not_comparable":
         return words
+    if finding == "not_confirmed":  # "possibly higher on a year ago, not confirmed once ... allowed for"
+        head, _, rest = words.partition(" (")[0].partition(", ")
+        return f"{head} on {against}, {rest}" if rest else f"{head} on {against}"
     for head in ("no clear change", "not enough data to tell", "higher, a real change", "lower, a real change"):
         if words.startswith(head):
             return f"{head} on {against}"
@@ -296,7 +302,7 @@ def verdict_parts(row: Mapping) -> tuple[str, str, str]:
         return "unclear", "Not enough data to tell: " + _join(_last_year_clause(row), _chart_clause(row)), ""
     if ly == "no_clear_change" and chart == "within":
         return "normal", f"No clear change on {against} or on the chart", ""
-    if ly == "no_clear_change":
+    if ly in ("no_clear_change", "not_confirmed"):
         return "normal", _sentence(_join(_last_year_clause(row), _chart_clause(row))), ""
     return "normal", _sentence(_join(_chart_clause(row), _last_year_clause(row))), ""
 

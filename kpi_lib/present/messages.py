@@ -73,8 +73,8 @@ def _same_period(period: str) -> str:
 
 def _real(row: Mapping) -> bool | None:
     """Whether the change against last year is a real change: True (higher or lower, a real
-    change), False (no clear change: it could be chance), None (not tested, not comparable or not
-    enough data: no claim either way)."""
+    change), False (no clear change: it could be chance), None (not tested, not comparable, not
+    enough data, or possibly real but not confirmed: no claim either way)."""
     finding = str(row.get("last_year_finding") or "")
     if finding in ("higher", "lower"):
         return True
@@ -141,6 +141,8 @@ def change_sentence(k: Kpi, row: Mapping, period: str) -> str:
         text += f"; the {noun} could be chance"
     elif str(row.get("last_year_finding") or "") == "not_enough_data":
         text += "; there is not enough data to tell whether it is a real change"
+    elif str(row.get("last_year_finding") or "") == "not_confirmed":
+        text += f"; the {noun} is possibly real but not confirmed once the report's many tests are allowed for"
     evidence = _evidence(row)
     if evidence and real is False:
         text += f", but {evidence}"

@@ -336,7 +336,8 @@ def table1_html(rep: ReportRun) -> str:
              "the paper said in 2023 about the KPI's place in the force's performance management "
              "framework (PMF); that column is the paper's text, not the position now. Each KPI is "
              "named in plain words, with the paper's wording under it. <em>Change</em> compares with "
-             "the same period a year earlier: \"a real change\", \"no clear change\" or \"not enough data to tell\" (the tests are "
+             "the same period a year earlier: \"a real change\", \"no clear change\", \"possibly, not confirmed\" "
+             "(p below 0.05, but not once the report's many tests are allowed for) or \"not enough data to tell\" (the tests are "
              "named under the one-page summary).</p>",
              f"<p>{html.escape(at_a_glance(rep.results, rep.period.label, dict(rep.verdicts), names))}</p>",
              f"<p><strong>Coverage:</strong> {html.escape(coverage_sentence(head, names, freq, rep.period.is_year))}</p>"]
@@ -562,7 +563,8 @@ def methods_html(rep: ReportRun) -> str:
         "interval and a test (counts allow for how much more they vary than chance alone; response "
         "medians use Mood's median test); \"a real change\" only where the test survives the "
         "allowance for the report's many tests (a false discovery rate of 5%, Benjamini-Hochberg), "
-        "and \"not enough data to tell\" where the interval is too wide. <strong>Over time</strong>: "
+        "\"possibly higher (or lower), not confirmed\" where p is below 0.05 but the change does not "
+        "survive that allowance, and \"not enough data to tell\" where the interval is too wide. <strong>Over time</strong>: "
         "an SPC chart whose usual range comes from the latest 24 months (never fewer than 12 points), "
         "after allowing for the seasons and for known changes; it finds a month outside its usual "
         "range this quarter, a sustained shift since a month, a steady trend since a year, or nothing "

@@ -124,13 +124,15 @@ def clean_test_words(text: str) -> str:
 
 #: the answer against last year in a few words, from ``last_year_finding``
 FINDING_WORDS = {"higher": "a real change", "lower": "a real change", "no_clear_change": "no clear change",
-                 "not_enough_data": "not enough data to tell", "not_comparable": "not comparable",
+                 "not_enough_data": "not enough data to tell", "not_confirmed": "possibly, not confirmed",
+                 "not_comparable": "not comparable",
                  "not_tested": "not tested"}
 
 
 def plain_test_word(p_value: Any, significant: Any, finding: Any = None) -> str:
     """The answer against last year in the Panel's words, from ``last_year_finding`` where the
-    row has it: "a real change", "no clear change", "not enough data to tell", "not comparable"
+    row has it: "a real change", "no clear change", "not enough data to tell", "possibly, not
+    confirmed" (p below 0.05 but not after allowing for the report's many tests), "not comparable"
     or "not tested"; from the significance alone otherwise ("could be chance")."""
     f = _str(finding)
     if f:
@@ -404,7 +406,8 @@ TEST_FOOTNOTE = (
     "at the same age), and tested: a percentage with the two-proportion z-test, a count with a "
     "quasi-Poisson test that allows for how much more the count varies than chance alone, a median "
     "with Mood's median test. \"A real change\" needs a q-value below 0.05 after allowing for the "
-    "number of tests in the report (Benjamini-Hochberg); \"not enough data to tell\" means the "
+    "number of tests in the report (Benjamini-Hochberg); \"possibly, not confirmed\" means p is "
+    "below 0.05 but the change does not survive that allowance; \"not enough data to tell\" means the "
     "95% interval of the change is too wide to say; \"not tested\" means no test applies (money, "
     "yes/no and carbon measures, in-period rates). The chart is a separate question (is the figure "
     "outside its usual range, shifting or trending?) and is never called a real change. The "

@@ -97,6 +97,24 @@ def test_finalise_applies_benjamini_hochberg_across_the_tests():
     assert not any(c.startswith("_") for c in out.columns)
 
 
+def test_p_below_005_that_fails_the_false_discovery_rate_is_possible_not_confirmed():
+    """A change with plenty of data whose p is below 0.05 but whose q is not is "possibly higher
+    (lower), not confirmed", never "not enough data to tell" and never a real change."""
+    df = _frame([(0.001, 5.0, "", False, "95% interval +2.0% to +8.0%"),
+                 (0.03, -2.0, "", False, "95% interval -3.9 to -0.1 points"),
+                 (0.045, 0.3, "", False, "95% interval +0.0 to +0.6 min"),
+                 (0.9, -2.0, "", False, "95% interval -9.0% to +8.0%")])
+    out = compare.finalise(df)
+    # q: .03 * 4 / 2 = .06; .045 * 4 / 3 = .06
+    assert list(out["last_year_q_value"].round(4)) == [0.004, 0.06, 0.06, 0.9]
+    assert list(out["last_year_finding"]) == ["higher", "not_confirmed", "not_confirmed", "no_clear_change"]
+    assert list(out["last_year_significant"]) == [1.0, 0.0, 0.0, 0.0]
+    assert out["last_year_words"].iloc[1] == ("possibly lower, not confirmed once the report's 4 tests are allowed "
+                                              "for (p = 0.030, q = 0.06; 95% interval -3.9 to -0.1 points)")
+    assert out["last_year_words"].iloc[2] == ("possibly higher, not confirmed once the report's 4 tests are allowed "
+                                              "for (p = 0.045, q = 0.06; 95% interval +0.0 to +0.6 min)")
+
+
 @pytest.mark.integration  # a simulation: hundreds of series
 def test_overdispersed_counts_with_no_change_are_rarely_a_real_change():
     """Counts with dispersion 1.4 and no change (6 years of months, seasons): the quasi-Poisson

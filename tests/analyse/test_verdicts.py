@@ -148,6 +148,16 @@ def test_a_steady_trend_is_its_own_finding():
                                 "a year ago", "worse")
 
 
+def test_a_change_not_confirmed_by_the_false_discovery_rate_is_no_clear_change_and_not_flagged():
+    words = ("possibly higher, not confirmed once the report's 25 tests are allowed for (p = 0.043, q = 0.18; "
+             "95% interval +0.0 to +0.6 min)")
+    r = row(unit="minutes", polarity="lower_better", change_last_year=0.3, last_year_finding="not_confirmed",
+            last_year_words=words)
+    assert verdict_parts(r) == ("normal", "Possibly higher on a year ago, not confirmed once the report's 25 tests "
+                                "are allowed for; nothing unusual on the chart", "")
+    assert flagged(add_verdicts(pd.DataFrame([{**r, "headline": True, "name": "k"}]))).empty
+
+
 def test_weak_comparisons_are_not_enough_data_to_tell():
     # robbery "% charged": +1.5 points, 95% interval -4.2 to +7.2
     r = row(unit="percent", polarity="higher_better", last_year_finding="not_enough_data",
@@ -208,7 +218,7 @@ TARGETLESS = st.fixed_dictionaries({
     "period": st.sampled_from(["2024/25 Q4", "2024/25"]),
     "target": st.just(math.nan), "pending_share": st.one_of(st.just(math.nan), st.floats(0, 100)),
     "provisional": st.booleans(), "comparison_basis": st.sampled_from(["", "not like-for-like: x", "equal maturity"]),
-    "last_year_finding": st.sampled_from(["", "higher", "lower", "no_clear_change", "not_enough_data",
+    "last_year_finding": st.sampled_from(["", "higher", "lower", "no_clear_change", "not_enough_data", "not_confirmed",
                                           "not_comparable", "not_tested"]),
     "last_year_words": st.just("words"),
     "spc_finding": st.sampled_from(["", "outside", "shift", "trend", "within", "too_few", "none"]),

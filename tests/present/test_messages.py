@@ -225,6 +225,13 @@ def test_no_claim_without_a_test_and_the_charts_finding_in_its_own_words():
         "Rape offences stood at 250 in 2024/25 Q4; not comparable: 2023/24 Q4 is not in the data.")
 
 
+def test_a_change_not_confirmed_is_neither_chance_nor_real():
+    row = _row("response_grade1_median", 12.6, 12.3, "normal", last_year_finding="not_confirmed")
+    assert messages.change_sentence(KPI["response_grade1_median"], row, "2024/25 Q4") == (
+        "Median Grade 1 response time rose to 12.6 min from 12.3 min in the same quarter last year; the rise is "
+        "possibly real but not confirmed once the report's many tests are allowed for.")
+
+
 def test_questions_are_short_and_name_the_figure_and_comparator():
     results = _results(
         _row("rape_volume", 314.0, 263.0, "higher", last_year_finding="higher"),

@@ -237,6 +237,7 @@ def test_plain_test_words_and_no_raw_unit_codes():
     assert plain_test_word(0.01, 1.0) == "a real change"
     assert plain_test_word(0.3, 0.0) == "could be chance"
     assert plain_test_word(math.nan, math.nan) == "not tested"
+    assert plain_test_word(0.043, 0.0, "not_confirmed") == "possibly, not confirmed"
     assert significance_words("no test for a change in tco2e", math.nan, math.nan) == \
         "no test for a change in tonnes of CO2e"
     assert "flag" not in significance_words("no test for a change in flag", math.nan, math.nan)
