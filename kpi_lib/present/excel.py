@@ -245,11 +245,22 @@ TEXT_FLAGS = ("last_year_significant", "change_12m_significant")
 
 
 def readable(results: pd.DataFrame, names: Mapping[str, str], *, rounded: bool,
-             first: str = "name") -> pd.DataFrame:
+             first: str = "name", params: Mapping | None = None) -> pd.DataFrame:
     """A result-like table (kpis.csv, spc.csv) for a reader: the plain KPI name first, every code
     in words, booleans as Yes/No, significance as "A real change" / "Could be chance", values
-    rounded as the report shows them (or at full precision), the KPI id last."""
+    rounded as the report shows them (or at full precision), the KPI id last. A KPI row's counts
+    are also said in words, as the report's "every figure" table says them
+    (:func:`kpi_lib.present.views.counted_text`); on the rounded sheet a median response time
+    leaves the numerator and denominator empty, as they are not the median's own parts."""
     df = results.drop(columns=[c for c in DROPPED if c in results]).copy()
+    counted = None
+    if "numerator" in df and "denominator" in df and "kpi_id" in df:
+        from kpi_lib.measure.families.response import WITHIN_TARGET_SETTING
+        from kpi_lib.present.views import counted_text
+        counted = [counted_text(r, params) for r in df.to_dict("records")]
+        if rounded:
+            median = df["kpi_id"].isin(list(WITHIN_TARGET_SETTING))
+            df.loc[median, ["numerator", "denominator"]] = math.nan
     if rounded:
         df = shown_changes(df)
     unit = df["unit"].astype(str) if "unit" in df else pd.Series("", index=df.index)
@@ -281,6 +292,8 @@ def readable(results: pd.DataFrame, names: Mapping[str, str], *, rounded: bool,
         flag = df["unit"].astype(str).eq("flag") & df["value"].notna()
         out["value"] = out["value"].astype(object)
         out.loc[flag, "value"] = df.loc[flag, "value"].map(lambda v: "Yes" if v >= 0.5 else "No")
+    if counted is not None:
+        out.insert(out.columns.get_loc("denominator") + 1, "counted", counted)
     out["kpi_id"] = df["kpi_id"]
     return out
 
@@ -303,13 +316,15 @@ SUMMARY_LABELS = {"kpi": "KPI", "value": "Latest", "latest": "Latest (as shown)"
                   "last_year_plain": "Is the change real?", "target": "Target",
                   "outlook": "Year-end outlook", "kpi_id": "KPI id"}
 SPC_LABELS = {"name": "KPI", "kpi_id": "KPI id"}
+RESULT_LABELS = {"name": "KPI", "kpi_id": "KPI id", "counted": "Counts (in words)"}
 
 
 def write_workbook(results: pd.DataFrame, out: Path, *, summary: pd.DataFrame | None = None,
-                   spc: pd.DataFrame | None = None, names: Mapping[str, str] | None = None) -> Path:
+                   spc: pd.DataFrame | None = None, names: Mapping[str, str] | None = None,
+                   params: Mapping | None = None) -> Path:
     """kpis.xlsx: About, Summary (Table 1 layout), KPI results (every row, rounded as shown), SPC
     points, and data (every KPI row at full precision). ``names``: KPI id -> plain name (default:
-    the result table's own names)."""
+    the result table's own names); ``params``: the run's settings (the labels that name one)."""
     from openpyxl import Workbook
 
     synthetic = "synthetic_data" in results and results["synthetic_data"].astype(str).str.lower().eq("true").any()
@@ -342,13 +357,13 @@ def write_workbook(results: pd.DataFrame, out: Path, *, summary: pd.DataFrame | 
         write_sheet(wb.create_sheet("Summary"), sheet, units=summary["unit"] if "unit" in summary else None,
                     labels=SUMMARY_LABELS, hidden=hidden, title=f"Budget KPIs, {period}")
     units = results["unit"] if "unit" in results else None
-    write_sheet(wb.create_sheet("KPI results"), readable(results, names, rounded=True), units=units,
-                labels={"name": "KPI", "kpi_id": "KPI id"}, hidden=hidden, title=f"KPI results, {period}")
+    write_sheet(wb.create_sheet("KPI results"), readable(results, names, rounded=True, params=params), units=units,
+                labels=RESULT_LABELS, hidden=hidden, title=f"KPI results, {period}")
     if spc is not None and len(spc):
         unit = spc["unit"] if "unit" in spc else None
         write_sheet(wb.create_sheet("SPC points"), readable(spc, names, rounded=True), units=unit,
                     labels=SPC_LABELS, hidden=hidden, title=f"SPC points, {period}")
-    write_sheet(wb.create_sheet("data"), readable(results, names, rounded=False), units=units,
-                labels={"name": "KPI", "kpi_id": "KPI id"}, hidden=hidden,
+    write_sheet(wb.create_sheet("data"), readable(results, names, rounded=False, params=params), units=units,
+                labels=RESULT_LABELS, hidden=hidden,
                 title=f"KPI results at full precision, {period}")
     return write_atomic(out, wb.save, suffix=".xlsx")

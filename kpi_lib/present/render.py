@@ -240,7 +240,20 @@ def write_excel(results: pd.DataFrame, out: Path, spc: pd.DataFrame | None = Non
     outlook = outlook_text(results, catalogue)
     summary["outlook"] = [outlook.get(k, "") for k in summary["kpi_id"]]
     names = {k.id: plain_name(k) for k in catalogue}
-    return write_workbook(results, out, summary=summary, spc=spc, names=names)
+    return write_workbook(results, out, summary=summary, spc=spc, names=names, params=run_params(Path(out).parent))
+
+
+def run_params(out_dir: Path) -> dict:
+    """The settings of the run in ``out_dir`` (inputs.json), else the default settings."""
+    import json
+
+    inputs = Path(out_dir) / "inputs.json"
+    if inputs.exists():
+        params = json.loads(inputs.read_text(encoding="utf-8")).get("parameters")
+        if params is not None:
+            return params
+    from kpi_lib.config.settings import load_settings
+    return load_settings().as_params()
 
 
 def outlook_text(results: pd.DataFrame, catalogue) -> dict[str, str]:

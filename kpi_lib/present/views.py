@@ -200,6 +200,26 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
     return "".join(p for p in parts if p)
 
 
+def counted_text(r: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> str:
+    """The counts behind a KPI row in words, labelled by what they count: "253 of 2,516"; for a
+    median response time, whose numerator is the count attended within the grade's target (set
+    in ``params``) and not part of the median, "attended within 60 min: 5,350 of 14,460"."""
+    from kpi_lib.config.catalogue import setting_text
+    from kpi_lib.measure.families.response import WITHIN_TARGET_SETTING
+
+    num, den = r.get("numerator"), r.get("denominator")
+    if pd.isna(num) and pd.isna(den):
+        return "—"
+    if pd.isna(den):
+        return f"{num:,.0f}"
+    of = f"{'—' if pd.isna(num) else format(num, ',.0f')} of {den:,.0f}"
+    setting = WITHIN_TARGET_SETTING.get(str(r.get("kpi_id", "")))
+    if setting:
+        target = (params or {}).get(setting)
+        return f"attended within {setting_text(target)} min: {of}" if target is not None else f"attended within target: {of}"
+    return of
+
+
 def kpi_overview(run: FamilyRun) -> pd.DataFrame:
     """The family's KPI rows as a readable table (headline and other bases)."""
     rows = []
@@ -211,8 +231,7 @@ def kpi_overview(run: FamilyRun) -> pd.DataFrame:
             "Value": format_value(r["value"], r["unit"]) if r["status"] == "reported" else STATUS_TEXT[r["status"]],
             "95% interval": (f"{format_value(r['ci_low'], r['unit'])} to {format_value(r['ci_high'], r['unit'])}"
                              if not pd.isna(r["ci_low"]) else "—"),
-            "Numerator": "—" if pd.isna(r["numerator"]) else f"{r['numerator']:,.0f}",
-            "Denominator": "—" if pd.isna(r["denominator"]) else f"{r['denominator']:,.0f}",
+            "Counts": counted_text(r, getattr(run, "params", None)),
             "Same period last year": format_value(r["last_year_value"], r["unit"]),
             "Change": ("—" if pd.isna(r["change_last_year"])
                        else shown_change(r["value"], r["last_year_value"], r["unit"])),

@@ -55,3 +55,36 @@ def test_rounded_sheet_shows_the_change_of_the_shown_values_and_data_sheet_the_s
     assert list(rounded["change_last_year"]) == pytest.approx(SHOWN_NUMBERS)
     full = readable(pd.DataFrame(CASES), {}, rounded=False)
     assert list(full["change_last_year"]) == pytest.approx([-2.051813, 2.341926, 0.256715])
+
+
+# grade 2 in the 2024/25 Q4 sample: 14,460 attended incidents, 5,350 of them within the 60-minute
+# target (the row's numerator; the median, 80.8 min, is over all 14,460)
+MEDIANS = [
+    _row("response_grade2_median", "", 80.8, 78.0, unit="minutes", numerator=5350.0, denominator=14460.0,
+         family="response"),
+    _row("response_grade1_median", "", 12.633333, 12.5, unit="minutes", numerator=4860.0, denominator=7941.0,
+         family="response"),
+    _row("vwi_charge_rate", "cohort", 10.055644, 7.713718, numerator=253.0, denominator=2516.0),
+]
+TARGETS = {"grade1_target_minutes": 15, "grade2_target_minutes": 60.0}
+
+
+def test_a_median_says_what_its_counts_are_with_the_target_of_the_setting():
+    table = kpi_overview(SimpleNamespace(results=pd.DataFrame(MEDIANS), catalogue=[], params=TARGETS))
+    assert "Numerator" not in table and "Denominator" not in table
+    assert list(table["Counts"]) == ["attended within 60 min: 5,350 of 14,460",
+                                     "attended within 15 min: 4,860 of 7,941", "253 of 2,516"]
+    moved = kpi_overview(SimpleNamespace(results=pd.DataFrame(MEDIANS[:1]), catalogue=[],
+                                         params={"grade2_target_minutes": 45}))
+    assert moved["Counts"].iloc[0] == "attended within 45 min: 5,350 of 14,460"
+
+
+def test_spreadsheet_leaves_a_medians_numerator_empty_and_says_its_counts_in_words():
+    rounded = readable(pd.DataFrame(MEDIANS), {}, rounded=True, params=TARGETS)
+    assert rounded["numerator"].iloc[:2].isna().all() and rounded["denominator"].iloc[:2].isna().all()
+    assert (rounded["numerator"].iloc[2], rounded["denominator"].iloc[2]) == (253, 2516)
+    assert list(rounded["counted"]) == ["attended within 60 min: 5,350 of 14,460",
+                                        "attended within 15 min: 4,860 of 7,941", "253 of 2,516"]
+    assert list(rounded.columns).index("counted") == list(rounded.columns).index("denominator") + 1
+    full = readable(pd.DataFrame(MEDIANS), {}, rounded=False, params=TARGETS)
+    assert list(full["numerator"]) == [5350.0, 4860.0, 253.0]  # the data sheet keeps kpis.csv as stored

@@ -33,6 +33,11 @@ from kpi_lib.measure.families._common import (
 )
 
 KPI_IDS = ["response_grade1_median", "response_grade2_median", "unresourced_incidents"]
+#: each median KPI and the setting of its target minutes: the row's numerator is the count of
+#: attended incidents within that target (shown beside the median, not part of it) and its
+#: denominator the attended incidents the median is over
+WITHIN_TARGET_SETTING = {"response_grade1_median": "grade1_target_minutes",
+                         "response_grade2_median": "grade2_target_minutes"}
 
 
 @dataclass
