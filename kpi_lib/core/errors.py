@@ -95,7 +95,8 @@ class InputErrors(InputError):
         KpiError.__init__(self, "\n".join(lines))
 
     def shifted(self, rows_before: int, *, later_rows_unread: bool) -> InputError:
-        return self
+        return InputErrors([e.shifted(rows_before, later_rows_unread=later_rows_unread)
+                            for e in self.errors])
 
     def with_line(self, line: int) -> InputError:
         return self

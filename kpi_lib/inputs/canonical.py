@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_v
 
 from kpi_lib.config.categories import CrimeCategories, load_categories
 from kpi_lib.config.settings import OUTCOME_TYPES, load_settings
-from kpi_lib.core.errors import InputError, ParameterError, one_or_all
+from kpi_lib.core.errors import InputError, InputErrors, ParameterError, one_or_all
 from kpi_lib.core.safe_yaml import load_yaml
 from kpi_lib.core.snapshot import Snapshot, list_files, sha256_of, skipped_files
 from kpi_lib.core.snapshot import active as active_snapshot
@@ -390,7 +390,8 @@ def _compact(table: str, frame: pd.DataFrame) -> pd.DataFrame:
 def _parse_chunk(raw: pd.DataFrame, table: str, name: str, reader) -> pd.DataFrame:
     raw = raw.rename(columns=lambda c: str(c).strip())
     P.require_columns(name, raw, TABLES[table])
-    frame = reader(raw, name)
+    with P.every_column_problem():
+        frame = reader(raw, name)
     _check(name, SCHEMAS[table], frame)
     return frame
 
@@ -620,7 +621,8 @@ def _read_folder(folder: Path, timezone: str | None, categories: CrimeCategories
         else:
             problems += _outcome_problems(frames, ledger, limits)
     if problems:
-        raise one_or_all([P.with_line(e, folder) for e in problems])
+        every = [e for p in problems for e in (p.errors if isinstance(p, InputErrors) else [p])]
+        raise one_or_all([P.with_line(e, folder) for e in every])
     return Tables(frames=frames, ledger=ledger, folder=str(folder),
                   synthetic=bool(meta.get("synthetic", False)), force=str(meta.get("force", "")),
                   extraction_date=meta.get("extraction_date"), sources={t: "canonical" for t in frames},

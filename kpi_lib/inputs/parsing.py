@@ -12,12 +12,13 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from kpi_lib.core.errors import InputError
+from kpi_lib.core.errors import InputError, one_or_all
 from kpi_lib.core.snapshot import active as active_snapshot
 from kpi_lib.core.snapshot import native_path, open_bytes, size_of
 
@@ -36,9 +37,16 @@ TRUE_WORDS = {"true", "1", "y", "yes", "t"}
 FALSE_WORDS = {"false", "0", "n", "no", "f"}
 
 
+#: The problems found so far inside :func:`every_column_problem`; None outside it.
+_COLUMN_PROBLEMS: ContextVar[list[InputError] | None] = ContextVar("column_problems", default=None)
+
+
 def fail_rows(file: str, bad: pd.Series, raw: pd.Series, column: str, problem: str,
               expected: str) -> None:
-    """Raise InputError for the first True in ``bad`` (a boolean mask aligned with ``raw``)."""
+    """Raise InputError for the first True in ``bad`` (a boolean mask aligned with ``raw``).
+
+    Inside :func:`every_column_problem` the error is recorded instead, once per column (a
+    column's later checks would only restate its first problem), and parsing goes on."""
     if not bool(bad.any()):
         return
     positions = bad.to_numpy().nonzero()[0]
@@ -46,9 +54,36 @@ def fail_rows(file: str, bad: pd.Series, raw: pd.Series, column: str, problem: s
     value = raw.iloc[first]
     if isinstance(value, pd.Timestamp):
         value = value.isoformat()
-    raise InputError(file, problem, row=first + 1, column=column,
-                     value=None if pd.isna(value) else value, expected=expected,
-                     more=len(positions) - 1)
+    error = InputError(file, problem, row=first + 1, column=column,
+                       value=None if pd.isna(value) else value, expected=expected,
+                       more=len(positions) - 1)
+    found = _COLUMN_PROBLEMS.get()
+    if found is None:
+        raise error
+    if not any(e.file == file and e.column == column for e in found):
+        found.append(error)
+
+
+@contextmanager
+def every_column_problem() -> Iterator[list[InputError]]:
+    """Parse a table reporting the first problem of EVERY column in one message rather than
+    stopping at the first column with one, so a file is put right in one pass. On leaving, the
+    problems found are raised (one, or all of them as :class:`InputErrors`). A later step that
+    fails on values already reported bad (a column left empty by its bad rows) stops with those
+    problems, which are its cause, rather than with a traceback."""
+    found: list[InputError] = []
+    token = _COLUMN_PROBLEMS.set(found)
+    try:
+        yield found
+    except InputError as exc:  # a problem that stops the file from being read further
+        found.append(exc)
+    except Exception:
+        if not found:
+            raise
+    finally:
+        _COLUMN_PROBLEMS.reset(token)
+    if found:
+        raise one_or_all(found)
 
 
 def _blank(raw: pd.Series) -> pd.Series:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpi_lib.config.configuration import load_configuration
-from kpi_lib.core.errors import InputError
+from kpi_lib.core.errors import InputError, InputErrors
 from kpi_lib.inputs import chunks
 from kpi_lib.inputs.canonical import read_tables
 from kpi_lib.measure.families.calls import daily_counts
@@ -178,3 +178,29 @@ def test_incidents_out_of_day_order_are_measured_as_if_sorted():
     assert np.isnan(t.minutes[0]) and list(t.minutes[1:]) == [12.0, 60.0]
     assert list(t.local_area) == ["South", "North", "North"]
 
+
+
+def test_every_column_of_a_later_chunk_names_its_own_row_and_line(tmp_path, small_chunks):
+    """Two columns broken in the third chunk of 5 rows: both problems in one message, each at its
+    row in the whole file (rows 12 and 14; lines 13 and 15 under the header)."""
+    small_chunks(5)
+    rows = _calls(20, bad_row=12)
+    rows[13] = rows[13].replace(",999,", ",112,").replace(",101,", ",112,")  # row 14: unknown line
+    write_table(tmp_path, "calls", rows)
+    with pytest.raises(InputErrors) as e:
+        read_tables(tmp_path, only=["calls"])
+    found = {(x.column, x.row, x.line) for x in e.value.errors}
+    assert found == {("received_at", 12, 13), ("line", 14, 15)}, str(e.value)
+
+
+def test_two_bad_values_on_one_row_are_both_named_once(tmp_path):
+    """A finance row with a negative budget and a forecast that is not a number: two problems in
+    one pass, one per column (the forecast's emptiness after parsing is not a third)."""
+    write_table(tmp_path, "finance", [
+        "2024/25,1,-1,abc,4000000,1000000",
+        "2024/25,2,230000000,229000000,4000000,2000000",
+    ])
+    with pytest.raises(InputErrors) as e:
+        read_tables(tmp_path, only=["finance"])
+    assert [(x.column, x.row, x.problem) for x in e.value.errors] == [
+        ("budget_gbp", 1, "value out of range"), ("forecast_outturn_gbp", 1, "not a number")]
