@@ -210,6 +210,15 @@ def words(finding: str, reason: str, q: float, p: float = math.nan, tests: int =
     return FINDINGS[finding] + (f" ({'; '.join(detail)})" if detail else "")
 
 
+def significant_after_fdr(p_values, fdr_q: float = DEFAULT_FDR_Q) -> np.ndarray:
+    """1.0 where the Benjamini-Hochberg q-value across the p-values given is below ``fdr_q``, 0.0
+    where tested and not, nan where untested (nan p): the rule by which a change is "a real
+    change", applied to the report's 12-month tests as :func:`finalise` applies it to last year's,
+    so that at Q4 the 12-month column agrees with the year table (the same tests)."""
+    q = stats.benjamini_hochberg(p_values)
+    return np.where(np.isnan(q), math.nan, (q < fdr_q).astype(float))
+
+
 def finalise(results: pd.DataFrame, fdr_q: float = DEFAULT_FDR_Q) -> pd.DataFrame:
     """Benjamini-Hochberg across every last-year test of the table (``last_year_p_value``), then
     ``last_year_q_value``, ``last_year_significant`` (1.0 when q < ``fdr_q``, 0.0 when tested and

@@ -395,7 +395,7 @@ def compute_all(period: Period | str, source, config: Configuration,
                 "_finding": t_ly["finding"], "_too_wide": t_ly["too_wide"], "_reason": t_ly["reason"],
                 "change_12m": t_12["change"], "change_12m_pct": t_12["pct"],
                 "change_12m_test": t_12["test"] or t_12["reason"], "change_12m_p_value": sig12,
-                "change_12m_significant": math.nan if math.isnan(sig12) else float(sig12 < stats.ALPHA),
+                "change_12m_significant": math.nan,  # after Benjamini-Hochberg, below
                 "change_baseline": v - val["baseline"],
                 "change_baseline_pct": compare.pct_change(v, val["baseline"]),
                 "baseline_period": ws.named["baseline"].label,
@@ -410,7 +410,9 @@ def compute_all(period: Period | str, source, config: Configuration,
                 "last_year_p_value", "change_12m_p_value", "change_12m_significant"):
         out[col] = out[col].astype(float)
     out = not_compared_with_last_year(out)
-    out = compare.finalise(out, float(params.get("fdr_q", compare.DEFAULT_FDR_Q)))
+    fdr_q = float(params.get("fdr_q", compare.DEFAULT_FDR_Q))
+    out = compare.finalise(out, fdr_q)
+    out["change_12m_significant"] = compare.significant_after_fdr(out["change_12m_p_value"], fdr_q)
     out = out[out.pop("_family_wanted").astype(bool)].reset_index(drop=True)
     m = m_all[m_all["family"].isin(fams)]
     out = add_verdicts(out)

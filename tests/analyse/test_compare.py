@@ -115,6 +115,14 @@ def test_p_below_005_that_fails_the_false_discovery_rate_is_possible_not_confirm
                                               "for (p = 0.045, q = 0.06; 95% interval +0.0 to +0.6 min)")
 
 
+def test_a_12_month_change_is_real_only_after_benjamini_hochberg():
+    # q: .001 * 4 / 1 = .004; .028 * 4 / 2 = .056 (p below 0.05, q not); .04 * 4 / 3 = .053; .9
+    out = compare.significant_after_fdr([0.028, 0.001, math.nan, 0.04, 0.9])
+    assert list(out[[0, 1, 3, 4]]) == [0.0, 1.0, 0.0, 0.0]
+    assert math.isnan(out[2])
+    assert list(compare.significant_after_fdr([0.028, 0.001, math.nan])[:2]) == [1.0, 1.0]  # q .028, .002
+
+
 @pytest.mark.integration  # a simulation: hundreds of series
 def test_overdispersed_counts_with_no_change_are_rarely_a_real_change():
     """Counts with dispersion 1.4 and no change (6 years of months, seasons): the quasi-Poisson

@@ -81,6 +81,19 @@ def test_local_areas_add_up_to_the_total(small_panel, config, q4):
     assert areas["value"].sum() == q4.set_index("kpi_id").loc["trc_volume", "value"]
 
 
+def test_at_q4_the_12_month_change_is_real_exactly_where_the_year_tables_change_is(small_panel, config, q4):
+    """At Q4 the rolling 12 months are the financial year: the 12-month tests are the year's tests
+    against last year, and a 12-month change is "a real change" by the same rule (q below 0.05
+    across the report's tests), so kpis.csv, the spreadsheet and the year table agree."""
+    year = compute("2024/25", small_panel, config).set_index(["kpi_id", "basis"])
+    quarter = q4.set_index(["kpi_id", "basis"])
+    tested = quarter.index[quarter["change_12m_p_value"].notna()]
+    assert len(tested) > 10
+    assert list(tested) == list(year.index[year["last_year_p_value"].notna()])
+    np.testing.assert_allclose(quarter.loc[tested, "change_12m_p_value"], year.loc[tested, "last_year_p_value"])
+    assert list(quarter.loc[tested, "change_12m_significant"]) == list(year.loc[tested, "last_year_significant"])
+
+
 def test_comparisons_match_the_earlier_periods(small_panel, config, q4):
     last_year = compute("2023/24 Q4", small_panel, config).set_index(["kpi_id", "basis"])
     now = q4.set_index(["kpi_id", "basis"])

@@ -66,6 +66,9 @@ ON_PURPOSE["last_year_significant"].append(
 ON_PURPOSE["change_12m_significant"].append(
     (lambda r: r["unit"] in ("count", "minutes"),
      "12-month counts allow for overdispersion (quasi-Poisson); medians are tested (Mood's median test)"))
+ON_PURPOSE["change_12m_significant"].append(
+    (lambda r: True, "a real 12-month change needs q < 0.05 after Benjamini-Hochberg across the report's "
+                     "12-month tests, the rule of the year table"))
 for col in ("spc_variation", "spc_rule", "spc_assurance", "spc_trial", "spc_points"):
     ON_PURPOSE.setdefault(col, []).append(
         (lambda r: r["spc_grain"] != "none",
