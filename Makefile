@@ -4,6 +4,9 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 SAMPLE  := data/sample
 LATEST  ?= 2024/25-Q4
+# Test processes (pytest-xdist): one per core. The session's shared runs are made once for all
+# of them (tests/helpers.py built_once). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= auto
 # What JupyterLab adds on save that nbstripout keeps by default (tests/test_notebooks_git.py).
 NBSTRIP_KEYS := metadata.language_info metadata.widgets cell.metadata.execution
 
@@ -34,14 +37,14 @@ validate: $(VENV)/.base sample
 # check that the tests left the checkout as they found it (tests write only to temporary folders).
 test: lint
 	@.ci/checkout-snapshot > $(VENV)/.checkout-before
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@.ci/checkout-snapshot | diff $(VENV)/.checkout-before - || \
 	  { echo "error: the tests wrote into the checkout (lines marked > above)"; exit 1; }
 
 # Unit tests only (in-process, one shared small panel; no notebooks, browser or real processes):
 # the loop to run while working (timings in bench/README.md).
 test-fast: $(VENV)/.test
-	$(BIN)/python -m pytest -m "not integration and not notebooks and not browser and not e2e" -q
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not integration and not notebooks and not browser and not e2e" -q
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check kpi_lib tests bench notebooks/*.py

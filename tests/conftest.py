@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, built_once
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,9 +30,11 @@ def _panel_cache_in_a_temporary_folder(tmp_path_factory):
 def small_sample(tmp_path_factory) -> Path:
     """A small synthetic sample (5% of the volumes, all six years) for fast engine tests."""
     from kpi_lib.inputs.sample import generate
-    out = tmp_path_factory.mktemp("sample-small")
-    generate(out, scale=0.05)
-    return out
+
+    def build(folder: Path) -> Path:
+        generate(folder, scale=0.05)
+        return folder
+    return built_once(tmp_path_factory, "sample-small", build)
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +61,8 @@ def small_panel(small_tables, config):
 def quarter_run(small_sample, tmp_path_factory):
     """One real run of the latest sample quarter (small sample), shared by pipeline and browser tests."""
     from kpi_lib.run.runner import run_period
-    out = tmp_path_factory.mktemp("runs") / "2024-25-q4"
-    return run_period("2024/25 Q4", small_sample, out, jobs=2, quiet=True)
+    return built_once(tmp_path_factory, "quarter-run", lambda folder: run_period(
+        "2024/25 Q4", small_sample, folder / "2024-25-q4", jobs=2, quiet=True))
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +70,8 @@ def previous_quarter_run(small_sample, tmp_path_factory):
     """The quarter before :func:`quarter_run` (no PDF), in a folder of its own so that the shared
     quarter run does not compare with it; for tests that read two runs side by side."""
     from kpi_lib.run.runner import run_period
-    out = tmp_path_factory.mktemp("runs-previous") / "2024-25-q3"
-    return run_period("2024/25 Q3", small_sample, out, jobs=2, quiet=True, pdf=False)
+    return built_once(tmp_path_factory, "previous-quarter-run", lambda folder: run_period(
+        "2024/25 Q3", small_sample, folder / "2024-25-q3", jobs=2, quiet=True, pdf=False))
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +79,8 @@ def year_run(small_sample, tmp_path_factory):
     """One real run of a whole financial year (small sample, no PDF), shared by the tests that
     read an end-of-year report."""
     from kpi_lib.run.runner import run_period
-    out = tmp_path_factory.mktemp("runs") / "2023-24"
-    return run_period("2023/24", small_sample, out, jobs=2, quiet=True, pdf=False)
+    return built_once(tmp_path_factory, "year-run", lambda folder: run_period(
+        "2023/24", small_sample, folder / "2023-24", jobs=2, quiet=True, pdf=False))
 
 
 @pytest.fixture(scope="session")
@@ -89,9 +91,11 @@ def full_sample(tmp_path_factory) -> Path:
     if (path / "README.md").exists():
         return path
     from kpi_lib.inputs.sample import generate
-    out = tmp_path_factory.mktemp("sample-full")
-    generate(out)
-    return out
+
+    def build(folder: Path) -> Path:
+        generate(folder)
+        return folder
+    return built_once(tmp_path_factory, "sample-full", build)
 
 
 @pytest.fixture()

@@ -5,12 +5,17 @@ canonical inputs, a YAML bomb, a snapshot of a folder and a measuring script."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
+import pickle
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pytest
@@ -21,6 +26,40 @@ from kpi_lib.core.paths import params_file
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 KPI = Path(sys.executable).with_name("kpi")
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` while inside the block."""
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
+    """``build(folder)`` done once for the whole test session, however many pytest-xdist workers
+    ask for it: the first builds it, under a lock, in a folder every worker sees, and saves what
+    ``build`` returned (it must pickle); the others wait for it and read that. Without xdist, in
+    a plain temporary folder. ``build`` gets an empty folder of its own, named ``name``; what it
+    builds there is shared, so the tests that ask for it only read it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build(tmp_path_factory.mktemp(name, numbered=True))
+    shared = tmp_path_factory.getbasetemp().parent / "built-once"
+    shared.mkdir(exist_ok=True)
+    saved = shared / f"{name}.pickle"
+    with _exclusive(shared / f"{name}.lock"):
+        if saved.exists():
+            return pickle.loads(saved.read_bytes())
+        folder = shared / name
+        shutil.rmtree(folder, ignore_errors=True)  # what a build that failed in another worker left
+        folder.mkdir()
+        value = build(folder)
+        saved.write_bytes(pickle.dumps(value))
+        return value
 
 
 @dataclass
