@@ -42,6 +42,22 @@ MAPPING_HELP = "The input mapping of the force's own extracts (default: mapping.
 IGNORE_HELP = "Leave out files matching this pattern on purpose (repeatable); the manifest records them."
 
 
+def _skip_help() -> str:
+    from kpi_lib.present.formats import registered
+    return ("Leave out this output format (repeatable): " +
+            ", ".join(f"{name} ({fmt.filename})" for name, fmt in registered().items()) + ".")
+
+
+SKIP_HELP = _skip_help()
+
+
+def _warn_about_formats(manifest: dict) -> None:
+    """One warning line for each output format that was asked for but could not be written."""
+    from kpi_lib.present.formats import failures
+    for note in failures(manifest.get("formats") or {}).values():
+        typer.echo(f"  warning: {note}")
+
+
 @app.command("list")
 def list_kpis(csv: bool = typer.Option(False, "--csv", help="CSV instead of a table."),
               params: bool = typer.Option(False, "--params", help="List each notebook's parameters instead."),
@@ -183,7 +199,9 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
         params: Path | None = typer.Option(None, "--params", help="YAML overriding params/defaults.yaml."),
         jobs: int | None = typer.Option(None, "--jobs", help="Notebooks run in parallel (default: cores)."),
         quiet: bool = typer.Option(False, "--quiet", help="Plain log lines instead of a progress bar."),
-        pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print report.pdf with Chromium."),
+        pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print report.pdf with Chromium "
+                                 "(--no-pdf is --skip pdf)."),
+        skip: list[str] = typer.Option([], "--skip", metavar="FORMAT", help=SKIP_HELP),
         previous: Path | None = typer.Option(None, "--previous", help="An earlier run's output folder to compare with "
                                              "(default: the previous quarter's folder beside --out, if it is one)."),
         commentary: Path | None = typer.Option(None, "--commentary", help="Force commentary (Markdown) for the report "
@@ -195,8 +213,8 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
                                          "period as at N days after its end (as first reported).")) -> None:
     """Run the quarter (or year, or range): notebooks through Papermill, then the report."""
     from kpi_lib.run.runner import run_many
-    kw = {"params_file": params, "jobs": jobs, "quiet": quiet, "pdf": pdf, "previous_dir": previous,
-          "commentary_file": commentary}
+    kw = {"params_file": params, "jobs": jobs, "quiet": quiet, "pdf": pdf, "skip_formats": skip,
+          "previous_dir": previous, "commentary_file": commentary}
     days = None
     if as_at and as_at.startswith("+"):  # each period as at N days after its end
         if not as_at[1:].isdigit():
@@ -213,19 +231,20 @@ def run(period: str = typer.Argument(..., help="A quarter (2024/25-Q4) or a fina
         _fail(exc)
     for r in results:
         typer.echo(f"{r.period.label}: report written to {r.report}")
-        if isinstance(r.manifest.get("pdf"), str) and not r.manifest["pdf"].endswith(".pdf"):
-            typer.echo(f"  warning: {r.manifest['pdf']}")
+        _warn_about_formats(r.manifest)
         if r.manifest.get("panel_cache_note"):
             typer.echo(f"  note: {r.manifest['panel_cache_note']}")
 
 
 @app.command()
 def render(out: Path = typer.Argument(..., help="An output folder written by `kpi run`."),
-           pdf: bool = typer.Option(True, "--pdf/--no-pdf")) -> None:
-    """Re-render report.html (and the PDF and Excel) from a run's executed notebooks."""
+           pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="--no-pdf is --skip pdf."),
+           skip: list[str] = typer.Option([], "--skip", metavar="FORMAT", help=SKIP_HELP)) -> None:
+    """Re-render every output format (report.html, the spreadsheet, the PDF, ...) from a run's
+    executed notebooks."""
     from kpi_lib.run.runner import rerender
     try:
-        path = rerender(out, pdf=pdf)
+        path = rerender(out, pdf=pdf, skip_formats=skip)
     except Interrupted as exc:  # each file is replaced whole, but some may be new and some old
         typer.echo("interrupted; run `kpi render` again to finish re-rendering", err=True)
         raise typer.Exit(exc.exit_code) from None

@@ -51,7 +51,7 @@ def _previous(pl: Plan, kinds: list[str]) -> dict:
 
 
 def manifest_record(pl: Plan, build: Path, inputs: dict, durations: dict, cache: dict, cleaned: list,
-              pdf_note: str | None) -> dict:
+              formats: dict[str, str]) -> dict:
     return {
         **{k: v for k, v in inputs.items() if k != "inputs"},
         "inputs": inputs["inputs"],
@@ -64,7 +64,7 @@ def manifest_record(pl: Plan, build: Path, inputs: dict, durations: dict, cache:
         "seconds_total": round(time.monotonic() - pl.t0, 2), "seconds_by_step": durations,
         "jobs": pl.jobs, "jobs_requested": pl.jobs_requested, **cache,
         "cleaned_up": [str(c) for c in cleaned],
-        "pdf": "report.pdf" if pl.pdf and pdf_note is None else pdf_note,
+        "formats": formats,
         "outputs": sorted(str(x.relative_to(build)) for x in build.rglob("*") if x.is_file()),
         "output_sha256": {str(x.relative_to(build)): sha256_of(x) for x in sorted(build.rglob("*"))
                           if x.is_file() and x.name != "manifest.json"},

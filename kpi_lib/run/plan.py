@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +18,7 @@ from kpi_lib.core.errors import ParameterError
 from kpi_lib.core.periods import Period
 from kpi_lib.measure import registry
 from kpi_lib.present.commentary import MAX_BYTES as COMMENTARY_MAX_BYTES  # the one limit
+from kpi_lib.present.formats import known
 from kpi_lib.run.outputs import carries_marker, check_output_folder
 
 FIRST_YEAR, LAST_YEAR = 1990, 2099  # financial years a run accepts (9999/00 is a typing error)
@@ -44,7 +46,7 @@ class Plan:
     jobs_requested: int | None
     quiet: bool
     timeout: int
-    pdf: bool
+    skip_formats: tuple[str, ...]  # output formats not to write (names in the format registry)
     previous_dir: Path | None
     commentary_file: Path | None
     started: datetime
@@ -100,7 +102,7 @@ def find_commentary(data: Path, given: str | Path | None, period: Period,
 
 def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None = None,
          params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
-         timeout: int = 1200, pdf: bool = True, previous_dir: str | Path | None = None,
+         timeout: int = 1200, skip_formats: Iterable[str] = (), previous_dir: str | Path | None = None,
          commentary_file: str | Path | None = None, overrides: dict | None = None,
          backfill: bool = False) -> Plan:
     """Step 1: parse and check every argument and setting, and the output folder (it must be new
@@ -112,6 +114,7 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
                              f"{(FIRST_YEAR + 1) % 100:02d} to {LAST_YEAR}/{(LAST_YEAR + 1) % 100:02d} are accepted")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"--jobs must be a whole number of at least 1, got {jobs!r}")
+    skip_formats = known(skip_formats)
     config = load_configuration(load_params(params_file, overrides))
     data = Path(data_dir).resolve()
     if not data.is_dir():
@@ -119,6 +122,6 @@ def plan(period: str | Period, data_dir: str | Path, out_dir: str | Path | None 
     given = Path(out_dir) if out_dir else Path.cwd() / "outputs" / p.slug
     out = check_output_folder(given, data=data)
     return Plan(p, data, out, given, config, Path(params_file).resolve() if params_file else None,
-                jobs_used(jobs), jobs, quiet, timeout, pdf, _previous_run(p, out, previous_dir),
+                jobs_used(jobs), jobs, quiet, timeout, skip_formats, _previous_run(p, out, previous_dir),
                 find_commentary(data, commentary_file, p, config.catalogue), started, t0,
                 overrides or None, backfill)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -228,9 +229,10 @@ def combine(build: Path) -> None:
     combine_run(build)
 
 
-def render(pl: Plan, build: Path, inputs: dict, progress: Progress) -> tuple[dict[str, float], str | None]:
-    """Step 6: the report notebook (it only presents kpis.csv), then report.html, kpis.xlsx and
-    (optionally) report.pdf. Returns timings and a note when the PDF could not be printed."""
+def render(pl: Plan, build: Path, inputs: dict, progress: Progress) -> tuple[dict[str, float], dict[str, str]]:
+    """Step 6: the report notebook (it only presents kpis.csv), then every registered output
+    format not left out. Returns timings and what was written of each format (its file name, or
+    why not)."""
     parameters = {"period": pl.period.label, "out_dir": str(build),
                   "previous_dir": inputs.get("previous_run"),  # None when the check left it out
                   "commentary_file": str(pl.commentary_file) if pl.commentary_file else None}
@@ -238,13 +240,13 @@ def render(pl: Plan, build: Path, inputs: dict, progress: Progress) -> tuple[dic
     progress.running(["rendering the report"])
     t = time.monotonic()
     try:
-        pdf_note = _render_outputs(build, report_meta(pl.period, inputs, pl.started, pl.params), pl.pdf)
+        written = _render_outputs(build, report_meta(pl.period, inputs, pl.started, pl.params), pl.skip_formats)
     except (KpiError, Interrupted):
         raise
     except Exception as exc:  # noqa: BLE001 - one readable message; the build is kept
         raise KpiError(f"rendering the report failed: {type(exc).__name__}: {exc}") from None
     durations["render"] = round(time.monotonic() - t, 2)
-    return durations, pdf_note
+    return durations, written
 
 
 def _run_locked(pl: Plan) -> RunResult:
@@ -274,10 +276,10 @@ def _run_validated(pl: Plan, validated: Validated, cleaned: list) -> RunResult:
         combine(build)
         durations["combine"] = round(time.monotonic() - t, 2)
         progress.running(["report"])
-        more, pdf_note = render(pl, build, inputs, progress)
+        more, written = render(pl, build, inputs, progress)
         durations.update(more)
         progress.close()
-        manifest = manifest_record(pl, build, inputs, durations, cache, cleaned, pdf_note)
+        manifest = manifest_record(pl, build, inputs, durations, cache, cleaned, written)
         if validated.snapshot is not None:  # the report must describe the files as they are
             validated.snapshot.verify("during the run")
         publish(pl, build, manifest)
@@ -309,14 +311,16 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
                params_file: str | Path | None = None, jobs: int | None = None, quiet: bool = False,
                timeout: int = 1200, pdf: bool = True, previous_dir: str | Path | None = None,
                commentary_file: str | Path | None = None, overrides: dict | None = None,
-               backfill: bool = False) -> RunResult:
+               backfill: bool = False, skip_formats: Iterable[str] = ()) -> RunResult:
     """Run one period end to end: plan, then (holding the output folder's lock) validate,
     measure, execute, combine, render and publish. ``overrides``: settings given on the command
-    line (``--as-at``, ``--mapping``, ``--ignore``), over the parameter file. Returns where the
+    line (``--as-at``, ``--mapping``, ``--ignore``), over the parameter file. ``skip_formats``:
+    output formats not to write (``pdf=False`` is short for leaving out the PDF). Returns where the
     report is; raises KpiError on failure, Interrupted on SIGINT/SIGTERM (the last good report is
     then unchanged)."""
     with interruptible():
-        pl = plan(period, data_dir, out_dir, params_file, jobs, quiet, timeout, pdf, previous_dir,
+        skip_formats = (*skip_formats, *(() if pdf else ("pdf",)))
+        pl = plan(period, data_dir, out_dir, params_file, jobs, quiet, timeout, skip_formats, previous_dir,
                   commentary_file, overrides, backfill)
         with output_lock(pl.out):
             check_output_folder(pl.given_out, data=pl.data)  # again, now that no other run can change it
@@ -324,18 +328,18 @@ def run_period(period: str | Period, data_dir: str | Path, out_dir: str | Path |
                 return _run_locked(pl)
 
 
-def _render_outputs(folder: Path, meta: dict, pdf: bool) -> str | None:
-    """Every registered output format (:mod:`kpi_lib.present.formats`: report.html, kpis.xlsx,
-    report.pdf unless ``pdf`` is False) from the executed notebooks and results in ``folder``.
-    Returns a note when the PDF could not be printed."""
+def _render_outputs(folder: Path, meta: dict, skip_formats: Iterable[str]) -> dict[str, str]:
+    """Every registered output format (:mod:`kpi_lib.present.formats`) not in ``skip_formats``,
+    from the executed notebooks and results in ``folder``. Returns what was written of each (its
+    file name, the note of an optional format that failed, or "left out")."""
     from kpi_lib.present import formats
-    notes = formats.write_all(folder, meta, FAMILIES, skip=() if pdf else ("pdf",))
-    return notes.get("pdf")
+    return formats.record(formats.write_all(folder, meta, FAMILIES, skip=skip_formats))
 
 
-def rerender(out: str | Path, pdf: bool = True) -> Path:
+def rerender(out: str | Path, pdf: bool = True, skip_formats: Iterable[str] = ()) -> Path:
     """Re-render an existing run's report from its executed notebooks (no recomputation), holding
-    the folder's lock; Chromium's profile lives in the run's temporary folder."""
+    the folder's lock; Chromium's profile lives in the run's temporary folder. ``skip_formats``:
+    formats not to write again (``pdf=False`` is short for leaving out the PDF)."""
     out = Path(out)
     if not (out / "manifest.json").exists() or not carries_marker(out):
         raise ParameterError(f"{out} is not a run folder (no manifest.json written by kpi run)")
@@ -346,7 +350,8 @@ def rerender(out: str | Path, pdf: bool = True) -> Path:
         started = datetime.fromisoformat(manifest["started"])
         try:
             _render_outputs(out, report_meta(Period.parse(manifest["period"]), inputs, started,
-                                             inputs["parameters"]), pdf)
+                                             inputs["parameters"]),
+                            (*skip_formats, *(() if pdf else ("pdf",))))
         except Interrupted:
             stop_children()  # Chromium, if it was printing
             raise

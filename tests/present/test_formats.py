@@ -55,11 +55,43 @@ def test_an_optional_format_that_fails_is_a_note_and_a_required_one_stops(tmp_pa
         formats.registered().pop("fax")
 
 
+def test_the_manifest_record_says_written_failed_or_left_out_for_every_format(tmp_path):
+    def note(context: RenderContext) -> Path:
+        (context.folder / "note.txt").write_text("a note")
+        return context.folder / "note.txt"
+
+    def broken(context):
+        raise KpiError("no printer")
+    formats.register(OutputFormat("note", "a note", "note.txt", note))
+    formats.register(OutputFormat("fax", "fax", "report.fax", broken, optional=True))
+    try:
+        recorded = formats.record(formats.write_all(tmp_path, {}, [], skip=["html", "xlsx", "pdf"]))
+        assert recorded == {"html": "left out", "xlsx": "left out", "pdf": "left out",
+                            "note": "note.txt", "fax": "no printer"}
+        assert (tmp_path / "note.txt").read_text() == "a note"
+        assert formats.failures(recorded) == {"fax": "no printer"}
+    finally:
+        formats.registered().pop("note")
+        formats.registered().pop("fax")
+
+
+def test_kpi_run_and_render_name_the_formats_from_the_registry(tmp_path, toy_format):
+    from helpers import kpi
+    for command in ("run", "render"):
+        assert "html (report.html), xlsx (kpis.xlsx), pdf (report.pdf)" in " ".join(
+            kpi(command, "--help").stdout.replace("│", " ").split())
+    (tmp_path / "data").mkdir()
+    r = kpi("run", "2024/25-Q4", "--data", tmp_path / "data", "--out", tmp_path / "out", "--skip", "docx")
+    assert r.returncode == 1
+    assert "unknown output format docx; the formats are html, xlsx, pdf, json" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.notebooks
 def test_a_registered_format_is_written_by_kpi_render(quarter_run, tmp_path, toy_format):
     from kpi_lib.run.runner import rerender
     out = Path(shutil.copytree(quarter_run.out, tmp_path / "2024-25-q4"))
-    rerender(out, pdf=False)
+    rerender(out, skip_formats=["pdf"])
     values = json.loads((out / "headline.json").read_text())
     import pandas as pd
     kpis = pd.read_csv(out / "results" / "kpis.csv")

@@ -21,7 +21,7 @@ def pdf(quarter_run):
     chromium_path()  # skips with a reason when Chromium is absent
     import pypdf
     path = quarter_run.out / "report.pdf"
-    assert path.exists(), quarter_run.manifest.get("pdf")
+    assert path.exists(), quarter_run.manifest["formats"]["pdf"]
     return pypdf.PdfReader(path)
 
 

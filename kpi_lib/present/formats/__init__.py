@@ -61,16 +61,23 @@ def registered() -> dict[str, OutputFormat]:
     return FORMATS
 
 
-def write_all(folder: Path, meta: dict, families: list[str], skip: Iterable[str] = ()) -> dict[str, str | None]:
-    """Write every registered format not in ``skip`` into ``folder``. Returns, per format, None
-    when written, or the note explaining why an optional one was not."""
-    formats = registered()
-    unknown = sorted(set(skip) - set(formats))
+def known(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` checked against the registry (a KpiError naming the formats otherwise)."""
+    names = tuple(dict.fromkeys(names))
+    unknown = [n for n in names if n not in registered()]
     if unknown:
-        raise KpiError(f"unknown output format {', '.join(unknown)}; the formats are {', '.join(formats)}")
+        raise KpiError(f"unknown output format {', '.join(unknown)}; the formats are "
+                       f"{', '.join(registered())}")
+    return names
+
+
+def write_all(folder: Path, meta: dict, families: list[str], skip: Iterable[str] = ()) -> dict[str, str | None]:
+    """Write every registered format not in ``skip`` into ``folder``. Returns, per format written
+    or tried, None when written, or the note explaining why an optional one was not."""
+    skip = known(skip)
     context = RenderContext(Path(folder), meta, families)
     notes: dict[str, str | None] = {}
-    for name, fmt in formats.items():
+    for name, fmt in registered().items():
         if name in skip:
             continue
         try:
@@ -81,3 +88,20 @@ def write_all(folder: Path, meta: dict, families: list[str], skip: Iterable[str]
                 raise
             notes[name] = str(exc)
     return notes
+
+
+LEFT_OUT = "left out"
+
+
+def record(notes: dict[str, str | None]) -> dict[str, str]:
+    """What a run's manifest says of each format, from :func:`write_all`'s notes: its file name
+    when written, the note when an optional one failed, "left out" when it was not asked for."""
+    return {name: fmt.filename if name in notes and notes[name] is None else notes.get(name) or LEFT_OUT
+            for name, fmt in registered().items()}
+
+
+def failures(recorded: dict[str, str]) -> dict[str, str]:
+    """From a manifest's record (:func:`record`): the formats asked for but not written, with why."""
+    formats = registered()
+    return {name: what for name, what in recorded.items()
+            if what != LEFT_OUT and (name not in formats or what != formats[name].filename)}
