@@ -12,10 +12,10 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# <h2 id="family-calls">Call handling</h2>
-#
-# How quickly 999 and 101 calls were answered. Abandoned calls count against the measure.
+# %% tags=["notebook-only"]
+from kpi_lib.present.notebook import show_heading
+
+show_heading("calls")
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"

@@ -12,10 +12,10 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# <h2 id="family-confidence">Public confidence and police visibility</h2>
-#
-# The share of people surveyed who have confidence in local policing, and who see a police officer or PCSO at least weekly.
+# %% tags=["notebook-only"]
+from kpi_lib.present.notebook import show_heading
+
+show_heading("confidence")
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -25,7 +25,7 @@ params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
 from kpi_lib.present.notebook import start_family
-from kpi_lib.present.views import show_breakdown, show_kpis, show_overview, show_sources
+from kpi_lib.present.views import show_breakdowns, show_kpis, show_overview, show_sources
 
 run = start_family("confidence", period, data_dir, out_dir, params_file)
 
@@ -37,7 +37,7 @@ show_kpis(run)
 
 # %%
 show_overview(run)
-show_breakdown(run, "local area")
+show_breakdowns(run)
 show_sources(run)
 
 

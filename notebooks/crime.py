@@ -12,10 +12,10 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# <h2 id="family-crime">Crime volumes and charge/summons outcomes</h2>
-#
-# How many crimes were recorded, and what share of them led to a charge or summons (Home Office outcomes 1 and 1A), for total recorded crime and six crime types, plus the wider action-taken rate.
+# %% tags=["notebook-only"]
+from kpi_lib.present.notebook import show_heading
+
+show_heading("crime")
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -26,7 +26,13 @@ params_file = None  # optional YAML overriding params/defaults.yaml
 # %%
 from kpi_lib.present.area_views import show_areas
 from kpi_lib.present.notebook import start_family
-from kpi_lib.present.views import show_breakdown, show_kpis, show_overview, show_peers, show_sources
+from kpi_lib.present.views import (
+    show_breakdowns,
+    show_kpis,
+    show_overview,
+    show_peers,
+    show_sources,
+)
 
 run = start_family("crime", period, data_dir, out_dir, params_file)
 
@@ -38,7 +44,7 @@ show_kpis(run)
 
 # %%
 show_overview(run)
-show_breakdown(run, "outcome group")
+show_breakdowns(run)
 show_peers(run)
 show_sources(run)
 

@@ -12,10 +12,10 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# <h2 id="family-finance">Finance</h2>
-#
-# Spending against the agreed budget, delivery of the savings plan, and the external auditor's value for money conclusion.
+# %% tags=["notebook-only"]
+from kpi_lib.present.notebook import show_heading
+
+show_heading("finance")
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"

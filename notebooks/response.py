@@ -12,10 +12,10 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# <h2 id="family-response">Emergency response times</h2>
-#
-# How long it took to reach emergency (grade 1) and priority (grade 2) incidents, the share reached within target, and how many incidents were not attended.
+# %% tags=["notebook-only"]
+from kpi_lib.present.notebook import show_heading
+
+show_heading("response")
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -25,7 +25,7 @@ params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
 from kpi_lib.present.notebook import start_family
-from kpi_lib.present.views import show_breakdown, show_kpis, show_overview, show_sources
+from kpi_lib.present.views import show_breakdowns, show_kpis, show_overview, show_sources
 
 run = start_family("response", period, data_dir, out_dir, params_file)
 
@@ -37,8 +37,7 @@ show_kpis(run)
 
 # %%
 show_overview(run)
-show_breakdown(run, "within target")
-show_breakdown(run, "local area")
+show_breakdowns(run)
 show_sources(run)
 
 

@@ -12,10 +12,10 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# <h2 id="family-satisfaction">Victim satisfaction</h2>
-#
-# The share of victims surveyed who were satisfied with the whole service they received.
+# %% tags=["notebook-only"]
+from kpi_lib.present.notebook import show_heading
+
+show_heading("satisfaction")
 
 # %% tags=["parameters"]
 period = "2024/25 Q4"  # a quarter such as "2024/25 Q4", or a financial year "2024/25"
@@ -25,7 +25,7 @@ params_file = None  # optional YAML overriding params/defaults.yaml
 
 # %%
 from kpi_lib.present.notebook import start_family
-from kpi_lib.present.views import show_breakdown, show_kpis, show_overview, show_sources
+from kpi_lib.present.views import show_breakdowns, show_kpis, show_overview, show_sources
 
 run = start_family("satisfaction", period, data_dir, out_dir, params_file)
 
@@ -37,7 +37,7 @@ show_kpis(run)
 
 # %%
 show_overview(run)
-show_breakdown(run, "crime type")
+show_breakdowns(run)
 show_sources(run)
 
 

@@ -39,7 +39,16 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     from kpi_lib.measure import registry
     from kpi_lib.measure.panel import Panel
 
-__all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "start_family"]
+__all__ = ["FamilyRun", "InputsInfo", "default_out_dir", "show_heading", "start_family"]
+
+
+def show_heading(family: str) -> None:
+    """Open a family's notebook with its title and introduction, as the family declares them (in
+    the report, the renderer opens the family's section with the same heading)."""
+    from IPython.display import HTML, display
+    with imports_settled():
+        from kpi_lib.present.views import heading_html
+    display(HTML(heading_html(family)))
 
 
 @dataclass

@@ -23,7 +23,7 @@ from kpi_lib.core.kernel import collector_paused
 from kpi_lib.inputs.kinds import licence_text
 from kpi_lib.present.narrative import format_value
 from kpi_lib.present.summary import plain_name, summary_table
-from kpi_lib.present.views import FAMILY_TITLES
+from kpi_lib.present.views import FAMILY_TITLES, heading_html
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HIDDEN_TAGS = {"parameters", "injected-parameters", "notebook-only", "explore"}
@@ -55,9 +55,10 @@ def find_chromium() -> str | None:
 
 def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
     """The report notebook with each executed family notebook inserted where the report's cell
-    tagged ``families-go-here`` stands (before Methods), and the family cells tagged ``appendix``
-    after the report's own appendices, before its cell tagged ``annex`` (the annex for officers,
-    which ends the report; at the end when there is none). Parameter cells, cells tagged
+    tagged ``families-go-here`` stands (before Methods), each opened by the family's heading and
+    introduction (as the family declares them), and the family cells tagged ``appendix`` after
+    the report's own appendices, before its cell tagged ``annex`` (the annex for officers, which
+    ends the report; at the end when there is none). Parameter cells, cells tagged
     ``notebook-only`` (guidance for someone running the notebook) and code cells with nothing to
     show are left out."""
     nb = nbformat.read(report_nb, as_version=4)
@@ -68,6 +69,9 @@ def combine(report_nb: Path, family_nbs: list[Path]) -> nbformat.NotebookNode:
     inserted, appendix = [], []
     for path in family_nbs:
         fam = nbformat.read(path, as_version=4)
+        heading = nbformat.v4.new_markdown_cell(heading_html(path.stem))
+        heading.id = f"{path.stem}-heading"
+        inserted.append(heading)
         for cell in fam.cells:
             if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
                 continue

@@ -76,7 +76,7 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
         verdict_table,
         verdict_table_html,
     )
-    from kpi_lib.present.views import _html
+    from kpi_lib.present.views import FAMILY_TITLES, _html
 
 def read_results_csv(path: Path) -> pd.DataFrame:
     """A results CSV (kpis.csv, year_kpis.csv, history.csv, ...) read by the one typed reader:
@@ -519,9 +519,8 @@ SETTING_LABELS = {
     "timezone": "Time zone",
     "visibility_answers": "Answers counted as seeing an officer",
 }
-SETTING_WORDS = {"calls": "call handling", "confidence": "public confidence", "crime": "crime",
-                 "environment": "environment", "finance": "finance", "response": "emergency response",
-                 "satisfaction": "victim satisfaction", "month": "month", "quarter": "quarter",
+SETTING_WORDS = {**{name: title[0].lower() + title[1:] for name, title in FAMILY_TITLES.items()},
+                 "month": "month", "quarter": "quarter",
                  "none": "no chart", "cohort": "cohort", "in_period": "in-period",
                  "confidence_local_policing": "confidence in local policing",
                  "overall_satisfaction": "overall satisfaction",

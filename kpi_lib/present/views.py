@@ -20,6 +20,7 @@ import pandas as pd
 from kpi_lib.analyse.spc import VARIATION_LABELS
 from kpi_lib.analyse.verdicts import VERDICTS
 from kpi_lib.inputs.kinds import registered
+from kpi_lib.measure import registry
 from kpi_lib.present.charts import chart_title, png_bytes, spc_alt_text, spc_figure
 from kpi_lib.present.lineage_view import details_html, load_lineage, record_id
 from kpi_lib.present.narrative import STATUS_TEXT, finding, format_value, shown_change
@@ -29,12 +30,7 @@ if TYPE_CHECKING:  # only a type here: the report notebook imports this module w
     from kpi_lib.present.notebook import FamilyRun
 
 SOURCE_TEXT = {**{k.name: k.label for k in registered().values()}, "none": "no input"}
-FAMILY_TITLES = {
-    "crime": "Crime volumes and charge/summons outcomes",
-    "calls": "Call handling", "response": "Emergency response times",
-    "confidence": "Public confidence and police visibility",
-    "satisfaction": "Victim satisfaction", "finance": "Finance", "environment": "Environment",
-}
+FAMILY_TITLES = {f.name: f.title for f in registry.FAMILIES}  # as each family declares it
 BASIS_WORDS = {"cohort": "cohort basis", "in_period": "in-period basis"}
 
 
@@ -242,6 +238,14 @@ def kpi_overview(run: FamilyRun) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def heading_html(family: str) -> str:
+    """The family's section heading (the report's contents list links to its id) and its
+    introduction, as the family declares them (:class:`kpi_lib.measure.families._common.Family`)."""
+    fam = registry.family(family)
+    return (f'<h2 id="family-{html.escape(fam.name)}">{html.escape(fam.title)}</h2>\n'
+            f"<p>{html.escape(fam.introduction)}</p>")
+
+
 def show_overview(run: FamilyRun) -> None:
     """A one-line synthetic note (when synthetic), and every figure of the family collapsed."""
     if run.tables.synthetic:
@@ -364,6 +368,12 @@ def category_words(label: object) -> str:
     if m:
         text = m.group(0).replace("_", " ") + text[m.end():]
     return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
+def show_breakdowns(run: FamilyRun) -> None:
+    """Every breakdown the family declares it shows (``Family.breakdown_dimensions``), in order."""
+    for dimension in registry.family(run.family).breakdown_dimensions:
+        show_breakdown(run, dimension)
 
 
 def show_breakdown(run: FamilyRun, dimension: str) -> None:

@@ -359,7 +359,7 @@ def test_settings_are_a_readable_table_without_paths():
         {"Setting": "Outcome types counted as charged or summonsed", "Value": "1, 1A"},
         {"Setting": "Grade 1 (emergency) attendance target, minutes", "Value": "15"},
         {"Setting": "Headline basis for outcome rates", "Value": "cohort"},
-        {"Setting": "Chart points (month or quarter), by section", "Value": "crime: month"},
+        {"Setting": "Chart points (month or quarter), by section", "Value": "crime volumes and charge/summons outcomes: month"},
         {"Setting": "Measures whose chart limits allow for the seasons", "Value": "Volume of total recorded crime"},
         {"Setting": "Time zone", "Value": "not set"}]
 

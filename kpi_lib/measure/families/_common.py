@@ -100,6 +100,9 @@ def breakdown_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
 class Family:
     """What a family module declares about itself, once (listed in :mod:`kpi_lib.measure.registry`).
 
+    ``title`` heads the family's section of the report and its tables, ``introduction`` (plain
+    English for councillors) opens the section, ``breakdown_dimensions`` are the breakdowns its
+    section shows, in order (local areas have an appendix of their own, ``area_series``);
     prepare(tables, config) -> the family's aggregate of its inputs, or None when the input is
     absent (every KPI is then ``not_available_from_source`` with ``missing_note``);
     ``kpi_ids`` are the family's KPIs when fixed in code; empty when the catalogue lists them
@@ -112,6 +115,7 @@ class Family:
 
     name: str
     title: str
+    introduction: str
     tables: tuple[str, ...]
     kpi_ids: tuple[str, ...]
     prepare: Callable[[Any, Configuration], Any]

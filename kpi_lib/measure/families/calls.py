@@ -120,6 +120,10 @@ def breakdown(daily: pd.DataFrame, w: Window, params: dict) -> pd.DataFrame:
 
 
 FAMILY = Family(
-    name="calls", title="Call handling", tables=("calls",), kpi_ids=tuple(KPI_IDS),
+    name="calls", title="Call handling",
+    introduction=(
+        "How quickly 999 and 101 calls were answered. Abandoned calls count against the "
+        "measure."),
+    tables=("calls",), kpi_ids=tuple(KPI_IDS),
     prepare=prepare, measure=measure, breakdown=breakdown,
     missing_note="No call records in the input.")

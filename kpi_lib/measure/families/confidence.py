@@ -51,6 +51,10 @@ def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
 
 
 FAMILY = Family(
-    name="confidence", title="Public confidence and police visibility", tables=("survey_responses",),
+    name="confidence", title="Public confidence and police visibility",
+    introduction=(
+        "The share of people surveyed who have confidence in local policing, and who see "
+        "a police officer or PCSO at least weekly."),
+    tables=("survey_responses",),
     kpi_ids=tuple(KPI_IDS), prepare=prepare, measure=measure, breakdown=breakdown,
     missing_note="No survey responses in the input.", breakdown_dimensions=("local area",))

@@ -365,7 +365,12 @@ def prepare(tables, config: Configuration) -> CrimeCounts | None:
 
 
 FAMILY = Family(
-    name="crime", title="Crime volumes and charge/summons outcomes", tables=("crimes", "outcomes"),
+    name="crime", title="Crime volumes and charge/summons outcomes",
+    introduction=(
+        "How many crimes were recorded, and what share of them led to a charge or summons "
+        "(the Home Office outcome types listed in the settings), for total recorded crime and "
+        "each crime type with a KPI, plus the wider action-taken rate."),
+    tables=("crimes", "outcomes"),
     kpi_ids=(), prepare=prepare, measure=measure, breakdown=breakdown,
     missing_note="No crime records or crime tables in the input.",
-    breakdown_dimensions=("outcome group", "local area"), area_series=area_series)
+    breakdown_dimensions=("outcome group",), area_series=area_series)

@@ -86,5 +86,9 @@ def prepare(tables, config: Configuration) -> pd.DataFrame:
 
 
 FAMILY = Family(
-    name="environment", title="Environment", tables=("carbon",), kpi_ids=tuple(KPI_IDS),
+    name="environment", title="Environment",
+    introduction=(
+        "The carbon footprint of policing, in tonnes of carbon dioxide equivalent, from "
+        "buildings' energy and fleet fuel."),
+    tables=("carbon",), kpi_ids=tuple(KPI_IDS),
     prepare=prepare, measure=measure, breakdown=breakdown, breakdown_dimensions=("source",))

@@ -105,5 +105,9 @@ def breakdown(returns: tuple, w: Window, params: dict) -> pd.DataFrame:
 
 
 FAMILY = Family(
-    name="finance", title="Finance", tables=("finance", "vfm"), kpi_ids=tuple(KPI_IDS),
+    name="finance", title="Finance",
+    introduction=(
+        "Spending against the agreed budget, delivery of the savings plan, and the "
+        "external auditor's value for money conclusion."),
+    tables=("finance", "vfm"), kpi_ids=tuple(KPI_IDS),
     prepare=prepare, measure=measure, breakdown=breakdown)

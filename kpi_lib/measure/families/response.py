@@ -187,7 +187,11 @@ def breakdown(t: IncidentTimes, w: Window, params: dict) -> pd.DataFrame:
 
 
 FAMILY = Family(
-    name="response", title="Emergency response times", tables=("incidents",),
+    name="response", title="Emergency response times",
+    introduction=(
+        "How long it took to reach emergency (grade 1) and priority (grade 2) incidents, "
+        "the share reached within target, and how many incidents were not attended."),
+    tables=("incidents",),
     kpi_ids=tuple(KPI_IDS), prepare=prepare_tables, measure=measure, breakdown=breakdown,
     missing_note="No incident records in the input.",
-    breakdown_dimensions=("local area", "within target"), distributions=distributions)
+    breakdown_dimensions=("within target", "local area"), distributions=distributions)

@@ -40,6 +40,10 @@ def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
 
 
 FAMILY = Family(
-    name="satisfaction", title="Victim satisfaction", tables=("survey_responses",),
+    name="satisfaction", title="Victim satisfaction",
+    introduction=(
+        "The share of victims surveyed who were satisfied with the whole service they "
+        "received."),
+    tables=("survey_responses",),
     kpi_ids=tuple(KPI_IDS), prepare=prepare, measure=measure, breakdown=breakdown,
     missing_note="No survey responses in the input.", breakdown_dimensions=("crime type",))
