@@ -44,50 +44,6 @@ FILE_KEYS = ("peers_file", "annotations_file", "kpis_file", "crime_categories_fi
 Number = int | float  # strict (model_config): true/false and text are refused
 Text = Annotated[str, Field(min_length=1)]
 
-#: What each key expects, in words, for error messages.
-EXPECTED: dict[str, str] = {
-    "panel_name": "the Panel's name as text",
-    "headline_basis": "'cohort' or 'in_period'",
-    "charge_outcome_types": f"a list of Home Office outcome codes as text, e.g. ['1', '1A'] (codes: {', '.join(OUTCOME_TYPES[1:])})",
-    "action_taken_types": f"a list of Home Office outcome codes as text, e.g. ['1', '1A', '2'] (codes: {', '.join(OUTCOME_TYPES[1:])})",
-    "provisional_pending_pct": "a number from 0 to 100 (a percentage)",
-    "threshold_999_seconds": "a positive number of seconds",
-    "threshold_101_seconds": "a positive number of seconds",
-    "grade1_target_minutes": "a positive number of minutes",
-    "grade2_target_minutes": "a positive number of minutes",
-    "satisfied_answers": "a list of answers (text) from the survey scale of overall_satisfaction",
-    "confidence_answers": "a list of answers (text) from the survey scale of confidence_local_policing",
-    "visibility_answers": "a list of answers (text) from the survey scale of seen_officer_frequency",
-    "survey_scales": "a mapping of survey question to its list of valid answers (text)",
-    "baseline_year": "a financial year such as '2019/20' (quoted)",
-    "spc_screen_outliers": "true or false",
-    "spc_grain": f"a mapping of family to grain, e.g. {{crime: month}}, each grain one of {', '.join(GRAINS)}",
-    "spc_seasonal": "a list of KPI ids from the KPI catalogue (params/kpis.yaml or kpis_file)",
-    "min_events_for_count_test": "a whole number of at least 1",
-    "spc_window_months": "a whole number of months from 12 to 120",
-    "spc_min_points": "a whole number of points from 8 to 60",
-    "practical_margin_pct": "a positive number (a percentage of last year's value)",
-    "practical_margin_points": "a positive number of percentage points",
-    "fdr_q": "a number above 0 and below 1 (the false discovery rate, e.g. 0.05)",
-    "timezone": "a time zone from the tz database, e.g. Europe/London, or null",
-    "peers_file": "the path of a YAML file, or null",
-    "annotations_file": "the path of a YAML file, or null",
-    "local_areas": "a list of the force's own local area names (text), or null",
-    "max_answer_wait_seconds": "a positive number of seconds",
-    "max_attendance_minutes": "a positive number of minutes",
-    "survey_weight_range": "two positive numbers [lowest, highest], the lowest below the highest",
-    "kpis_file": "the path of a KPI catalogue YAML file (as params/kpis.yaml), or null",
-    "crime_categories_file": "the path of a crime categories YAML file (as params/crime_categories.yaml), or null",
-    "area_population": "the path of a CSV file of local_area, population (with a '# source:' line), or null",
-    "mapping_file": "the path of an input mapping YAML file (as mapping.yaml), or null",
-    "ignore_files": "a list of file name patterns (text), e.g. ['*.txt', 'archive/*']",
-    "as_at": "a date written YYYY-MM-DD (quoted), or null",
-    "panel_paper": ("a mapping with any of force, commissioner, meeting_date, recommendation, "
-                    "background (a list of paragraphs), accountability (a list of paragraphs), "
-                    "implications (heading: text), contacts (a list of {represents, name, role, "
-                    "organisation, phone, email}) and background_papers; text may use "
-                    + ", ".join("{" + p + "}" for p in ("force", "panel", "commissioner", "year", "period"))),
-}
 #: The placeholders the Panel paper's text may use (filled in by the report).
 PAPER_PLACEHOLDERS = ("force", "panel", "commissioner", "year", "period")
 
@@ -155,47 +111,89 @@ def _kpi_ids(path: str | None = None) -> set[str]:
 
 
 class Settings(BaseModel):
-    """Every run setting, typed (see ``params/defaults.yaml`` for what each one means)."""
+    """Every run setting, typed. Each field's ``title`` is its label for people (the report's
+    settings table) and its ``description`` what it expects, in words (every error message names
+    it); ``params/defaults.yaml`` gives the defaults and what each setting is for."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    panel_name: Text
-    headline_basis: Literal["cohort", "in_period"]
-    charge_outcome_types: list[Text] = Field(min_length=1)
-    action_taken_types: list[Text] = Field(min_length=1)
-    provisional_pending_pct: Number = Field(ge=0, le=100)
-    threshold_999_seconds: Number = Field(gt=0)
-    threshold_101_seconds: Number = Field(gt=0)
-    grade1_target_minutes: Number = Field(gt=0)
-    grade2_target_minutes: Number = Field(gt=0)
-    survey_scales: dict[Text, list[Text]]
-    satisfied_answers: list[Text] = Field(min_length=1)
-    confidence_answers: list[Text] = Field(min_length=1)
-    visibility_answers: list[Text] = Field(min_length=1)
-    baseline_year: Text
-    spc_screen_outliers: bool
-    spc_grain: dict[Text, Literal["month", "quarter", "none"]]
-    spc_seasonal: list[Text]
-    min_events_for_count_test: int = Field(ge=1)
-    spc_window_months: int = Field(default=24, ge=12, le=120)
-    spc_min_points: int = Field(default=12, ge=8, le=60)
-    practical_margin_pct: Number = Field(default=10, gt=0, le=100)
-    practical_margin_points: Number = Field(default=5, gt=0, le=100)
-    fdr_q: Number = Field(default=0.05, gt=0, lt=1)
-    timezone: str | None
-    peers_file: str | None
-    annotations_file: str | None
-    local_areas: list[Text] | None = None
-    kpis_file: str | None = None
-    crime_categories_file: str | None = None
-    area_population: str | None = None
-    mapping_file: str | None = None
-    ignore_files: list[Text] = []
-    as_at: str | None = None
-    panel_paper: PanelPaper
-    max_answer_wait_seconds: Number = Field(gt=0)
-    max_attendance_minutes: Number = Field(gt=0)
-    survey_weight_range: list[Number] = Field(min_length=2, max_length=2)
+    panel_name: Text = Field(title="Panel", description="the Panel's name as text")
+    headline_basis: Literal["cohort", "in_period"] = Field(title="Headline basis for outcome rates",
+        description="'cohort' or 'in_period'")
+    charge_outcome_types: list[Text] = Field(min_length=1, title="Outcome types counted as charged or summonsed",
+        description=f"a list of Home Office outcome codes as text, e.g. ['1', '1A'] (codes: {', '.join(OUTCOME_TYPES[1:])})")
+    action_taken_types: list[Text] = Field(min_length=1, title="Outcome types counted as action taken",
+        description=f"a list of Home Office outcome codes as text, e.g. ['1', '1A', '2'] (codes: {', '.join(OUTCOME_TYPES[1:])})")
+    provisional_pending_pct: Number = Field(ge=0, le=100, title="An outcome rate is provisional while more than this % of crimes await an outcome",
+        description="a number from 0 to 100 (a percentage)")
+    threshold_999_seconds: Number = Field(gt=0, title="999 calls: answered within (seconds)",
+        description="a positive number of seconds")
+    threshold_101_seconds: Number = Field(gt=0, title="101 calls: answered within (seconds)",
+        description="a positive number of seconds")
+    grade1_target_minutes: Number = Field(gt=0, title="Grade 1 (emergency) attendance target, minutes",
+        description="a positive number of minutes")
+    grade2_target_minutes: Number = Field(gt=0, title="Grade 2 (priority) attendance target, minutes",
+        description="a positive number of minutes")
+    survey_scales: dict[Text, list[Text]] = Field(title="Survey answer scales",
+        description="a mapping of survey question to its list of valid answers (text)")
+    satisfied_answers: list[Text] = Field(min_length=1, title="Answers counted as satisfied",
+        description="a list of answers (text) from the survey scale of overall_satisfaction")
+    confidence_answers: list[Text] = Field(min_length=1, title="Answers counted as confident",
+        description="a list of answers (text) from the survey scale of confidence_local_policing")
+    visibility_answers: list[Text] = Field(min_length=1, title="Answers counted as seeing an officer",
+        description="a list of answers (text) from the survey scale of seen_officer_frequency")
+    baseline_year: Text = Field(title="Baseline year",
+        description="a financial year such as '2019/20' (quoted)")
+    spc_screen_outliers: bool = Field(title="Extreme points left out when setting chart limits",
+        description="true or false")
+    spc_grain: dict[Text, Literal["month", "quarter", "none"]] = Field(title="Chart points (month or quarter), by section",
+        description=f"a mapping of family to grain, e.g. {{crime: month}}, each grain one of {', '.join(GRAINS)}")
+    spc_seasonal: list[Text] = Field(title="Measures whose chart limits allow for the seasons",
+        description="a list of KPI ids from the KPI catalogue (params/kpis.yaml or kpis_file)")
+    min_events_for_count_test: int = Field(ge=1, title="Fewest events for a test of a change in a count",
+        description="a whole number of at least 1")
+    spc_window_months: int = Field(default=24, ge=12, le=120, title="Chart limits from the latest months",
+        description="a whole number of months from 12 to 120")
+    spc_min_points: int = Field(default=12, ge=8, le=60, title="Fewest chart points to judge",
+        description="a whole number of points from 8 to 60")
+    practical_margin_pct: Number = Field(default=10, gt=0, le=100, title="Not enough data to tell when the interval reaches beyond (% of last year)",
+        description="a positive number (a percentage of last year's value)")
+    practical_margin_points: Number = Field(default=5, gt=0, le=100, title="Not enough data to tell when the interval reaches beyond (percentage points)",
+        description="a positive number of percentage points")
+    fdr_q: Number = Field(default=0.05, gt=0, lt=1, title="False discovery rate across the tests against last year",
+        description="a number above 0 and below 1 (the false discovery rate, e.g. 0.05)")
+    timezone: str | None = Field(title="Time zone",
+        description="a time zone from the tz database, e.g. Europe/London, or null")
+    peers_file: str | None = Field(title="Peer forces file", description="the path of a YAML file, or null")
+    annotations_file: str | None = Field(title="Dated events file",
+        description="the path of a YAML file, or null")
+    local_areas: list[Text] | None = Field(default=None, title="The force's own local areas",
+        description="a list of the force's own local area names (text), or null")
+    kpis_file: str | None = Field(default=None, title="KPI catalogue file",
+        description="the path of a KPI catalogue YAML file (as params/kpis.yaml), or null")
+    crime_categories_file: str | None = Field(default=None, title="Crime categories file",
+        description="the path of a crime categories YAML file (as params/crime_categories.yaml), or null")
+    area_population: str | None = Field(default=None, title="Population of each local area (file)",
+        description="the path of a CSV file of local_area, population (with a '# source:' line), or null")
+    mapping_file: str | None = Field(default=None, title="Input mapping file",
+        description="the path of an input mapping YAML file (as mapping.yaml), or null")
+    ignore_files: list[Text] = Field(default=[], title="Files left out on purpose",
+        description="a list of file name patterns (text), e.g. ['*.txt', 'archive/*']")
+    as_at: str | None = Field(default=None, title="Figures as at (extraction date)",
+        description="a date written YYYY-MM-DD (quoted), or null")
+    panel_paper: PanelPaper = Field(
+        title="The Panel paper's own words",
+        description=("a mapping with any of force, commissioner, meeting_date, recommendation, "
+                     "background (a list of paragraphs), accountability (a list of paragraphs), "
+                     "implications (heading: text), contacts (a list of {represents, name, role, "
+                     "organisation, phone, email}) and background_papers; text may use "
+                     + ", ".join("{" + p + "}" for p in PAPER_PLACEHOLDERS)))
+    max_answer_wait_seconds: Number = Field(gt=0, title="Longest plausible wait for a call to be answered, seconds",
+        description="a positive number of seconds")
+    max_attendance_minutes: Number = Field(gt=0, title="Longest plausible attendance time, minutes",
+        description="a positive number of minutes")
+    survey_weight_range: list[Number] = Field(min_length=2, max_length=2, title="Plausible survey weights (lowest, highest)",
+        description="two positive numbers [lowest, highest], the lowest below the highest")
 
     @field_validator("survey_weight_range")
     @classmethod
@@ -279,6 +277,13 @@ class Settings(BaseModel):
     def as_params(self) -> dict[str, Any]:
         """The settings as the plain dict most of the code takes (``params``)."""
         return self.model_dump(mode="python")
+
+
+#: What each key expects, in words (error messages): each field's description.
+EXPECTED: dict[str, str] = {name: f.description or "a valid value" for name, f in Settings.model_fields.items()}
+#: Each key's label for people (the report's settings table): each field's title.
+LABELS: dict[str, str] = {name: f.title or name.replace("_", " ").capitalize()
+                          for name, f in Settings.model_fields.items()}
 
 
 def setting_files(params: dict) -> dict[str, Path]:
@@ -417,5 +422,5 @@ def _check_seasonal(settings: Settings, sources: dict[str, str]) -> Settings:
     return settings.model_copy(update={"spc_seasonal": [k for k in settings.spc_seasonal if k in known]})
 
 
-__all__ = ["EXPECTED", "GRAINS", "OUTCOME_TYPES", "PAPER_PLACEHOLDERS", "PanelPaper", "Settings",
+__all__ = ["EXPECTED", "GRAINS", "LABELS", "OUTCOME_TYPES", "PAPER_PLACEHOLDERS", "PanelPaper", "Settings",
            "load_settings", "setting_files"]

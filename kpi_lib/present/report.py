@@ -29,6 +29,7 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     from kpi_lib.analyse.verdicts import VERDICTS
     from kpi_lib.config.catalogue import Kpi, pmf_coverage, run_catalogue
     from kpi_lib.config.params import load_params
+    from kpi_lib.config.settings import LABELS
     from kpi_lib.core.errors import ParameterError
     from kpi_lib.core.periods import Period
     from kpi_lib.present.annex import (
@@ -493,32 +494,6 @@ GLOSSARY = [
 ]
 
 
-SETTING_LABELS = {
-    "action_taken_types": "Outcome types counted as action taken",
-    "baseline_year": "Baseline year",
-    "charge_outcome_types": "Outcome types counted as charged or summonsed",
-    "confidence_answers": "Answers counted as confident",
-    "grade1_target_minutes": "Grade 1 (emergency) attendance target, minutes",
-    "grade2_target_minutes": "Grade 2 (priority) attendance target, minutes",
-    "headline_basis": "Headline basis for outcome rates",
-    "min_events_for_count_test": "Fewest events for a test of a change in a count",
-    "panel_name": "Panel",
-    "provisional_pending_pct": "An outcome rate is provisional while more than this % of crimes await an outcome",
-    "satisfied_answers": "Answers counted as satisfied",
-    "spc_grain": "Chart points (month or quarter), by section",
-    "spc_screen_outliers": "Extreme points left out when setting chart limits",
-    "spc_seasonal": "Measures whose chart limits allow for the seasons",
-    "spc_window_months": "Chart limits from the latest months",
-    "spc_min_points": "Fewest chart points to judge",
-    "practical_margin_pct": "Not enough data to tell when the interval reaches beyond (% of last year)",
-    "practical_margin_points": "Not enough data to tell when the interval reaches beyond (percentage points)",
-    "fdr_q": "False discovery rate across the tests against last year",
-    "survey_scales": "Survey answer scales",
-    "threshold_101_seconds": "101 calls: answered within (seconds)",
-    "threshold_999_seconds": "999 calls: answered within (seconds)",
-    "timezone": "Time zone",
-    "visibility_answers": "Answers counted as seeing an officer",
-}
 SETTING_WORDS = {**{name: title[0].lower() + title[1:] for name, title in FAMILY_TITLES.items()},
                  "month": "month", "quarter": "quarter",
                  "none": "no chart", "cohort": "cohort", "in_period": "in-period",
@@ -542,7 +517,7 @@ def settings_table(parameters: Mapping[str, Any], names: Mapping[str, str] | Non
         if isinstance(v, bool):
             return "yes" if v else "no"
         return "not set" if v is None else word(v)
-    rows = [{"Setting": SETTING_LABELS.get(k, k.replace("_", " ").capitalize()), "Value": text(v)}
+    rows = [{"Setting": LABELS.get(k, k.replace("_", " ").capitalize()), "Value": text(v)}
             for k, v in sorted(parameters.items()) if not str(k).endswith(("_file", "_dir"))]
     return pd.DataFrame(rows, columns=["Setting", "Value"])
 

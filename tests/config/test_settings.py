@@ -105,6 +105,22 @@ def test_each_bad_parameter_is_one_message_naming_file_key_value_and_expectation
     assert "\n" not in msg and "Traceback" not in msg
 
 
+def test_a_setting_is_described_once_on_the_model_and_every_reader_takes_it_from_there(tmp_path):
+    """A setting's label (the report's settings table) and what it expects (error messages) are
+    its field's title and description; nothing else declares them."""
+    from kpi_lib.present.report import settings_table
+    fields = Settings.model_fields
+    assert all(f.title and f.description for f in fields.values()), \
+        [k for k, f in fields.items() if not (f.title and f.description)]
+    grade1 = fields["grade1_target_minutes"]
+    assert (grade1.title, grade1.description) == ("Grade 1 (emergency) attendance target, minutes",
+                                                  "a positive number of minutes")
+    assert settings_table({"grade1_target_minutes": 12}).to_dict("records") == [
+        {"Setting": "Grade 1 (emergency) attendance target, minutes", "Value": "12"}]
+    with pytest.raises(ParameterError, match="grade1_target_minutes.*expected a positive number of minutes"):
+        load_settings(write(tmp_path, "grade1_target_minutes: -3\n"))
+
+
 def test_params_must_be_a_file(tmp_path):
     with pytest.raises(ParameterError, match="is a folder; expected a YAML file"):
         load_settings(tmp_path)
