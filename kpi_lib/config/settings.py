@@ -296,7 +296,8 @@ def _describe(value: Any) -> str:
     kind = {bool: "true/false", str: "text", int: "a number", float: "a number", list: "a list",
             dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
     text = repr(value)
-    return f"{text[:80]}{'...' if len(text) > 80 else ''} ({kind})"
+    # a long value keeps its end, where a path has its file name
+    return f"{text if len(text) <= 80 else text[:30] + '...' + text[-47:]} ({kind})"
 
 
 def _value_at(values: dict, loc: list) -> Any:

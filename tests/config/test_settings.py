@@ -121,6 +121,12 @@ def test_a_setting_is_described_once_on_the_model_and_every_reader_takes_it_from
         load_settings(write(tmp_path, "grade1_target_minutes: -3\n"))
 
 
+def test_a_long_path_in_a_message_keeps_its_file_name(tmp_path):
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "nowhere.yaml"
+    with pytest.raises(ParameterError, match=r"is '.+\.\.\..+-/nowhere\.yaml' \(text\): no such file"):
+        load_settings(write(tmp_path, f"peers_file: {deep}\n"))
+
+
 def test_params_must_be_a_file(tmp_path):
     with pytest.raises(ParameterError, match="is a folder; expected a YAML file"):
         load_settings(tmp_path)
