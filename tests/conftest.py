@@ -98,6 +98,18 @@ def full_sample(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "sample-full", build)
 
 
+@pytest.fixture(scope="session")
+def full_panel(full_sample, config, tmp_path_factory):
+    """The measurement panel of the full sample with the default settings. Its cache is built once
+    for every worker; each worker then loads it from there (a cache hit)."""
+    from kpi_lib.measure.cache import get_panel
+
+    def build(folder: Path) -> Path:
+        get_panel(full_sample, config.params, root=folder)
+        return folder
+    return get_panel(full_sample, config.params, root=built_once(tmp_path_factory, "full-panel", build))[0]
+
+
 @pytest.fixture()
 def checkout_copy(tmp_path, small_sample) -> Path:
     """A temporary folder laid out like the checkout (``notebooks/`` copied, ``data/sample`` the

@@ -149,11 +149,8 @@ def test_add_outlook_fills_the_headline_row_only():
 
 
 @pytest.fixture(scope="module")
-def sample_panel(full_sample, tmp_path_factory):
-    from kpi_lib.config.params import load_params
-    from kpi_lib.measure.cache import get_panel
-    panel, _ = get_panel(full_sample, load_params(), root=tmp_path_factory.mktemp("cache"))
-    return panel
+def sample_panel(full_panel):
+    return full_panel
 
 
 @pytest.mark.integration

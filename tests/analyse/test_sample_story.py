@@ -13,7 +13,6 @@ from kpi_lib.analyse import examples
 from kpi_lib.analyse.engine import compute_all
 from kpi_lib.analyse.verdicts import VERDICTS, flagged
 from kpi_lib.config.configuration import load_configuration
-from kpi_lib.measure.cache import get_panel
 
 from helpers import REPO
 
@@ -24,9 +23,8 @@ PARAMS = CONFIG.params
 
 
 @pytest.fixture(scope="module")
-def q4(full_sample):
-    panel = get_panel(full_sample, PARAMS)[0]
-    return compute_all("2024/25 Q4", panel, CONFIG)
+def q4(full_panel):
+    return compute_all("2024/25 Q4", full_panel, CONFIG)
 
 
 @pytest.fixture(scope="module")

@@ -86,9 +86,10 @@ def test_the_same_values_are_never_a_revision(values: list[float]):
 
 
 @pytest.mark.notebooks
-def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, tmp_path):
-    """Run Q3, alter one Q3 crime record's date out of the quarter, run Q4 against the Q3 run:
-    the report lists total recorded crime for Q3 as revised, with both values."""
+def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, previous_quarter_run, tmp_path):
+    """Q3 as run (the shared Q3 run of the small sample); then one Q3 crime withdrawn from a copy of
+    the data and Q4 run against the Q3 run: the report lists total recorded crime for Q3 as
+    revised, with both values."""
     import inspect
     import shutil
 
@@ -97,7 +98,7 @@ def test_q3_then_q4_with_a_q3_row_altered_reports_the_revision(small_sample, tmp
         pytest.fail("run_period has no previous_dir parameter")
     data = tmp_path / "data"
     shutil.copytree(small_sample, data)
-    q3 = run_period("2024/25 Q3", data, tmp_path / "out" / "2024-25-q3", jobs=2, quiet=True, pdf=False)
+    q3 = previous_quarter_run
     published = pd.read_csv(q3.out / "results" / "kpis.csv").set_index("kpi_id")
     before = published.loc["trc_volume", "value"]
     crimes = pd.read_parquet(data / "crimes.parquet")
