@@ -258,6 +258,10 @@ def readable(results: pd.DataFrame, names: Mapping[str, str], *, rounded: bool,
         from kpi_lib.measure.families.response import WITHIN_TARGET_SETTING
         from kpi_lib.present.views import counted_text
         counted = [counted_text(r, params) for r in df.to_dict("records")]
+    if "source" in df and "family" in df:  # a survey's rows name the survey, as the report does
+        from kpi_lib.present.views import named_source
+        named = [named_source(r) for r in df.to_dict("records")]
+        df["source"] = [n[:1].upper() + n[1:] if n else s for n, s in zip(named, df["source"], strict=True)]
         if rounded:
             median = df["kpi_id"].isin(list(WITHIN_TARGET_SETTING))
             df.loc[median, ["numerator", "denominator"]] = math.nan

@@ -196,8 +196,31 @@ def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,
     return "".join(p for p in parts if p)
 
 
+def _family_words(r: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """(the family's source in words, its KPIs' counted words) for a result row's family."""
+    from kpi_lib.measure.registry import BY_NAME
+
+    fam = BY_NAME.get(str(r.get("family", "")))
+    return (fam.source_words, dict(fam.counted_words)) if fam else ("", {})
+
+
+def source_text(r: Mapping[str, Any]) -> str:
+    """A KPI row's source in words: a survey family's own name for its records ("the public
+    confidence survey") where the row comes from the force's records, else the kind of input."""
+    source = str(r.get("source", "") or "none")
+    return named_source(r) or SOURCE_TEXT.get(source, source)
+
+
+def named_source(r: Mapping[str, Any]) -> str:
+    """The survey family's own name for a row's source ("the public confidence survey") where the
+    row comes from the force's records; else the empty string."""
+    named = _family_words(r)[0]
+    return named if named and str(r.get("source", "")) in ("canonical", "mapped") else ""
+
+
 def counted_text(r: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> str:
     """The counts behind a KPI row in words, labelled by what they count: "253 of 2,516"; for a
+    survey's weighted sums, the family's words ("weighted respondents agreeing: 747 of 1,024"); for a
     median response time, whose numerator is the count attended within the grade's target (set
     in ``params``) and not part of the median, "attended within 60 min: 5,350 of 14,460"."""
     from kpi_lib.config.catalogue import setting_text
@@ -209,6 +232,9 @@ def counted_text(r: Mapping[str, Any], params: Mapping[str, Any] | None = None) 
     if pd.isna(den):
         return f"{num:,.0f}"
     of = f"{'—' if pd.isna(num) else format(num, ',.0f')} of {den:,.0f}"
+    words = _family_words(r)[1].get(str(r.get("kpi_id", "")))
+    if words:
+        return f"{words}: {of}"
     setting = WITHIN_TARGET_SETTING.get(str(r.get("kpi_id", "")))
     if setting:
         target = (params or {}).get(setting)
@@ -233,7 +259,7 @@ def kpi_overview(run: FamilyRun) -> pd.DataFrame:
                        else shown_change(r["value"], r["last_year_value"], r["unit"])),
             "12 months vs previous 12": ("—" if pd.isna(r["change_12m"])
                                          else shown_change(r["rolling12_value"], r["previous12_value"], r["unit"])),
-            "Source": SOURCE_TEXT.get(r["source"], r["source"]),
+            "Source": source_text(r),
         })
     return pd.DataFrame(rows)
 
@@ -410,7 +436,8 @@ def sources_html(results: pd.DataFrame, notes: Iterable[str] = (), licence: str 
     that were used."""
     e = html.escape
     used = sorted(set(results["source"].fillna("none")) - {"none", ""})
-    lines = [f"<p><strong>Data source:</strong> {e(', '.join(SOURCE_TEXT.get(u, u) for u in used) or 'no input for this family')}.</p>"]
+    shown = sorted({source_text(r) for r in results.to_dict("records") if r.get("source") in used})
+    lines = [f"<p><strong>Data source:</strong> {e(', '.join(shown) or 'no input for this family')}.</p>"]
     missing = results[results["status"] == "not_available_from_source"].drop_duplicates("kpi_id")
     if len(missing):
         lines.append("<p><strong>What this source cannot give:</strong> " + "; ".join(

@@ -12,7 +12,7 @@ import pytest
 from kpi_lib.present.excel import readable
 from kpi_lib.present.narrative import shown_change
 from kpi_lib.present.summary import comparator_text
-from kpi_lib.present.views import kpi_overview
+from kpi_lib.present.views import kpi_overview, sources_html
 
 NAN = math.nan
 
@@ -88,3 +88,30 @@ def test_spreadsheet_leaves_a_medians_numerator_empty_and_says_its_counts_in_wor
     assert list(rounded.columns).index("counted") == list(rounded.columns).index("denominator") + 1
     full = readable(pd.DataFrame(MEDIANS), {}, rounded=False, params=TARGETS)
     assert list(full["numerator"]) == [5350.0, 4860.0, 253.0]  # the data sheet keeps kpis.csv as stored
+
+
+# public confidence in the 2024/25 Q4 sample: weighted sums 747.324 of 1,024.254 from 981 respondents
+SURVEY = [_row("confidence_overall", "", 72.962761, 75.014574, numerator=747.324, denominator=1024.254,
+               sample_n=981.0, family="confidence", source="canonical"),
+          _row("victim_satisfaction", "", 69.179951, 70.0, numerator=474.791, denominator=686.313,
+               sample_n=577.0, family="satisfaction", source="canonical"),
+          _row("vwi_charge_rate", "cohort", 10.055644, 7.713718, numerator=253.0, denominator=2516.0,
+               family="crime", source="canonical")]
+
+
+def test_survey_counts_read_as_weighted_and_name_the_survey_as_source():
+    table = kpi_overview(SimpleNamespace(results=pd.DataFrame(SURVEY), catalogue=[], params={}))
+    assert list(table["Counts"]) == ["weighted respondents agreeing: 747 of 1,024",
+                                     "weighted respondents satisfied: 475 of 686", "253 of 2,516"]
+    assert list(table["Source"]) == ["the public confidence survey", "the victim satisfaction survey",
+                                     "force records"]
+    assert "public confidence survey" in sources_html(pd.DataFrame(SURVEY[:1]))
+    assert "force records" not in sources_html(pd.DataFrame(SURVEY[:1]))
+
+
+def test_spreadsheet_says_survey_counts_are_weighted_and_names_the_survey():
+    rounded = readable(pd.DataFrame(SURVEY), {}, rounded=True)
+    assert list(rounded["counted"]) == ["weighted respondents agreeing: 747 of 1,024",
+                                        "weighted respondents satisfied: 475 of 686", "253 of 2,516"]
+    assert list(rounded["source"]) == ["The public confidence survey", "The victim satisfaction survey",
+                                       "Force records"]

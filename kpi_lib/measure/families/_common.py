@@ -127,6 +127,12 @@ class Family:
     #: window_kind, window_start, window_end) of monthly series by local area, or None
     area_series: Callable[[Any, list[Window], dict], pd.DataFrame] | None = None
     distributions: Callable[[Any], pd.DataFrame] | None = None
+    #: the source in the Panel's words where the family's records are one named collection (a
+    #: survey), said in place of the kind of input ("force records")
+    source_words: str = ""
+    #: (KPI id, what its numerator and denominator count) where they are not plain counts
+    #: (a survey's weighted sums: "weighted respondents agreeing")
+    counted_words: tuple[tuple[str, str], ...] = ()
 
 
 def family_kpi_ids(fam: Family, config: Configuration) -> list[str]:

@@ -57,4 +57,7 @@ FAMILY = Family(
         "a police officer or PCSO at least weekly."),
     tables=("survey_responses",),
     kpi_ids=tuple(KPI_IDS), prepare=prepare, measure=measure, breakdown=breakdown,
-    missing_note="No survey responses in the input.", breakdown_dimensions=("local area",))
+    missing_note="No survey responses in the input.", breakdown_dimensions=("local area",),
+    source_words="the public confidence survey",
+    counted_words=(("confidence_overall", "weighted respondents agreeing"),
+                   ("visibility_weekly", "weighted respondents seeing an officer at least weekly")))

@@ -46,4 +46,6 @@ FAMILY = Family(
         "received."),
     tables=("survey_responses",),
     kpi_ids=tuple(KPI_IDS), prepare=prepare, measure=measure, breakdown=breakdown,
-    missing_note="No survey responses in the input.", breakdown_dimensions=("crime type",))
+    missing_note="No survey responses in the input.", breakdown_dimensions=("crime type",),
+    source_words="the victim satisfaction survey",
+    counted_words=(("victim_satisfaction", "weighted respondents satisfied"),))
