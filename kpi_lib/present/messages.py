@@ -15,12 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
 from kpi_lib.config.catalogue import Kpi
-from kpi_lib.present.narrative import format_value
+from kpi_lib.present.narrative import format_value, number
 from kpi_lib.present.summary import plain_name
 
 MAX_MESSAGES = 6
@@ -40,14 +39,6 @@ def flagged_kpis(results: pd.DataFrame) -> pd.DataFrame:
     the count sentence also use."""
     from kpi_lib.analyse.verdicts import flagged
     return flagged(results)
-
-
-def _num(x: Any) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return math.nan
-    return v
 
 
 def _headline(results: pd.DataFrame) -> pd.DataFrame:
@@ -82,7 +73,7 @@ def _real(row: Mapping) -> bool | None:
         return False
     if finding:
         return None
-    sig = _num(row.get("last_year_significant"))
+    sig = number(row.get("last_year_significant"))
     return None if math.isnan(sig) else sig >= 0.5
 
 
@@ -99,12 +90,12 @@ def _evidence(row: Mapping) -> str:
 def flag_sentence(k: Kpi, row: Mapping, period: str) -> str:
     """A yes/no KPI: "Financial outturn is within the agreed budget: no this year (yes last year):
     £280.71m against a budget of £279.83m"."""
-    v, ly = _num(row.get("value")), _num(row.get("last_year_value"))
+    v, ly = number(row.get("value")), number(row.get("last_year_value"))
     now = "yes" if v >= 0.5 else "no"
     text = f"{subject(k)}: {now} for {period}"
     if not math.isnan(ly):
         text += f" ({'yes' if ly >= 0.5 else 'no'} last year)"
-    num, den = _num(row.get("numerator")), _num(row.get("denominator"))
+    num, den = number(row.get("numerator")), number(row.get("denominator"))
     if k.id == "finance_outturn_within_budget" and not (math.isnan(num) or math.isnan(den)):
         text += f": outturn {format_value(num, 'gbp')} against a budget of {format_value(den, 'gbp')}"
     return text + "."
@@ -116,7 +107,7 @@ def change_sentence(k: Kpi, row: Mapping, period: str) -> str:
     verdict rests on the chart rather than on the comparison, the chart's finding follows."""
     if k.unit == "flag":
         return flag_sentence(k, row, period)
-    v, ly = _num(row.get("value")), _num(row.get("last_year_value"))
+    v, ly = number(row.get("value")), number(row.get("last_year_value"))
     now = format_value(v, k.unit)
     if math.isnan(ly) or str(row.get("last_year_finding") or "") == "not_comparable":
         why = str(row.get("last_year_words") or "").strip()
@@ -125,7 +116,7 @@ def change_sentence(k: Kpi, row: Mapping, period: str) -> str:
         evidence = _evidence(row)
         return text + (f"; {evidence}" if evidence else "") + "."
     before = format_value(ly, k.unit)
-    same_age = not math.isnan(_num(row.get("comparator_age_days"))) or \
+    same_age = not math.isnan(number(row.get("comparator_age_days"))) or \
         str(row.get("comparison_basis", "")).startswith("equal maturity")
     age = " (counted at the same age)" if same_age else ""
     if now == before:
@@ -154,16 +145,16 @@ def change_sentence(k: Kpi, row: Mapping, period: str) -> str:
 def target_sentence(k: Kpi, row: Mapping, period: str) -> str:
     """"The share of 999 calls answered within 10 seconds was 88.2% against a target of 90.0%
     (88.2% in the same quarter last year)."."""
-    now = format_value(_num(row.get("value")), k.unit)
-    ly = _num(row.get("last_year_value"))
+    now = format_value(number(row.get("value")), k.unit)
+    ly = number(row.get("last_year_value"))
     last = "" if math.isnan(ly) else f" ({format_value(ly, k.unit)} in {_same_period(period)})"
     return f"{subject(k)} was {now} against a target of {format_value(k.target, k.unit)}{last}."
 
 
 def too_early_sentence(k: Kpi, row: Mapping, when: date | None, threshold: float) -> str:
-    pending = _num(row.get("pending_share"))
+    pending = number(row.get("pending_share"))
     share = "" if math.isnan(pending) else f", with {pending:.0f}% of outcomes still pending"
-    text = f"{subject(k)} is {format_value(_num(row.get('value')), k.unit)}{share}: too early to tell"
+    text = f"{subject(k)} is {format_value(number(row.get('value')), k.unit)}{share}: too early to tell"
     if when is not None:
         text += f"; it can be judged from about {when:%B %Y}, when fewer than {threshold:g}% of outcomes will be pending"
     return text + "."
@@ -230,11 +221,11 @@ def key_messages(results: pd.DataFrame, catalogue: Sequence[Kpi], period: str,
 def figure_phrase(k: Kpi, row: Mapping, attention: str = "") -> str:
     """The figure a question names, short: "314 against 263 a year ago", "88.2% against a target of
     90.0%", "no (yes last year; outturn £280.71m against a budget of £279.83m)"."""
-    v, ly = _num(row.get("value")), _num(row.get("last_year_value"))
+    v, ly = number(row.get("value")), number(row.get("last_year_value"))
     now = format_value(v, k.unit)
     if k.unit == "flag":
         text = ("yes" if v >= 0.5 else "no") + ("" if math.isnan(ly) else f" ({'yes' if ly >= 0.5 else 'no'} last year")
-        num, den = _num(row.get("numerator")), _num(row.get("denominator"))
+        num, den = number(row.get("numerator")), number(row.get("denominator"))
         if k.id == "finance_outturn_within_budget" and not (math.isnan(num) or math.isnan(den)):
             text += f"; outturn {format_value(num, 'gbp')} against a budget of {format_value(den, 'gbp')}"
         return text + ("" if math.isnan(ly) else ")")
@@ -242,7 +233,7 @@ def figure_phrase(k: Kpi, row: Mapping, attention: str = "") -> str:
         return f"{now} against a target of {format_value(k.target, k.unit)}"
     if math.isnan(ly):
         return now
-    same_age = not math.isnan(_num(row.get("comparator_age_days"))) or \
+    same_age = not math.isnan(number(row.get("comparator_age_days"))) or \
         str(row.get("comparison_basis", "")).startswith("equal maturity")
     return f"{now} against {format_value(ly, k.unit)} a year ago" + (" at the same age" if same_age else "")
 
@@ -262,19 +253,19 @@ def questions(results: pd.DataFrame, catalogue: Sequence[Kpi], period: str,
         attention = str(f["attention"])
         if attention == "too_early":
             when = (judgeable or {}).get(k.id)
-            ask = (f"{plain_name(k)}, {format_value(_num(row.get('value')), k.unit)} so far: judgeable from about "
+            ask = (f"{plain_name(k)}, {format_value(number(row.get('value')), k.unit)} so far: judgeable from about "
                    f"{when:%B %Y}, when fewer than {threshold:g}% of outcomes will be pending. Can the Panel have "
                    "the figure then?") if when is not None else (
-                   f"{plain_name(k)}, {format_value(_num(row.get('value')), k.unit)} so far: too early to tell. When "
+                   f"{plain_name(k)}, {format_value(number(row.get('value')), k.unit)} so far: too early to tell. When "
                    "will enough outcomes be known to judge it?")
         else:
             why = "neutral" if attention == "unusual" and k.polarity == "neutral" else attention
             words = ASK.get(why, ASK["worse"])
             ask = f"{plain_name(k)}: {figure_phrase(k, row, attention)}. {words[:1].upper()}{words[1:]}"
-            if attention == "missing_target" and not math.isnan(_num(row.get("outlook_value"))):
+            if attention == "missing_target" and not math.isnan(number(row.get("outlook_value"))):
                 from kpi_lib.analyse.outlook import outlook_words
-                ask += (f" The year-end outlook is {format_value(_num(row['outlook_value']), k.unit)}, "
-                        f"{outlook_words(_num(row['outlook_p_meet']))}.")
+                ask += (f" The year-end outlook is {format_value(number(row['outlook_value']), k.unit)}, "
+                        f"{outlook_words(number(row['outlook_p_meet']))}.")
         out.append((k.id, ask))
     return out
 

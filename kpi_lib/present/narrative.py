@@ -31,7 +31,8 @@ def _nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x)
 
 
-def _float(x) -> float:
+def number(x: object) -> float:
+    """``x`` as a float, or NaN when it is not a number (None, text, a missing value)."""
     try:
         return float(x)
     except (TypeError, ValueError):
@@ -42,8 +43,8 @@ def significance_words(test: Any, p_value: Any, significant: Any) -> str:
     """The words of a significance test as the Panel reads them: the test's name (or why there is
     none), its p-value, and what that means ("a real change" or "could be chance")."""
     words = ("" if _nan(test) else str(test)).strip()
-    p = _float(p_value)
-    sig = _float(significant)
+    p = number(p_value)
+    sig = number(significant)
     if not words and math.isnan(p):
         return "no test"
     parts = [words] if words else []
@@ -210,7 +211,7 @@ def last_year_sentence(row: pd.Series | dict) -> str:
     if not words:  # a table from before the two questions were answered apart
         return (f"{head[:-1]}; {significance_words(row.get('last_year_test'), row.get('last_year_p_value'), row.get('last_year_significant'))})")
     test = ("" if _nan(row.get("last_year_test")) else str(row.get("last_year_test") or "")).strip()
-    p, q = _float(row.get("last_year_p_value")), _float(row.get("last_year_q_value"))
+    p, q = number(row.get("last_year_p_value")), number(row.get("last_year_q_value"))
     said = [test] if test else []
     if not math.isnan(p):
         said.append("p < 0.001" if p < 0.001 else f"p = {p:.3f}")

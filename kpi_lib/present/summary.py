@@ -35,6 +35,7 @@ from kpi_lib.present.narrative import (
     STATUS_TEXT,
     assurance_text,
     format_value,
+    number,
     shown_change,
     significance_words,
     unit_words,
@@ -71,14 +72,6 @@ def plain_name(kpi: Kpi) -> str:
     return name
 
 
-def _num(x: Any) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return math.nan
-    return v
-
-
 def _str(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x) else str(x)
 
@@ -106,10 +99,10 @@ def suggested_question(verdict_code: str, target: str = "", attention: str = "")
 def short_significance_words(test: Any, p_value: Any, significant: Any) -> str:
     """The test in a few words for the printed one-page summary: the p-value and what it means,
     or, where there is no p-value, the test's own words (e.g. "too few events to test (7)")."""
-    p = _num(p_value)
+    p = number(p_value)
     if math.isnan(p):
         return significance_words(test, p_value, significant)
-    sig = _num(significant)
+    sig = number(significant)
     text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
     if not math.isnan(sig):
         text += ", real" if sig >= 0.5 else ", chance"
@@ -137,7 +130,7 @@ def plain_test_word(p_value: Any, significant: Any, finding: Any = None) -> str:
     f = _str(finding)
     if f:
         return FINDING_WORDS.get(f, f.replace("_", " "))
-    sig = _num(significant)
+    sig = number(significant)
     if math.isnan(sig):
         return "not tested"
     return "a real change" if sig >= 0.5 else "could be chance"
@@ -155,7 +148,7 @@ def comparator_text(r: Mapping[str, Any], unit: str) -> str:
         return words[:1].upper() + words[1:] if words else "—"
     if unit == "flag":  # "from Yes to No" names both values already
         return shown_change(r["value"], r["last_year_value"], unit)
-    same_age = " at the same age" if not pd.isna(_num(r.get("comparator_age_days"))) else ""
+    same_age = " at the same age" if not pd.isna(number(r.get("comparator_age_days"))) else ""
     return (f"{shown_change(r['value'], r['last_year_value'], unit)} on "
             f"{format_value(r['last_year_value'], unit)}{same_age}")
 
@@ -224,7 +217,7 @@ def sparkline_svg(series: pd.DataFrame, alt: str, width: int = 88, height: int =
     """A small inline SVG line (role img, with the alt text as its accessible name and title).
     Gaps where a quarter was not reported; the latest point is marked."""
     e = html.escape
-    vals = [_num(v) for v in series["value"]] if len(series) else []
+    vals = [number(v) for v in series["value"]] if len(series) else []
     ok = [v for v in vals if not math.isnan(v)]
     head = (f'<svg class="spark" role="img" aria-label="{e(alt)}" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{e(alt)}</title>')
@@ -301,7 +294,7 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
         series = sparkline_series(history, k.id, _str(r.get("basis")))
         if k.unit == "flag":  # a yes/no KPI: no line to draw
             series = series.iloc[:0]
-        same_age = not pd.isna(_num(r.get("comparator_age_days")))
+        same_age = not pd.isna(number(r.get("comparator_age_days")))
         alt = (f"{name}: a yes/no measure, no trend line." if k.unit == "flag"
                else sparkline_alt(series, k.unit, name, same_age))
         first, last = sparkline_ends(series, k.unit)
@@ -338,7 +331,7 @@ def _test_columns(r: Mapping[str, Any], reported: bool) -> dict[str, str]:
     args = (r.get("last_year_test"), r.get("last_year_p_value"),
             math.nan if words else r.get("last_year_significant"))
     full = clean_test_words(significance_words(*args))
-    q = _num(r.get("last_year_q_value"))
+    q = number(r.get("last_year_q_value"))
     q_words = "" if math.isnan(q) else ("q < 0.001" if q < 0.001 else f"q = {q:.3f}")
     if q_words:
         full += f"; {q_words} across the report's tests"
@@ -449,7 +442,7 @@ def _sample(row: pd.Series) -> str:
         if row.get("family") in ("satisfaction", "confidence") and not pd.isna(row.get("sample_n")):
             return f"n = {row['sample_n']:,.0f} respondents"
         text = f"{row['numerator']:,.0f} of {row['denominator']:,.0f}"
-        pending = _num(row.get("pending_share"))
+        pending = number(row.get("pending_share"))
         if row.get("basis") == "cohort" and not math.isnan(pending) and pending > 0:
             text += f"; {pending:.0f}% still awaiting an outcome"
         return text
