@@ -124,7 +124,25 @@ def chart_reading(row: Mapping, chart: pd.DataFrame, grain: str) -> str:
         from kpi_lib.measure.coverage import month_label
         months = [pd.Timestamp(x).date() for x in chart.loc[gaps, "x"]]
         parts.append(f"Not in the data: {month_label(months)} (the line breaks: never read as zero).")
-    return " ".join(parts)
+    parts.append(maturity_note(row, grain))
+    return " ".join(p for p in parts if p)
+
+
+def maturity_note(row: Mapping, grain: str) -> str:
+    """Why a cohort outcome rate's quarter sits above its monthly points: each month is counted
+    ``comparator_age_days`` after its own end, the quarter that many days after the quarter's
+    end, so the quarter's earlier months have had longer to gather outcomes. Empty for any other
+    chart."""
+    age = _number(row.get("comparator_age_days"))
+    if grain != "month" or age is None or str(row.get("basis") or "") != "cohort":
+        return ""
+    days = f"{age:.0f} days"
+    value = row.get("value")
+    figure = f"the quarter's figure ({format_value(value, str(row.get('unit') or 'percent'))})" if _number(value) is not None \
+        else "the quarter's figure"
+    return (f"Each month's point counts outcomes within {days} of the month's end; {figure} counts "
+            f"outcomes up to {days} after the quarter ends, so its earlier months have had longer to "
+            "gather outcomes and it sits above the months.")
 
 
 def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,

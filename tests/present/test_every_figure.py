@@ -12,7 +12,7 @@ import pytest
 from kpi_lib.present.excel import readable
 from kpi_lib.present.narrative import shown_change
 from kpi_lib.present.summary import comparator_text
-from kpi_lib.present.views import kpi_overview, sources_html
+from kpi_lib.present.views import chart_reading, kpi_overview, sources_html
 
 NAN = math.nan
 
@@ -115,3 +115,16 @@ def test_spreadsheet_says_survey_counts_are_weighted_and_names_the_survey():
                                         "weighted respondents satisfied: 475 of 686", "253 of 2,516"]
     assert list(rounded["source"]) == ["The public confidence survey", "The victim satisfaction survey",
                                        "Force records"]
+
+
+def test_a_monthly_cohort_chart_says_why_the_quarter_sits_above_its_months():
+    chart = pd.DataFrame({"x": pd.date_range("2024-01-01", periods=15, freq="MS"), "y": [9.0] * 15})
+    row = _row("vwi_charge_rate", "cohort", 10.055644, 7.713718, comparator_age_days=45.0)
+    assert chart_reading(row, chart, "month") == (
+        "Each month's point counts outcomes within 45 days of the month's end; the quarter's figure "
+        "(10.1%) counts outcomes up to 45 days after the quarter ends, so its earlier months have had "
+        "longer to gather outcomes and it sits above the months.")
+    later = chart_reading({**row, "comparator_age_days": 76.0}, chart, "month")
+    assert "within 76 days of the month's end" in later and "up to 76 days after" in later
+    assert chart_reading({**row, "basis": "in_period", "comparator_age_days": math.nan}, chart, "month") == ""
+    assert chart_reading(row, chart, "quarter") == ""
