@@ -19,7 +19,7 @@ from datetime import date
 import pandas as pd
 
 from kpi_lib.config.catalogue import Kpi
-from kpi_lib.present.narrative import format_value, number
+from kpi_lib.present.narrative import format_value, number, shown_difference
 from kpi_lib.present.summary import plain_name
 
 MAX_MESSAGES = 6
@@ -101,10 +101,19 @@ def flag_sentence(k: Kpi, row: Mapping, period: str) -> str:
     return text + "."
 
 
+def _shown_unchanged(value: float, last_year: float, unit: str) -> bool:
+    """Whether the change as shown rounds to nothing: "+0" or "+1 (+0.0%)" (2,516 against 2,515),
+    "+0.0 points": too small to call a rise or a fall."""
+    change, pct = shown_difference(value, last_year, unit)
+    return change == 0 or (not math.isnan(pct) and abs(pct) < 0.05)
+
+
 def change_sentence(k: Kpi, row: Mapping, period: str) -> str:
     """"Rape offences rose to 314 from 263 in the same quarter last year; the rise is larger
-    than chance would explain." (the comparator at the same age for a maturing rate). Where the
-    verdict rests on the chart rather than on the comparison, the chart's finding follows."""
+    than chance would explain." (the comparator at the same age for a maturing rate). A change
+    that shows as nothing is no rise or fall: "Violence with injury was unchanged at 2,516 (2,515 a
+    year ago)". Where the verdict rests on the chart rather than on the comparison, the chart's
+    finding follows."""
     if k.unit == "flag":
         return flag_sentence(k, row, period)
     v, ly = number(row.get("value")), number(row.get("last_year_value"))
@@ -122,20 +131,25 @@ def change_sentence(k: Kpi, row: Mapping, period: str) -> str:
     if now == before:
         noun = "change"
         text = f"{subject(k)} stood at {now}, as in {_same_period(period)}{age}"
+    elif _shown_unchanged(v, ly, k.unit):
+        noun = "change"
+        ago = "a year ago" if "Q" in period else "last year"
+        text = f"{subject(k)} was unchanged at {now} ({before} {ago}{', counted at the same age' if same_age else ''})"
     else:
         verb, noun = ("rose to", "rise") if v > ly else ("fell to", "fall")
         text = f"{subject(k)} {verb} {now} from {before} in {_same_period(period)}{age}"
     real = _real(row)
+    unchanged = now != before and _shown_unchanged(v, ly, k.unit)
     if real:
         text += f"; the {noun} is larger than chance would explain"
-    elif real is False:
+    elif real is False and not unchanged:
         text += f"; the {noun} could be chance"
     elif str(row.get("last_year_finding") or "") == "not_enough_data":
         text += "; there is not enough data to tell whether it is a real change"
     elif str(row.get("last_year_finding") or "") == "not_confirmed":
         text += f"; the {noun} is possibly real but not confirmed once the report's many tests are allowed for"
     evidence = _evidence(row)
-    if evidence and real is False:
+    if evidence and real is False and not unchanged:
         text += f", but {evidence}"
     elif evidence:
         text += f"; {evidence}"
@@ -220,7 +234,9 @@ def key_messages(results: pd.DataFrame, catalogue: Sequence[Kpi], period: str,
 
 def figure_phrase(k: Kpi, row: Mapping, attention: str = "") -> str:
     """The figure a question names, short: "314 against 263 a year ago", "88.2% against a target of
-    90.0%", "no (yes last year; outturn £280.71m against a budget of £279.83m)"."""
+    90.0%", "no (yes last year; outturn £280.71m against a budget of £279.83m)"; for a steady trend,
+    the trend from the stored chart words: "2,516, a steady rise since 2019 on the chart (2,515 a
+    year ago)"."""
     v, ly = number(row.get("value")), number(row.get("last_year_value"))
     now = format_value(v, k.unit)
     if k.unit == "flag":
@@ -235,6 +251,10 @@ def figure_phrase(k: Kpi, row: Mapping, attention: str = "") -> str:
         return now
     same_age = not math.isnan(number(row.get("comparator_age_days"))) or \
         str(row.get("comparison_basis", "")).startswith("equal maturity")
+    trend = str(row.get("spc_words") or "").strip()
+    if attention == "trend" and trend and str(row.get("spc_finding") or "") == "trend":
+        return (f"{now}, {trend[:1].lower()}{trend[1:]} on the chart ({format_value(ly, k.unit)} a year ago"
+                + (" at the same age" if same_age else "") + ")")
     return f"{now} against {format_value(ly, k.unit)} a year ago" + (" at the same age" if same_age else "")
 
 

@@ -232,6 +232,23 @@ def test_a_change_not_confirmed_is_neither_chance_nor_real():
         "possibly real but not confirmed once the report's many tests are allowed for.")
 
 
+def test_a_change_that_shows_as_nothing_is_unchanged_and_a_trend_question_names_the_trend():
+    """2,516 against 2,515 is +1 (+0.0%): neither a rise nor a fall; the question on a steady
+    trend quotes the trend, not only the year-ago pair."""
+    row = _row("vwi_volume", 2516.0, 2515.0, "trend", last_year_finding="no_clear_change", spc_finding="trend",
+               spc_words="a steady rise since 2019", verdict_direction="worse")
+    assert messages.change_sentence(KPI["vwi_volume"], row, "2024/25 Q4") == (
+        "Violence with injury was unchanged at 2,516 (2,515 a year ago); on the chart, a steady rise since 2019.")
+    asks = dict(messages.questions(_results(row), CATALOGUE, "2024/25 Q4"))
+    assert asks["vwi_volume"] == ("Volume of violence with injury: 2,516, a steady rise since 2019 on the chart "
+                                  "(2,515 a year ago). What lies behind the steady trend, and is it expected to "
+                                  "continue?")
+    # +5 on 2,515 is +0.2%: a rise, as before
+    row = _row("vwi_volume", 2520.0, 2515.0, "normal", last_year_finding="no_clear_change")
+    assert messages.change_sentence(KPI["vwi_volume"], row, "2024/25 Q4") == (
+        "Violence with injury rose to 2,520 from 2,515 in the same quarter last year; the rise could be chance.")
+
+
 def test_questions_are_short_and_name_the_figure_and_comparator():
     results = _results(
         _row("rape_volume", 314.0, 263.0, "higher", last_year_finding="higher"),
