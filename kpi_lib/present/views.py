@@ -129,7 +129,7 @@ def chart_reading(row: Mapping, chart: pd.DataFrame, grain: str) -> str:
 
 
 def maturity_note(row: Mapping, grain: str) -> str:
-    """Why a cohort outcome rate's quarter sits above its monthly points: each month is counted
+    """Why a cohort outcome rate's quarter tends to sit above its monthly points: each month is counted
     ``comparator_age_days`` after its own end, the quarter that many days after the quarter's
     end, so the quarter's earlier months have had longer to gather outcomes. Empty for any other
     chart."""
@@ -142,7 +142,7 @@ def maturity_note(row: Mapping, grain: str) -> str:
         else "the quarter's figure"
     return (f"Each month's point counts outcomes within {days} of the month's end; {figure} counts "
             f"outcomes up to {days} after the quarter ends, so its earlier months have had longer to "
-            "gather outcomes and it sits above the months.")
+            "gather outcomes and it tends to sit above the months.")
 
 
 def card_html(row: Mapping, kpi, period_label: str, chart: pd.DataFrame | None,

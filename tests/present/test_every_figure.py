@@ -123,7 +123,7 @@ def test_a_monthly_cohort_chart_says_why_the_quarter_sits_above_its_months():
     assert chart_reading(row, chart, "month") == (
         "Each month's point counts outcomes within 45 days of the month's end; the quarter's figure "
         "(10.1%) counts outcomes up to 45 days after the quarter ends, so its earlier months have had "
-        "longer to gather outcomes and it sits above the months.")
+        "longer to gather outcomes and it tends to sit above the months.")
     later = chart_reading({**row, "comparator_age_days": 76.0}, chart, "month")
     assert "within 76 days of the month's end" in later and "up to 76 days after" in later
     assert chart_reading({**row, "basis": "in_period", "comparator_age_days": math.nan}, chart, "month") == ""
