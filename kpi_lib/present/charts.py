@@ -93,7 +93,9 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
     flagged = chart[chart["rule"].fillna("") != ""]
     parts = [f"SPC chart of {name}, one point per {grain} from {_label(chart['x'].iloc[0], grain)} to "
              f"{_label(last['x'], grain)} ({len(chart)} points).",
-             f"Latest value {format_value(last['y'], unit)}; mean {format_value(last['mean'], unit)}; "
+             f"Latest value {format_value(last['y'], unit)}; "
+             f"{centre_line_label(chart).lower()} {format_value(last['mean'], unit)}"
+             f"{'' if centre_line_label(chart) == 'Mean' else ' at the latest point'}; "
              f"process limits {format_value(last['lpl'], unit)} to {format_value(last['upl'], unit)}.",
              f"Latest point: {VARIATION_LABELS.get(last['variation'], 'not enough data').lower()}.",
              f"{len(flagged)} of {len(chart)} points show special cause variation."]
@@ -111,6 +113,19 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
     for i, a in enumerate(annotations, start=1):
         parts.append(f"Marker {i}, {pd.Timestamp(a.date):%B %Y}: {a.text}")
     return " ".join(parts)
+
+
+def centre_line_label(chart: pd.DataFrame) -> str:
+    """What the chart's centre line is, for its key: "Mean" when flat, "Trend line" when it
+    follows a steady trend, "Centre line" when it moves with seasonal factors (and perhaps a trend)."""
+    if "mean" not in chart:
+        return "Mean"
+    seg = chart["segment"] if "segment" in chart else pd.Series(0, index=chart.index)
+    spread = chart.groupby(seg)["mean"].agg(lambda m: m.max() - m.min() if m.notna().any() else 0.0)
+    if not (spread > 1e-9 * chart["mean"].abs().max()).any():
+        return "Mean"
+    seasonal = "adjustment" in chart and (pd.to_numeric(chart["adjustment"], errors="coerce").fillna(1) != 1).any()
+    return "Centre line" if seasonal else "Trend line"
 
 
 def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grain: str,
@@ -142,9 +157,10 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
     seg = chart["segment"] if "segment" in chart else pd.Series(0, index=chart.index)
     judged = chart["upl"].notna() if "upl" in chart else pd.Series(False, index=chart.index)
     since = f" (from {x[judged].min():%b %Y})" if judged.any() and not judged.all() else ""
+    centre = centre_line_label(chart)
     for i, (_, d) in enumerate(chart.assign(xd=x, _seg=seg).groupby("_seg", sort=False)):
         ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=1.1, linestyle="-",
-                label="Mean" if i == 0 else None)
+                label=centre if i == 0 else None)
         ax.plot(d["xd"], d["upl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":",
                 label=f"Usual range{since}" if i == 0 else None)
         ax.plot(d["xd"], d["lpl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":")

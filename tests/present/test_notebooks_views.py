@@ -284,3 +284,15 @@ def test_chart_numbers_show_percent_limits_clipped_at_0():
     t = chart_numbers(chart, "percent")
     assert t["Lower limit"].tolist() == ["0.0%", "0.0%"]
     assert limits_clipped(chart, "percent") and not limits_clipped(chart, "count")
+
+
+def test_the_chart_key_names_a_sloped_centre_line_for_what_it_is():
+    from kpi_lib.present.charts import centre_line_label
+    x = pd.date_range("2023-04-01", periods=4, freq="MS")
+    flat = pd.DataFrame({"x": x, "mean": 10.0, "segment": 1, "adjustment": 1.0})
+    assert centre_line_label(flat) == "Mean"
+    assert centre_line_label(flat.assign(mean=[10.0, 10.5, 11.0, 11.5])) == "Trend line"
+    seasonal = flat.assign(mean=[9.0, 10.0, 11.0, 10.0], adjustment=[0.9, 1.0, 1.1, 1.0])
+    assert centre_line_label(seasonal) == "Centre line"
+    # two segments, each flat at its own level (limits recalculated after a known change): still a mean
+    assert centre_line_label(flat.assign(mean=[10.0, 10.0, 12.0, 12.0], segment=[1, 1, 2, 2])) == "Mean"
