@@ -199,7 +199,8 @@ def last_year_sentence(row: pd.Series | dict) -> str:
     """The comparison with the same period last year as a KPI's section says it: the change as the
     difference of the values shown (:func:`shown_change`), the comparator, the stored answer
     (``last_year_words``: "no clear change (95% interval ...)", "not comparable: ...") and the
-    test with its p-value and its q-value after allowing for the report's many tests."""
+    test with its p-value and its q-value (after allowing for the report's many tests, as the
+    summary's note says)."""
     unit = row["unit"]
     words = "" if _nan(row.get("last_year_words")) else str(row.get("last_year_words") or "").strip()
     if str(row.get("last_year_finding") or "") == "not_comparable" and words:
@@ -212,11 +213,11 @@ def last_year_sentence(row: pd.Series | dict) -> str:
         return (f"{head[:-1]}; {significance_words(row.get('last_year_test'), row.get('last_year_p_value'), row.get('last_year_significant'))})")
     test = ("" if _nan(row.get("last_year_test")) else str(row.get("last_year_test") or "")).strip()
     p, q = number(row.get("last_year_p_value")), number(row.get("last_year_q_value"))
-    said = [test] if test else []
+    said = [test] if test and test.lower() not in words.lower() else []  # "not tested: ..." is said once
     if not math.isnan(p):
         said.append("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
     if not math.isnan(q) and not re.search(r"\bq [<=]", words):  # a real change's words give q already
-        said.append(f"q {'< 0.001' if q < 0.001 else f'= {q:.3f}'} allowing for the report's many tests")
+        said.append(f"q {'< 0.001' if q < 0.001 else f'= {q:.3f}'}")
     return unit_words(f"{head}: {words}" + (f"; {', '.join(said)}" if said else ""))
 
 

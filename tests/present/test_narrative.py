@@ -71,8 +71,7 @@ def test_finding_says_the_stored_answer_with_p_and_q_and_the_change_of_the_shown
                last_year_words="no clear change (95% interval -6.2 to +2.1 points)")
     assert finding(row, "2024/25 Q4") == (
         "73.0% in 2024/25 Q4; -2.0 points on the same period last year (75.0%): no clear change (95% "
-        "interval -6.2 to +2.1 points); two-proportion z-test, p = 0.328, q = 0.482 allowing for the "
-        "report's many tests.")
+        "interval -6.2 to +2.1 points); two-proportion z-test, p = 0.328, q = 0.482.")
     real = {**row, "value": 7.9861, "last_year_value": 6.5041, "last_year_p_value": 1.3e-08,
             "last_year_q_value": 3.3e-07, "last_year_finding": "higher",
             "last_year_words": "higher, a real change (q < 0.001; 95% interval +1.0 to +2.0 points)"}
@@ -82,6 +81,12 @@ def test_finding_says_the_stored_answer_with_p_and_q_and_the_change_of_the_shown
     gap = {**row, "last_year_value": math.nan, "change_last_year": math.nan, "last_year_finding": "not_comparable",
            "last_year_words": "not comparable: 2024/25 Q3 is not in the data"}
     assert finding(gap, "2025/26 Q3") == "73.0% in 2025/26 Q3; not comparable: 2024/25 Q3 is not in the data."
+    untested = {**row, "unit": "seconds", "value": 105.5, "last_year_value": 106.7, "last_year_p_value": math.nan,
+                "last_year_q_value": math.nan, "last_year_finding": "not_tested",
+                "last_year_test": "not tested: the waits behind the average are not kept",
+                "last_year_words": "not tested: the waits behind the average are not kept"}
+    assert finding(untested, "2024/25 Q4") == ("105.5 s in 2024/25 Q4; -1.2 s on the same period last year "
+                                               "(106.7 s): not tested: the waits behind the average are not kept.")
 
 
 def test_finding_names_the_comparison_basis_and_provisional_share():
