@@ -14,12 +14,13 @@ the words (:func:`finalise`). The rule, also in docs/methods.md:
   history (:func:`kpi_lib.core.stats.quasi_poisson_change`); proportions by the two-proportion
   z-test with Newcombe's interval; medians by Mood's median test with a bootstrap interval.
 - After Benjamini-Hochberg across every last-year test of the report: **higher** / **lower** (a
-  real change) when q < ``fdr_q`` (0.05); **not enough data to tell** when the interval reaches
+  real change) when q < ``fdr_q`` (0.05); **possibly higher / lower, not confirmed**
+  (``not_confirmed``) when p is below 0.05 but q is not, whatever the interval's width: a hint
+  that the many tests of the report do not confirm, never "a real change"; **not enough data to
+  tell** when the interval reaches
   further than the practical margin on either side of the estimate (``practical_margin_pct``
   for counts and medians, ``practical_margin_points`` for percentages), or there are too few
-  events to test; **possibly higher / lower, not confirmed** (``not_confirmed``) when p is below
-  0.05 but q is not: a hint that the many tests of the report do not confirm, never "a real
-  change"; otherwise **no clear change**.
+  events to test; otherwise **no clear change**.
 
 Pure: dicts and frames in, dicts and frames out.
 """
@@ -182,8 +183,9 @@ def words(finding: str, reason: str, q: float, p: float = math.nan, tests: int =
     +41%)", "not comparable: 2023/24 Q4 is not in the data", "not tested: ...". A change with
     p below 0.05 that fails the false discovery rate says so: "possibly higher, not confirmed once
     the report's 25 tests are allowed for (p = 0.043, q = 0.18; 95% interval +0.0 to +0.6 min)"
-    (``not_confirmed``), or, where the interval is also too wide, "not enough data to tell (p =
-    0.028, but q = 0.14 allowing for the report's 25 tests; ...)"."""
+    (``not_confirmed``), also where the interval is wide: a change whose test reaches p < 0.05
+    has enough data to be a possible change, and "not enough data" would read as the force's data
+    falling short."""
     if not finding:
         return ""
     if finding == "not_confirmed":
@@ -234,8 +236,9 @@ def finalise(results: pd.DataFrame, fdr_q: float = DEFAULT_FDR_Q) -> pd.DataFram
     for f, w, r, ch, pp, qq in zip(out["_finding"], out["_too_wide"], out["_reason"], out["change_last_year"],
                                    p, q, strict=True):
         code = finding_after_q(str(f or ""), qq, ch, bool(w), fdr_q) if (f or not np.isnan(qq)) else ""
-        if code == "no_clear_change" and not np.isnan(pp) and pp < fdr_q and not _nan(ch) and ch != 0:
-            code = "not_confirmed"  # p below 0.05 but not after allowing for the many tests
+        if code in ("no_clear_change", "not_enough_data") and not np.isnan(pp) and pp < fdr_q \
+                and not _nan(ch) and ch != 0:
+            code = "not_confirmed"  # p below 0.05 but not after allowing for the many tests, wide or not
         findings.append(code)
         texts.append(words(code, str(r or ""), qq, pp, tests, fdr_q, ch))
         sig.append(math.nan if np.isnan(qq) else float(qq < fdr_q))

@@ -86,13 +86,14 @@ def test_finalise_applies_benjamini_hochberg_across_the_tests():
     out = compare.finalise(df)
     # q: .001 * 4 / 1 = .004; .028 * 4 / 2 = .056; .5 * 4 / 3 = .667; .9
     assert list(out["last_year_q_value"].round(4)[:4]) == [0.004, 0.056, 0.6667, 0.9]
-    assert list(out["last_year_finding"]) == ["higher", "not_enough_data", "no_clear_change", "not_enough_data",
+    # row 2: p < 0.05 but q is not, with a wide interval: possible, not confirmed (not "not enough data")
+    assert list(out["last_year_finding"]) == ["higher", "not_confirmed", "no_clear_change", "not_enough_data",
                                               "not_comparable"]
     assert list(out["last_year_significant"][:4]) == [1.0, 0.0, 0.0, 0.0]
     assert math.isnan(out["last_year_significant"].iloc[4])
     assert out["last_year_words"].iloc[0] == "higher, a real change (q = 0.004; 95% interval +2.0% to +8.0%)"
-    assert out["last_year_words"].iloc[1] == ("not enough data to tell (p = 0.028, but q = 0.06 allowing for "
-                                              "the report's 4 tests; 95% interval +1.0% to +41.1%)")
+    assert out["last_year_words"].iloc[1] == ("possibly higher, not confirmed once the report's 4 tests are "
+                                              "allowed for (p = 0.028, q = 0.06; 95% interval +1.0% to +41.1%)")
     assert out["last_year_words"].iloc[4] == "not comparable: 2023/24 Q4 is not in the data"
     assert not any(c.startswith("_") for c in out.columns)
 
