@@ -9,8 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from helpers import REPO, built_once
+
+# Speed is measured in bench/, never by a time limit inside a test: a property test on a loaded
+# 2-core machine must not fail because an example took longer than Hypothesis's default 200 ms.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session", autouse=True)
