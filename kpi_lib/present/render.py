@@ -351,11 +351,21 @@ def printable(page_html: str) -> str:
 
 def clean_outline(pdf_path: Path) -> None:
     """Bookmarks as a reader expects them: Chromium sometimes repeats a heading's text in its
-    bookmark ("Appendix A ...Appendix A ..."); each title is written once, in one line."""
+    bookmark ("Appendix A ...Appendix A ..."); each title is written once, in one line. (pypdf's
+    note that Chromium's trailer under-counts its objects is not shown: the file is whole, as
+    :func:`check_pdf` then confirms.)"""
+    import logging
+
     import pypdf
     from pypdf.generic import NameObject, TextStringObject
 
-    writer = pypdf.PdfWriter(clone_from=str(pdf_path))
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        writer = pypdf.PdfWriter(clone_from=str(pdf_path))
+    finally:
+        log.setLevel(level)
     outlines = writer._root_object.get("/Outlines")
     changed = False
 

@@ -226,7 +226,7 @@ def show_verdicts(rep: ReportRun) -> None:
           '<p class="print-only">Table 1 order. Each verdict answers: a real change since a year ago (the '
           "test)? Unusual on the chart? (See the note under the table.)</p>"
           + verdict_key_html(rep.verdicts, set(table["verdict_code"]))
-          + verdict_table_html(table, f"Budget KPIs, {rep.period.label}: latest value, last 8 "
+          + verdict_table_html(table, f"Budget KPIs, {rep.period.label}: latest value, recent "
                                "quarters, verdict and change on last year")
           + "</section>")
 
