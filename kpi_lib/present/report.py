@@ -547,11 +547,14 @@ def methods_html(rep: ReportRun) -> str:
         "the chart; a steady trend; not enough data to tell; no clear change. Outcome rates still "
         "maturing are compared at equal maturity, or called too early to tell. Months missing from "
         "the data are never read as zero.</p>",
-        f'<h3 id="glossary">Glossary</h3><details class="print-open"><summary>The words this report '
-        f'uses, explained</summary><dl class="glossary">{glossary}</dl></details>',
     ]
     rules = "; ".join(f"{v}" for v in VARIATION_LABELS.values())
-    parts.append("<details><summary>SPC rules in detail</summary><p>XmR chart (NHS England Making "
+    pmf = pmf_coverage(rep.catalogue)
+    parts.append(f"<p><strong>About the KPI list.</strong> Table 1 marks "
+                 f"{e(pmf.sentence('as already included in force reports'))}; the paper's text says 14 "
+                 "(64%), counting differently.</p>")
+    parts.append('<details class="print-open"><summary>SPC rules in detail</summary><p>XmR chart (NHS England '
+                 "Making "
                  "Data Count, as NHSRplotthedots): mean and process limits at the mean plus or minus "
                  f"{spc.LIMIT} times the average moving range. Special cause: a point outside the limits; "
                  f"{spc.RUN} points in a row rising or falling; 2 of 3 points near a limit on the same side; "
@@ -559,10 +562,9 @@ def methods_html(rep: ReportRun) -> str:
                  "give trial limits. "
                  f"Variation labels: {e(rules)}. Assurance labels: "
                  f"{e('; '.join(ASSURANCE_LABELS.values()))}.</p></details>")
-    pmf = pmf_coverage(rep.catalogue)
-    parts.append(f"<p><strong>About the KPI list.</strong> Table 1 marks "
-                 f"{e(pmf.sentence('as already included in force reports'))}; the paper's text says 14 "
-                 "(64%), counting differently.</p>")
+    # the glossary last: on paper its two columns run to the foot of the page
+    parts.append(f'<h3 id="glossary">Glossary</h3><details class="print-open"><summary>The words this report '
+                 f'uses, explained</summary><dl class="glossary">{glossary}</dl></details>')
     return "".join(parts)
 
 
