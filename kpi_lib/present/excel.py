@@ -178,6 +178,7 @@ CODE_WORDS = {
     "month": "Month", "quarter": "Quarter", "not_applicable": "Not applicable",
     "outside_limits": "A point outside the usual range", "shift": "A run on one side of the mean",
     "trend": "A run rising or falling", "two_in_three": "Two of three points near a limit",
+    "better": "Better", "worse": "Worse", "higher": "Higher", "lower": "Lower", "final": "Final",
 }
 UNIT_DECIMALS = {"count": 0, "percent": 1, "minutes": 1, "seconds": 1, "tco2e": 0, "gbp": -4, "flag": 0}
 #: columns rounded as the report shows them, whatever the unit (decimal places)
