@@ -61,9 +61,13 @@ def wait_for_kernels(run: subprocess.Popen, timeout: float = 120) -> list[psutil
 
 
 def ps_alive(procs: list[psutil.Process]) -> list[str]:
-    """The processes (by ``ps``) among ``procs`` still running, zombies excepted."""
+    """The processes (by ``ps``) among ``procs`` still running, zombies excepted, after giving
+    each up to 10 s to finish exiting: a kernel signalled as the run stops may still be tearing
+    down (``[python]``, state R, its command line already gone) when the run's own process ends;
+    one that is still there after that is one the run left behind."""
     if not procs:
         return []
+    psutil.wait_procs(procs, timeout=10)
     r = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-p", ",".join(str(p.pid) for p in procs)],
                        capture_output=True, text=True)
     return [line for line in r.stdout.splitlines() if line.split()[1][0] != "Z"]
