@@ -115,6 +115,25 @@ def spc_alt_text(chart: pd.DataFrame, name: str, unit: str, grain: str, target: 
     return " ".join(parts)
 
 
+def _draw_limits_and_signals(ax, chart: pd.DataFrame, x: pd.Series, seg: pd.Series, *, centre: str,
+                             limits: str, centre_width: float, limit_width: float, marker_size: float,
+                             edge_width: float) -> None:
+    """The centre line and usual range of each segment (broken at a rebase) and the special-cause
+    points by shape, keyed once: the one drawing of an SPC chart's limits, for a single chart and
+    for each small multiple alike, so both name the centre line and the range in the same words."""
+    for i, (_, d) in enumerate(chart.assign(xd=x, _seg=seg).groupby("_seg", sort=False)):
+        ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=centre_width, linestyle="-",
+                label=centre if i == 0 else None)
+        ax.plot(d["xd"], d["upl"], color=AF_CATEGORICAL[4], linewidth=limit_width, linestyle=":",
+                label=limits if i == 0 else None)
+        ax.plot(d["xd"], d["lpl"], color=AF_CATEGORICAL[4], linewidth=limit_width, linestyle=":")
+    for kind, (marker, colour, label) in MARKERS.items():
+        pts = chart[chart["variation"].astype(str).str.startswith(kind)]
+        if len(pts):
+            ax.scatter(pd.to_datetime(pts["x"]), pts["y"], marker=marker, s=marker_size, color=colour,
+                       edgecolor="black", linewidth=edge_width, label=label, zorder=4)
+
+
 def centre_line_label(chart: pd.DataFrame) -> str:
     """What the chart's centre line is, for its key: "Mean" when flat, "Trend line" when it
     follows a steady trend, "Centre line" when it moves with seasonal factors (and perhaps a trend)."""
@@ -158,17 +177,8 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
     judged = chart["upl"].notna() if "upl" in chart else pd.Series(False, index=chart.index)
     since = f" (from {x[judged].min():%b %Y})" if judged.any() and not judged.all() else ""
     centre = centre_line_label(chart)
-    for i, (_, d) in enumerate(chart.assign(xd=x, _seg=seg).groupby("_seg", sort=False)):
-        ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=1.1, linestyle="-",
-                label=centre if i == 0 else None)
-        ax.plot(d["xd"], d["upl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":",
-                label=f"Usual range{since}" if i == 0 else None)
-        ax.plot(d["xd"], d["lpl"], color=AF_CATEGORICAL[4], linewidth=1, linestyle=":")
-    for kind, (marker, colour, label) in MARKERS.items():
-        pts = chart[chart["variation"].astype(str).str.startswith(kind)]
-        if len(pts):
-            ax.scatter(pd.to_datetime(pts["x"]), pts["y"], marker=marker, s=42, color=colour,
-                       edgecolor="black", linewidth=0.6, label=label, zorder=4)
+    _draw_limits_and_signals(ax, chart, x, seg, centre=centre, limits=f"Usual range{since}",
+                             centre_width=1.1, limit_width=1.0, marker_size=42, edge_width=0.6)
     if provisional_from is not None:
         prov = chart[x >= pd.Timestamp(provisional_from)]
         if len(prov):
@@ -203,7 +213,7 @@ def spc_figure(chart: pd.DataFrame, *, title: str | None = None, unit: str, grai
 def spc_small_multiples(charts: dict[str, pd.DataFrame], *, unit: str, grain: str, ncols: int = 3) -> plt.Figure:
     """One XmR chart per area (or any group of the same measure), all on one value scale and the
     same months so that a taller line means a bigger value, titled with the group's name, one key
-    above them all: values, mean, process limits, special-cause points by shape. (Charts of one
+    above them all: values, centre line, usual range, special-cause points by shape. (Charts of one
     series, with target and annotation markers: :func:`spc_figure`.)"""
     import matplotlib.dates as mdates
 
@@ -223,16 +233,8 @@ def spc_small_multiples(charts: dict[str, pd.DataFrame], *, unit: str, grain: st
         x = pd.to_datetime(chart["x"])
         ax.plot(x, chart["y"], color=AF_CATEGORICAL[0], marker="o", markersize=2, linewidth=1.2, label="Value")
         seg = chart["segment"] if "segment" in chart else pd.Series(0, index=chart.index)
-        for k, (_, d) in enumerate(chart.assign(xd=x, _seg=seg).groupby("_seg", sort=False)):
-            ax.plot(d["xd"], d["mean"], color=AF_CATEGORICAL[4], linewidth=1, label="Mean" if k == 0 else None)
-            ax.plot(d["xd"], d["upl"], color=AF_CATEGORICAL[4], linewidth=0.9, linestyle=":",
-                    label="Process limits" if k == 0 else None)
-            ax.plot(d["xd"], d["lpl"], color=AF_CATEGORICAL[4], linewidth=0.9, linestyle=":")
-        for kind, (marker, colour, label) in MARKERS.items():
-            pts = chart[chart["variation"].astype(str).str.startswith(kind)]
-            if len(pts):
-                ax.scatter(pd.to_datetime(pts["x"]), pts["y"], marker=marker, s=28, color=colour,
-                           edgecolor="black", linewidth=0.5, label=label, zorder=4)
+        _draw_limits_and_signals(ax, chart, x, seg, centre=centre_line_label(chart), limits="Usual range",
+                                 centre_width=1.0, limit_width=0.9, marker_size=28, edge_width=0.5)
         ax.set_title(names[i], fontsize=10, loc="left")
         ax.tick_params(labelsize=8)
     lo = min(float(c[["y", "lpl"]].min().min()) for c in charts.values()) if charts else 0.0

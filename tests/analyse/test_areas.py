@@ -152,3 +152,21 @@ def test_area_section_words_follow_the_population_and_own_areas(two_area_panel):
     page = areas_html(run)
     assert "These are counts, not rates: no population by area was given" in page
     assert "Not shown, because they are not among the force's own areas: Redditch." in page
+
+
+def test_small_multiples_name_their_lines_as_the_single_chart_does():
+    """A sloped centre line is a "Trend line" and the limits the "Usual range" in the small
+    multiples' key, as in each KPI's own chart (never "Mean" under a sloped line)."""
+    from kpi_lib.present.charts import _pyplot, spc_figure, spc_small_multiples
+    x = pd.date_range("2023-04-01", periods=12, freq="MS")
+    sloped = pd.DataFrame({"x": x, "y": [10.0 + i for i in range(12)], "mean": [10.0 + i for i in range(12)],
+                           "lpl": [7.0 + i for i in range(12)], "upl": [13.0 + i for i in range(12)],
+                           "variation": ["common_cause"] * 12})
+    fig = spc_small_multiples({"A": sloped, "B": sloped}, unit="count", grain="month", ncols=2)
+    key = [t.get_text() for t in fig.legends[0].get_texts()]
+    single = spc_figure(sloped, unit="count", grain="month")
+    single_key = [t.get_text() for t in single.axes[0].get_legend().get_texts()]
+    assert key[:3] == ["Value", "Trend line", "Usual range"]
+    assert single_key[:3] == ["Value", "Trend line", "Usual range"]
+    _pyplot().close(fig)
+    _pyplot().close(single)
