@@ -72,6 +72,15 @@ def quarter_run(small_sample, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def full_quarter_run(full_sample, tmp_path_factory):
+    """One real run of the latest quarter on the full sample, PDF included: the report the Panel
+    gets from `make report`, for the tests of its printed pages and its height."""
+    from kpi_lib.run.runner import run_period
+    return built_once(tmp_path_factory, "full-quarter-run", lambda folder: run_period(
+        "2024/25 Q4", full_sample, folder / "2024-25-q4", jobs=2, quiet=True))
+
+
+@pytest.fixture(scope="session")
 def previous_quarter_run(small_sample, tmp_path_factory):
     """The quarter before :func:`quarter_run` (no PDF), in a folder of its own so that the shared
     quarter run does not compare with it; for tests that read two runs side by side."""

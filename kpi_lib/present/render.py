@@ -346,7 +346,36 @@ def printable(page_html: str) -> str:
             if el.name == "h2":
                 break
             el["open"] = ""
+        charts_before_tables(h)
     return str(soup)
+
+
+def charts_before_tables(heading) -> None:
+    """Under an appendix ``heading``, each chart (its title, the figure and the table of its numbers
+    just after it) is moved ahead of the tables that come before it in the same block. On paper a
+    table breaks across pages (its header row repeated) and a chart cannot: a tall chart after a
+    table that ran a few rows onto a new page leaves that page nearly empty. With the chart first,
+    only tables follow it, and they fill each page up to the end of the section."""
+    figures = []
+    for el in heading.find_all_next(["h2", "figure"]):
+        if el.name == "h2":
+            break
+        if el.find("img") is not None:
+            figures.append(el)
+    for figure in figures:
+        block = figure.parent
+        siblings = [c for c in block.children if getattr(c, "name", None)]
+        first_table = next((c for c in siblings if c.find("table") is not None or c.name == "table"), None)
+        if first_table is None or siblings.index(first_table) > siblings.index(figure):
+            continue
+        at = siblings.index(figure)
+        moved = [figure]
+        if at > 0 and "chart-title" in (siblings[at - 1].get("class") or []):
+            moved.insert(0, siblings[at - 1])
+        if at + 1 < len(siblings) and siblings[at + 1].find("table") is not None:
+            moved.append(siblings[at + 1])  # the numbers behind the chart stay with it
+        for el in moved:
+            first_table.insert_before(el.extract())
 
 
 def clean_outline(pdf_path: Path) -> None:

@@ -48,3 +48,30 @@ def test_appendices_and_print_open_details_are_open_on_paper():
     opened = [d.summary.get_text() for d in soup.select("details") if d.has_attr("open")]
     # under the area appendix heading (up to the next heading), and the marked one; not the others
     assert opened == ["By area", "More", "Ids"]
+
+
+AREAS = """<h2 id="appendix-areas">Appendix D: local areas</h2>
+<div class="out"><p>Counts, not rates.</p>
+<details><summary>By area</summary><table><caption>Counts</caption></table></details>
+<details><summary>Rates</summary><p>Charged.</p><table><caption>Rates</caption></table></details>
+<p class="chart-title">Crime by area, each month</p><figure><img src="data:image/png;base64,AA==" alt="a"></figure>
+<details><summary>Numbers behind the area charts</summary><table><caption>Latest month</caption></table></details>
+</div>
+<h2 id="officers-annex">Annex</h2>
+<div class="out"><table><caption>Settings</caption></table><p class="chart-title">Not moved</p><figure><img src="x.png" alt="b"></figure></div>
+"""
+
+
+def test_on_paper_an_appendix_chart_comes_before_the_tables_of_its_block():
+    """A chart cannot break across pages and a table can: in an appendix the chart, with the
+    table of its numbers, is printed ahead of the tables before it, so that only tables follow."""
+    soup = _soup(printable(AREAS))
+    first, annex = soup.select("div.out")
+    order = [el.get_text(" ", strip=True) or el.name for el in first.find_all(["p", "figure", "caption"])]
+    assert order == ["Counts, not rates.", "Crime by area, each month", "figure", "Latest month", "Counts",
+                     "Charged.", "Rates"]
+    # outside the appendices the page is printed in its own order
+    assert [el.name for el in annex.find_all(["table", "p", "figure"])] == ["table", "p", "figure"]
+    # a chart already ahead of every table stays where it is
+    once = str(printable(AREAS))
+    assert printable(once) == str(_soup(once))
