@@ -187,6 +187,7 @@ RESULTS = Table((
     _number("change_12m_pct", "Change, 12 months on previous 12 (%)", PERCENT),
     _text("change_12m_test", "Test (12 months)"),
     _number("change_12m_p_value", "p-value (12 months)", P_VALUE, PROBABILITY),
+    _number("change_12m_q_value", "q-value (12 months, Benjamini-Hochberg)", P_VALUE, PROBABILITY),
     _number("change_12m_significant", "12-month change significant", check=SIGNIFICANT),
     _number("change_baseline", "Change on baseline", "unit"),
     _number("change_baseline_pct", "Change on baseline (%)", PERCENT),

@@ -69,6 +69,43 @@ def _empty(change: float, pct: float) -> dict:
             "finding": "", "too_wide": False, "reason": ""}
 
 
+def signed_bound(value: float, places: int = 1) -> str:
+    """An interval bound with its sign, rounded to ``places`` decimals unless that would make it
+    read as zero: then with as many more decimals as its first significant digit needs, so the
+    sign shown is the bound's own ("-0.03", "+0.004", never "-0.0" or "+0.0"). Exactly zero is
+    "0.0", without a sign."""
+    if value == 0:
+        return f"{0:.{places}f}"
+    shown = places
+    while round(abs(value), shown) == 0 and shown < 12:
+        shown += 1
+    return f"{value:+.{shown}f}"
+
+
+def interval_words(low: float, high: float, suffix: str = "") -> str:
+    """A 95% interval of a change, each bound signed honestly (:func:`signed_bound`): "95% interval
+    -0.03% to +4.0%", "95% interval +0.1 to +0.6 min" (``suffix`` "%", " min", " s" or " points")."""
+    if suffix == "%":  # "-0.03% to +4.0%"; a unit in words once, after the pair: "+0.1 to +0.6 min"
+        return f"95% interval {signed_bound(low)}% to {signed_bound(high)}%"
+    return f"95% interval {signed_bound(low)} to {signed_bound(high)}{suffix}"
+
+
+def _per_day(res: Mapping, days: tuple[float, float]) -> str:
+    """Where the two periods differ in length (a leap year's February), the test compares the count
+    per day, while the interval shown is the count's own (centred on the change shown); when the
+    two then disagree on whether the change could be nothing (an interval across zero beside
+    p < 0.05, or the other way round), the interval per day, as tested, is added so that the words
+    never seem to contradict themselves: "; per day, as tested over 365 days against 366, +0.24%
+    to +4.2%". Otherwise the empty string."""
+    lo, hi, p = res.get("ratio_low", math.nan), res.get("ratio_high", math.nan), res.get("p_value", math.nan)
+    if days[0] == days[1] or _nan(p) or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    if (res["pct_low"] < 0 < res["pct_high"]) != (p < stats.ALPHA):
+        return ""
+    return (f"; per day, as tested over {days[0]:.0f} days against {days[1]:.0f}, "
+            f"{signed_bound(100 * (lo - 1))}% to {signed_bound(100 * (hi - 1))}%")
+
+
 def pct_change(new: float, old: float) -> float:
     if _nan(new) or _nan(old) or old == 0:
         return math.nan
@@ -129,7 +166,7 @@ def last_year_change(unit: str, basis: str, cur: Mapping | None, old: Mapping | 
             return {**out, "finding": "not_enough_data", "reason": f"not enough data to tell ({res['test']})"}
         half = (res["pct_high"] - res["pct_low"]) / 2
         out["too_wide"] = bool(half > m_pct)
-        out["reason"] = f"95% interval {res['pct_low']:+.1f}% to {res['pct_high']:+.1f}%"
+        out["reason"] = interval_words(res["pct_low"], res["pct_high"], "%") + _per_day(res, days)
         return out
     if unit == "percent":
         if basis == "in_period":
@@ -145,7 +182,7 @@ def last_year_change(unit: str, basis: str, cur: Mapping | None, old: Mapping | 
             return {**out, "finding": "not_enough_data", "reason": f"not enough data to tell ({res['test']})"}
         half = (res["high"] - res["low"]) / 2
         out["too_wide"] = bool(half > m_pts)
-        out["reason"] = f"95% interval {res['low']:+.1f} to {res['high']:+.1f} points"
+        out["reason"] = interval_words(res["low"], res["high"], " points")
         return out
     if unit in ("minutes", "seconds"):
         if times is None:
@@ -161,7 +198,7 @@ def last_year_change(unit: str, basis: str, cur: Mapping | None, old: Mapping | 
         half = (res["high"] - res["low"]) / 2
         out["too_wide"] = bool(o > 0 and 100 * half / o > m_pct)
         suffix = " min" if unit == "minutes" else " s"
-        out["reason"] = f"95% interval {res['low']:+.1f} to {res['high']:+.1f}{suffix}"
+        out["reason"] = interval_words(res["low"], res["high"], suffix)
         return out
     why = f"not tested: no test for a change in {unit}"
     return {**out, "finding": "not_tested", "reason": why, "test": why}
@@ -182,7 +219,7 @@ def words(finding: str, reason: str, q: float, p: float = math.nan, tests: int =
     clear change (95% interval -9.6% to +9.9%)", "not enough data to tell (95% interval -24% to
     +41%)", "not comparable: 2023/24 Q4 is not in the data", "not tested: ...". A change with
     p below 0.05 that fails the false discovery rate says so: "possibly higher, not confirmed once
-    the report's 25 tests are allowed for (p = 0.043, q = 0.18; 95% interval +0.0 to +0.6 min)"
+    the report's 25 tests are allowed for (p = 0.043, q = 0.18; 95% interval +0.1 to +0.6 min)"
     (``not_confirmed``), also where the interval is wide: a change whose test reaches p < 0.05
     has enough data to be a possible change, and "not enough data" would read as the force's data
     falling short."""
@@ -212,13 +249,17 @@ def words(finding: str, reason: str, q: float, p: float = math.nan, tests: int =
     return FINDINGS[finding] + (f" ({'; '.join(detail)})" if detail else "")
 
 
-def significant_after_fdr(p_values, fdr_q: float = DEFAULT_FDR_Q) -> np.ndarray:
-    """1.0 where the Benjamini-Hochberg q-value across the p-values given is below ``fdr_q``, 0.0
-    where tested and not, nan where untested (nan p): the rule by which a change is "a real
-    change", applied to the report's 12-month tests as :func:`finalise` applies it to last year's,
-    so that at Q4 the 12-month column agrees with the year table (the same tests)."""
-    q = stats.benjamini_hochberg(p_values)
-    return np.where(np.isnan(q), math.nan, (q < fdr_q).astype(float))
+def finalise_12_months(results: pd.DataFrame, fdr_q: float = DEFAULT_FDR_Q) -> pd.DataFrame:
+    """Benjamini-Hochberg across every 12-month test of the table (``change_12m_p_value``): the
+    q-values in ``change_12m_q_value`` and ``change_12m_significant`` (1.0 when q < ``fdr_q``, 0.0
+    when tested and not, empty when untested): the rule by which a change is "a real change",
+    applied to the report's 12-month tests as :func:`finalise` applies it to last year's, so that
+    at Q4 the 12-month column agrees with the year table (the same tests). Pure: returns a copy."""
+    out = results.copy()
+    q = stats.benjamini_hochberg(out["change_12m_p_value"].to_numpy(dtype=float))
+    out["change_12m_q_value"] = q
+    out["change_12m_significant"] = np.where(np.isnan(q), math.nan, (q < fdr_q).astype(float))
+    return out
 
 
 def finalise(results: pd.DataFrame, fdr_q: float = DEFAULT_FDR_Q) -> pd.DataFrame:

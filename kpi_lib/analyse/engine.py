@@ -395,7 +395,7 @@ def compute_all(period: Period | str, source, config: Configuration,
                 "_finding": t_ly["finding"], "_too_wide": t_ly["too_wide"], "_reason": t_ly["reason"],
                 "change_12m": t_12["change"], "change_12m_pct": t_12["pct"],
                 "change_12m_test": t_12["test"] or t_12["reason"], "change_12m_p_value": sig12,
-                "change_12m_significant": math.nan,  # after Benjamini-Hochberg, below
+                "change_12m_q_value": math.nan, "change_12m_significant": math.nan,  # Benjamini-Hochberg, below
                 "change_baseline": v - val["baseline"],
                 "change_baseline_pct": compare.pct_change(v, val["baseline"]),
                 "baseline_period": ws.named["baseline"].label,
@@ -412,7 +412,7 @@ def compute_all(period: Period | str, source, config: Configuration,
     out = not_compared_with_last_year(out)
     fdr_q = float(params.get("fdr_q", compare.DEFAULT_FDR_Q))
     out = compare.finalise(out, fdr_q)
-    out["change_12m_significant"] = compare.significant_after_fdr(out["change_12m_p_value"], fdr_q)
+    out = compare.finalise_12_months(out, fdr_q)
     out = out[out.pop("_family_wanted").astype(bool)].reset_index(drop=True)
     m = m_all[m_all["family"].isin(fams)]
     out = add_verdicts(out)

@@ -183,7 +183,7 @@ CODE_WORDS = {
 UNIT_DECIMALS = {"count": 0, "percent": 1, "minutes": 1, "seconds": 1, "tco2e": 0, "gbp": -4, "flag": 0}
 #: columns rounded as the report shows them, whatever the unit (decimal places)
 FIXED_DECIMALS = {"pending_share": 0, "change_last_year_pct": 1, "change_12m_pct": 1,
-                  "change_baseline_pct": 1, "last_year_p_value": 3, "change_12m_p_value": 3,
+                  "change_baseline_pct": 1, "last_year_p_value": 3, "change_12m_p_value": 3, "change_12m_q_value": 3,
                   "outlook_p_meet": 2, "adjustment": 3, "sample_n": 0}
 #: text columns whose values are codes of the suite (shown in words)
 _CODE_RE = __import__("re").compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")

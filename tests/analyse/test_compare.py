@@ -116,12 +116,46 @@ def test_p_below_005_that_fails_the_false_discovery_rate_is_possible_not_confirm
                                               "for (p = 0.045, q = 0.06; 95% interval +0.0 to +0.6 min)")
 
 
-def test_a_12_month_change_is_real_only_after_benjamini_hochberg():
-    # q: .001 * 4 / 1 = .004; .028 * 4 / 2 = .056 (p below 0.05, q not); .04 * 4 / 3 = .053; .9
-    out = compare.significant_after_fdr([0.028, 0.001, math.nan, 0.04, 0.9])
-    assert list(out[[0, 1, 3, 4]]) == [0.0, 1.0, 0.0, 0.0]
-    assert math.isnan(out[2])
-    assert list(compare.significant_after_fdr([0.028, 0.001, math.nan])[:2]) == [1.0, 1.0]  # q .028, .002
+def test_a_12_month_change_is_real_only_after_benjamini_hochberg_and_keeps_its_q_value():
+    # four tests: sorted .001, .028, .04, .9 -> p * 4 / rank = .004, .056, .0533, .9; each q is the
+    # smallest of these from its rank up, so .028 takes .0533 (p below 0.05, q not)
+    df = pd.DataFrame({"change_12m_p_value": [0.028, 0.001, math.nan, 0.04, 0.9]})
+    out = compare.finalise_12_months(df)
+    q = out["change_12m_q_value"]
+    assert q.round(4).tolist()[:2] == [0.0533, 0.004] and q.round(4).tolist()[3:] == [0.0533, 0.9]
+    assert math.isnan(q[2]) and math.isnan(out["change_12m_significant"][2])
+    assert out["change_12m_significant"].tolist()[:2] + out["change_12m_significant"].tolist()[3:] == \
+        [0.0, 1.0, 0.0, 0.0]
+    assert "change_12m_q_value" not in df  # a copy
+    two = compare.finalise_12_months(pd.DataFrame({"change_12m_p_value": [0.028, 0.001]}))
+    assert two["change_12m_q_value"].tolist() == [0.028, 0.002] and two["change_12m_significant"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("bound, shown", [
+    (-0.030222, "-0.03"),  # rounds to "-0.0" at one decimal: more decimals, until the sign is honest
+    (0.0079, "+0.01"), (3.950803, "+4.0"), (-9.6, "-9.6"), (0.0, "0.0"), (0.25, "+0.2"),
+    (-0.0004, "-0.0004"),
+])
+def test_an_interval_bound_shows_its_own_sign(bound, shown):
+    assert compare.signed_bound(bound) == shown
+
+
+def test_an_interval_that_straddles_zero_beside_p_below_005_says_why():
+    """The sample's unresourced incidents, 2024/25 against 2023/24: 21,167 against 20,764, a
+    leap year before (365 days against 366), dispersion 1.00 on 62 degrees of freedom. By hand:
+    log rate ratio r = ln((21167/365)/(20764/366)) = 0.02196, se = sqrt(1/21167 + 1/20764) =
+    0.009767, t = 2.248 on 62 df, p = 0.0281; t(62) 97.5% point 1.9990, so per day
+    exp(r -/+ 1.999 se) - 1 = +0.24% to +4.2%, and for the count itself (times 365/366) -0.030% to
+    +3.95%: the count's interval crosses zero while the per-day test finds p < 0.05."""
+    r = compare.last_year_change("count", "", _row(21167.0), _row(20764.0), days=(365, 366), other_label="x",
+                                 dispersion={"dispersion": 1.0, "df": 62.0})
+    assert round(r["p_value"], 4) == 0.0281
+    assert r["reason"] == "95% interval -0.03% to +4.0%; per day, as tested over 365 days against 366, +0.2% to +4.2%"
+    # equal days, or an interval that agrees with its test: the interval alone
+    same = compare.last_year_change("count", "", _row(300.0), _row(250.0), days=(91, 91), other_label="x")
+    assert same["reason"].startswith("95% interval +") and "per day" not in same["reason"]
+    leap = compare.last_year_change("count", "", _row(300.0), _row(250.0), days=(90, 91), other_label="x")
+    assert "per day" not in leap["reason"]  # p < 0.05 and the interval is above zero: they agree
 
 
 @pytest.mark.integration  # a simulation: hundreds of series
