@@ -28,7 +28,10 @@ The verdict combines them by this precedence, first match wins:
    finding, is added after it in words, never hidden by it.
 4. **Better / Worse / Higher / Lower, a real change** (``better`` / ``worse`` / ``higher`` /
    ``lower``): only when (a) says so (q < 0.05). Higher / lower for a KPI where neither direction
-   is better. A yes/no answer that switched is a change in itself. The chart's finding follows.
+   is better. The chart's finding follows. A yes/no answer that switched has no chance variation
+   and no test, so it is never "a real change": it is **better: now met** / **worse: no longer
+   met** (``answer_better`` / ``answer_worse``; ``answer_changed`` where neither answer is
+   better), in words such as "Worse: not met this year, met last year".
 5. **Unusual on the chart** (``unusual``): (b) finds the period outside its usual range or a
    sustained shift, and (a) does not find a real change. The words say "above" or "below",
    never "better" or "worse": a chart signal is never called a real change.
@@ -85,6 +88,14 @@ VERDICTS: dict[str, Verdict] = {
     "lower": Verdict("↓", "Lower, a real change", "down arrow",
                      "Lower than the same period last year, by more than chance would give; "
                      "neither better nor worse in itself."),
+    "answer_better": Verdict("⊞", "Better: a yes/no measure now met", "squared plus",
+                             "A yes/no measure met this year and not last year; a yes/no answer has no "
+                             "chance variation, so no test is needed."),
+    "answer_worse": Verdict("⊟", "Worse: a yes/no measure no longer met", "squared minus",
+                            "A yes/no measure not met this year and met last year; a yes/no answer has no "
+                            "chance variation, so no test is needed."),
+    "answer_changed": Verdict("⊡", "Changed: a yes/no answer", "squared dot",
+                              "A yes/no answer that differs from last year's, where neither answer is better."),
     "unusual": Verdict("◇", "Unusual on the chart", "diamond",
                        "Outside its usual range, or a sustained shift, on the chart this period; "
                        "not a real change against last year."),
@@ -239,6 +250,33 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def answer_words(value: float, last_year: float, polarity: str) -> str:
+    """A yes/no measure whose answer changed, in words that claim no test (a yes/no answer has no
+    chance variation): "Worse: not met this year, met last year", "Better: met this year, not met
+    last year"; where neither answer is better, "Changed: yes this year, no last year". "Met" is
+    the better answer: yes where higher is better, no where lower is better."""
+    yes_now, yes_then = value >= 0.5, last_year >= 0.5
+    if polarity not in ("higher_better", "lower_better"):
+        return f"Changed: {'yes' if yes_now else 'no'} this year, {'yes' if yes_then else 'no'} last year"
+    met_now = yes_now == (polarity == "higher_better")
+    met = lambda m: "met" if m else "not met"  # noqa: E731
+    return f"{'Better' if met_now else 'Worse'}: {met(met_now)} this year, {met(not met_now)} last year"
+
+
+def worse_over_12_months(row: Mapping) -> bool:
+    """Whether a quarter's KPI row has a real change for the worse over the latest 12 months against
+    the 12 months before (``change_12m_significant``: q below the false discovery rate, after
+    Benjamini-Hochberg across the report's 12-month tests), whatever its verdict, which rests on
+    the quarter. False for a whole year (its comparison with last year is the 12-month one), a
+    KPI where neither direction is better, and a row that is not reported."""
+    if _str(row, "status") != "reported" or _is_year(row):
+        return False
+    significant, change = _num(row, "change_12m_significant"), _num(row, "change_12m")
+    if math.isnan(significant) or significant < 0.5 or math.isnan(change) or change == 0:
+        return False
+    return _direction_word(1 if change > 0 else -1, _str(row, "polarity")) == "worse"
+
+
 def verdict_parts(row: Mapping) -> tuple[str, str, str]:
     """(verdict_code, verdict words, verdict_direction) for one KPI result row (a mapping of
     kpis.csv columns); the rule is in the module docstring."""
@@ -274,9 +312,8 @@ def verdict_parts(row: Mapping) -> tuple[str, str, str]:
     real = _direction_word(_last_year_direction(row), polarity)
     flag = _str(row, "unit") == "flag"
     against = "last year" if flag else _against(row)
-    detail = _str(row, "last_year_words")
-    if real and flag:
-        real_clause = f"{real} than {against}: {detail}"
+    if flag and real:
+        real_clause = answer_words(value, _num(row, "last_year_value"), polarity)
     elif real:
         real_clause = f"{real} than {against}, a real change"
     else:
@@ -286,8 +323,11 @@ def verdict_parts(row: Mapping) -> tuple[str, str, str]:
     if not math.isnan(target) and polarity in ("higher_better", "lower_better"):
         code, words = _target_verdict(value, target, polarity == "higher_better",
                                       _str(row, "spc_assurance"))
-        extra = _join(real_clause, _chart_clause(row) if signal else "")
+        extra = _join(real_clause[:1].lower() + real_clause[1:], _chart_clause(row) if signal else "")
         return code, words + (f"; {extra}" if extra else ""), real
+    if flag and real:
+        code = {"better": "answer_better", "worse": "answer_worse"}.get(real, "answer_changed")
+        return code, real_clause, real if code != "answer_changed" else ""
     if real:
         return real, _sentence(_join(real_clause, _chart_clause(row))), real
     if chart in ("outside", "shift"):
@@ -330,10 +370,12 @@ def add_verdicts(results: pd.DataFrame) -> pd.DataFrame:
 #: Why a KPI is for the Panel's attention, most pressing first (see :func:`flagged`).
 ATTENTION = {
     "worse": "worse than last year, a real change",
+    "no_longer_met": "a yes/no measure no longer met (no test is needed)",
     "missing_target": "missing its target",
     "unusual": "unusual on the chart, or a real change in a KPI where neither direction is better",
     "trend": "a steady trend in the worse direction",
     "too_early": "too early to tell",
+    "worse_12m": "worse over the latest 12 months than the 12 months before, a real change",
 }
 
 
@@ -345,13 +387,17 @@ def flagged(results: pd.DataFrame) -> pd.DataFrame:
     One row per KPI (its headline row), in the table's order, with ``attention`` (a key of
     :data:`ATTENTION`) and ``supplementary``. A KPI is flagged when its verdict's words say
     worse (``verdict_direction`` "worse": a real change for the worse against last year, with or
-    without a target), it misses its target, it is unusual on the chart or changed for real where
-    neither direction is better (higher / lower), a steady trend runs in the worse direction, or
-    it is too early to tell. A KPI flagged for several reasons takes the first in :data:`ATTENTION`'s
-    order. Columns: kpi_id, name, verdict_code, verdict, verdict_direction, attention,
-    supplementary. Pure.
+    without a target), a yes/no measure is no longer met, it misses its target, it is unusual on
+    the chart or changed for real where neither direction is better (higher / lower), a steady
+    trend runs in the worse direction, or it is too early to tell; and, whatever its verdict (which
+    rests on the quarter), when its latest 12 months are worse than the 12 months before, a real
+    change (:func:`worse_over_12_months`). A KPI flagged for several reasons takes the first in
+    :data:`ATTENTION`'s order, ``worse_12m`` last. Columns: kpi_id, name, verdict_code, verdict,
+    verdict_direction, attention, supplementary, worse_12m (whether the 12-month change is real
+    and for the worse, whatever the reason it is listed). Pure.
     """
-    cols = ["kpi_id", "name", "verdict_code", "verdict", "verdict_direction", "attention", "supplementary"]
+    cols = ["kpi_id", "name", "verdict_code", "verdict", "verdict_direction", "attention", "supplementary",
+            "worse_12m"]
     if results is None or results.empty or "verdict_code" not in results:
         return pd.DataFrame(columns=cols)
     head = results[results["headline"].map(_truthy)] if "headline" in results else results
@@ -360,7 +406,10 @@ def flagged(results: pd.DataFrame) -> pd.DataFrame:
     for r in head.to_dict("records"):
         code = _str(r, "verdict_code")
         direction = _str(r, "verdict_direction")
-        if code == "worse" or (direction == "worse" and code not in ("missing_target", "unusual", "trend")):
+        worse_12m = worse_over_12_months(r)
+        if code == "answer_worse":
+            attention = "no_longer_met"
+        elif code == "worse" or (direction == "worse" and code not in ("missing_target", "unusual", "trend")):
             attention = "worse"
         elif code == "missing_target":
             attention = "missing_target"
@@ -370,9 +419,12 @@ def flagged(results: pd.DataFrame) -> pd.DataFrame:
             attention = "trend"
         elif code == "too_early":
             attention = "too_early"
+        elif worse_12m:
+            attention = "worse_12m"
         else:
             continue
         rows.append({"kpi_id": _str(r, "kpi_id") or _str(r, "name"), "name": _str(r, "name"), "verdict_code": code,
                      "verdict": _str(r, "verdict"), "verdict_direction": direction,
-                     "attention": attention, "supplementary": _truthy(r.get("supplementary"))})
+                     "attention": attention, "supplementary": _truthy(r.get("supplementary")),
+                     "worse_12m": worse_12m})
     return pd.DataFrame(rows, columns=cols)

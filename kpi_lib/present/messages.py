@@ -19,13 +19,15 @@ from datetime import date
 import pandas as pd
 
 from kpi_lib.config.catalogue import Kpi
-from kpi_lib.present.narrative import format_value, number, shown_difference
+from kpi_lib.present.narrative import format_value, number, shown_change, shown_difference
 from kpi_lib.present.summary import plain_name
 
 MAX_MESSAGES = 6
 #: what each reason for attention asks of the force
 ASK = {
     "worse": "what is behind this, and what will be done?",
+    "no_longer_met": "what is behind this, and what will be done?",
+    "worse_12m": "what lies behind the change over the year, and what will be done?",
     "neutral": "does it reflect more victims coming forward, or more offences, and what is being done?",
     "missing_target": "what is the plan to reach the target, and by when?",
     "unusual": "is this a lasting change, and what lies behind it?",
@@ -156,6 +158,54 @@ def change_sentence(k: Kpi, row: Mapping, period: str) -> str:
     return text + "."
 
 
+#: how the quarter's own test against the same quarter last year reads beside a real 12-month change
+QUARTER_ALONE = {"no_clear_change": "shows no clear change", "not_enough_data": "is too uncertain to tell",
+                 "not_confirmed": "is possibly real but not confirmed once the report's many tests are allowed for"}
+
+
+def twelve_month_sentence(k: Kpi, row: Mapping, with_quarter: bool = True) -> str:
+    """Where the latest 12 months are worse than the 12 months before, a real change
+    (:func:`kpi_lib.analyse.verdicts.worse_over_12_months`), that change in words that say which
+    comparison it rests on, then what the quarter's own comparison with the same quarter last year
+    says, so the two never seem to contradict each other: "Over the 12 months to March 2025 it was
+    80.6 min, compared with 78.7 min in the 12 months before: +1.9 min, a real change (q < 0.001).
+    The quarter alone, +1.7 min on the same quarter last year, shows no clear change." (the second
+    sentence left out, ``with_quarter`` False, where the text before it has said the quarter's
+    answer already). Otherwise the empty string."""
+    from kpi_lib.analyse.verdicts import worse_over_12_months
+    if not worse_over_12_months(row):
+        return ""
+    end = _period_end(row)
+    r12, p12 = number(row.get("rolling12_value")), number(row.get("previous12_value"))
+    q = number(row.get("change_12m_q_value"))
+    q_words = "" if math.isnan(q) else f" ({'q < 0.001' if q < 0.001 else f'q = {q:.3f}'})"
+    text = (f"Over the 12 months to {end:%B %Y} it was {format_value(r12, k.unit)}, compared with "
+            f"{format_value(p12, k.unit)} in the 12 months before: {shown_change(r12, p12, k.unit)}, "
+            f"a real change{q_words}.")
+    if not with_quarter:
+        return text
+    v, ly = number(row.get("value")), number(row.get("last_year_value"))
+    finding = str(row.get("last_year_finding") or "")
+    if math.isnan(ly) or finding in ("", "not_comparable", "not_tested"):
+        said = str(row.get("last_year_words") or "").strip()
+        return text + (f" Against the same quarter last year, the quarter alone is {said}." if said else "")
+    if finding in ("higher", "lower"):
+        same_way = (finding == "higher") == (number(row.get("change_12m")) > 0)
+        verdict = "is a real change too" if same_way else "is a real change the other way"
+    else:
+        verdict = QUARTER_ALONE.get(finding, finding.replace("_", " "))
+    return text + f" The quarter alone, {shown_change(v, ly, k.unit)} on the same quarter last year, {verdict}."
+
+
+def _period_end(row: Mapping) -> date:
+    """The last day of the row's period (its ``period_end``, else worked out from ``period``)."""
+    end = row.get("period_end")
+    if end is not None and str(end) not in ("", "nan", "NaT"):
+        return pd.Timestamp(end).date()
+    from kpi_lib.core.periods import Period
+    return Period.parse(str(row.get("period"))).end
+
+
 def target_sentence(k: Kpi, row: Mapping, period: str) -> str:
     """"The share of 999 calls answered within 10 seconds was 88.2% against a target of 90.0%
     (88.2% in the same quarter last year)."."""
@@ -176,12 +226,18 @@ def too_early_sentence(k: Kpi, row: Mapping, when: date | None, threshold: float
 
 def kpi_sentence(k: Kpi, row: Mapping, period: str, attention: str = "",
                  when: date | None = None, threshold: float = 10.0) -> str:
-    """The one sentence a key message says about a KPI, by why it matters."""
+    """The key message about a KPI, by why it matters, with its 12-month change where that is
+    worse, a real change (:func:`twelve_month_sentence`)."""
     if attention == "too_early" or str(row.get("verdict_code")) == "too_early":
-        return too_early_sentence(k, row, when, threshold)
-    if attention == "missing_target" or (k.target is not None and str(row.get("verdict_code")) == "missing_target"):
-        return target_sentence(k, row, period)
-    return change_sentence(k, row, period)
+        text = too_early_sentence(k, row, when, threshold)
+    elif attention == "missing_target" or (k.target is not None and str(row.get("verdict_code")) == "missing_target"):
+        text = target_sentence(k, row, period)
+    else:  # the change sentence has said the quarter's own answer
+        text = change_sentence(k, row, period)
+        twelve = twelve_month_sentence(k, row, with_quarter=False)
+        return f"{text} {twelve}" if twelve else text
+    twelve = twelve_month_sentence(k, row)
+    return f"{text} {twelve}" if twelve else text
 
 
 def count_sentence(results: pd.DataFrame, catalogue: Sequence[Kpi], flagged: pd.DataFrame, period: str) -> str:
@@ -210,16 +266,20 @@ def key_messages(results: pd.DataFrame, catalogue: Sequence[Kpi], period: str,
                  judgeable: Mapping[str, date] | None = None, threshold: float = 10.0,
                  limit: int = MAX_MESSAGES) -> list[str]:
     """Five or six sentences for the front of the report, each naming its figure and comparator:
-    the count, then one KPI of each kind in turn (worse, missing its target, unusual, a trend in
-    the worse direction, too early to tell, better than a year ago), then a second of each kind,
-    and so on, so that the front shows the whole picture rather than the longest list."""
+    the count, then one KPI of each kind in turn (worse, a yes/no measure no longer met, missing
+    its target, unusual, a trend in the worse direction, too early to tell, worse over 12 months,
+    better than a year ago), then a second of each kind, and so on, so that the front shows the
+    whole picture rather than the longest list. Within a kind, a KPI whose latest 12 months are
+    worse than the 12 before, a real change, comes first."""
     cat = {k.id: k for k in catalogue}
     budget = [k.id for k in catalogue if not k.supplementary]
     head = _headline(results)
     fl = flagged_kpis(results)
     fl = fl[fl["kpi_id"].isin(budget) & fl["kpi_id"].isin(head.index)] if len(fl) else fl
     out = [count_sentence(results, catalogue, fl, period)]
-    kinds = ("worse", "missing_target", "unusual", "trend", "too_early")
+    kinds = ("worse", "no_longer_met", "missing_target", "unusual", "trend", "too_early", "worse_12m")
+    # within a kind, a KPI whose latest 12 months are also worse, a real change, comes first
+    fl = fl.sort_values("worse_12m", ascending=False, kind="stable") if "worse_12m" in fl else fl
     groups: list[list[str]] = [
         [kpi_sentence(cat[kid], head.loc[kid], period, kind, (judgeable or {}).get(kid), threshold)
          for kid in fl.loc[fl["attention"] == kind, "kpi_id"]] for kind in kinds]
@@ -258,10 +318,39 @@ def figure_phrase(k: Kpi, row: Mapping, attention: str = "") -> str:
     return f"{now} against {format_value(ly, k.unit)} a year ago" + (" at the same age" if same_age else "")
 
 
+def question(k: Kpi, row: Mapping, attention: str, when: date | None = None, threshold: float = 10.0) -> str:
+    """The one question the report asks of a KPI for the Panel's attention (``attention``: why it
+    is listed, :data:`kpi_lib.analyse.verdicts.ATTENTION`), naming its figure and what it is
+    compared with, or, too early to tell, the date from which it can be judged (``when``). Where
+    the latest 12 months are worse than the 12 before, a real change, the question says so and
+    says which comparison each word rests on (:func:`twelve_month_sentence`). Both the questions
+    list at the front and the one-page summary's "Question to ask" column show this text."""
+    name = plain_name(k)
+    twelve = twelve_month_sentence(k, row)
+    if attention == "too_early":
+        so_far = f"{name}, {format_value(number(row.get('value')), k.unit)} so far"
+        if when is not None:
+            lead = (f"{so_far}: judgeable from about {when:%B %Y}, when fewer than {threshold:g}% of outcomes "
+                    "will be pending.")
+            ask = "Can the Panel have the figure then?"
+        else:
+            lead, ask = f"{so_far}: too early to tell.", "When will enough outcomes be known to judge it?"
+        return " ".join(p for p in (lead, twelve, ask) if p)
+    why = "neutral" if attention == "unusual" and k.polarity == "neutral" else attention
+    words = ASK.get(why, ASK["worse"])
+    text = " ".join(p for p in (f"{name}: {figure_phrase(k, row, attention)}.", twelve,
+                                words[:1].upper() + words[1:]) if p)
+    if attention == "missing_target" and not math.isnan(number(row.get("outlook_value"))):
+        from kpi_lib.analyse.outlook import outlook_words
+        text += (f" The year-end outlook is {format_value(number(row['outlook_value']), k.unit)}, "
+                 f"{outlook_words(number(row['outlook_p_meet']))}.")
+    return text
+
+
 def questions(results: pd.DataFrame, catalogue: Sequence[Kpi], period: str,
               judgeable: Mapping[str, date] | None = None, threshold: float = 10.0) -> list[tuple[str, str]]:
-    """One question for every KPI for the Panel's attention, naming its figure (or, too early to
-    tell, the date from which it can be judged): (KPI id, question)."""
+    """One question for every KPI for the Panel's attention (:func:`question`), naming its figure
+    (or, too early to tell, the date from which it can be judged): (KPI id, question)."""
     cat = {k.id: k for k in catalogue}
     head = _headline(results)
     out = []
@@ -269,24 +358,8 @@ def questions(results: pd.DataFrame, catalogue: Sequence[Kpi], period: str,
         k = cat.get(f["kpi_id"])
         if k is None or f["kpi_id"] not in head.index:
             continue
-        row = head.loc[f["kpi_id"]]
-        attention = str(f["attention"])
-        if attention == "too_early":
-            when = (judgeable or {}).get(k.id)
-            ask = (f"{plain_name(k)}, {format_value(number(row.get('value')), k.unit)} so far: judgeable from about "
-                   f"{when:%B %Y}, when fewer than {threshold:g}% of outcomes will be pending. Can the Panel have "
-                   "the figure then?") if when is not None else (
-                   f"{plain_name(k)}, {format_value(number(row.get('value')), k.unit)} so far: too early to tell. When "
-                   "will enough outcomes be known to judge it?")
-        else:
-            why = "neutral" if attention == "unusual" and k.polarity == "neutral" else attention
-            words = ASK.get(why, ASK["worse"])
-            ask = f"{plain_name(k)}: {figure_phrase(k, row, attention)}. {words[:1].upper()}{words[1:]}"
-            if attention == "missing_target" and not math.isnan(number(row.get("outlook_value"))):
-                from kpi_lib.analyse.outlook import outlook_words
-                ask += (f" The year-end outlook is {format_value(number(row['outlook_value']), k.unit)}, "
-                        f"{outlook_words(number(row['outlook_p_meet']))}.")
-        out.append((k.id, ask))
+        out.append((k.id, question(k, head.loc[f["kpi_id"]], str(f["attention"]), (judgeable or {}).get(k.id),
+                                   threshold)))
     return out
 
 

@@ -156,9 +156,12 @@ def assurance_text(assurance: str) -> str:
 
 
 #: how the count sentence names each reason a KPI is listed (kpi_lib.analyse.verdicts.ATTENTION)
-LIST_HEADS = {"worse": "Worse than last year, a real change", "missing_target": "Missing target",
+LIST_HEADS = {"worse": "Worse than last year, a real change",
+              "no_longer_met": "No longer met (a yes/no measure: no test is needed)",
+              "missing_target": "Missing target",
               "unusual": "Unusual on the chart, or a real change where neither direction is better",
-              "trend": "A steady trend in the worse direction", "too_early": "Too early to tell"}
+              "trend": "A steady trend in the worse direction", "too_early": "Too early to tell",
+              "worse_12m": "Worse over the latest 12 months than the 12 before, a real change"}
 
 
 def at_a_glance(results: pd.DataFrame, period_label: str, verdicts: dict | None = None,

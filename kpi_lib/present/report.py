@@ -214,7 +214,8 @@ def show_key_messages(rep: ReportRun) -> None:
 def show_verdicts(rep: ReportRun) -> None:
     """The one-page "Is it real?" summary, after the opening pages and the contents: one landscape
     A4 page."""
-    table = verdict_table(rep.results, rep.catalogue, rep.history, rep.verdicts)
+    table = verdict_table(rep.results, rep.catalogue, rep.history, rep.verdicts, rep.judgeable,
+                          float(rep.params.get("provisional_pending_pct", 10)))
     intro = ("One row per budget KPI, in the order of Table 1. Each verdict answers two questions: has "
              "the figure really changed since a year ago (a test that allows for the many tests in the "
              "report), and is it unusual on its chart (outside its usual range, shifting or trending)? "

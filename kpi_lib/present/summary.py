@@ -9,8 +9,9 @@ Two tables:
   ``kpis.csv``, shown with the symbol of :data:`kpi_lib.analyse.verdicts.VERDICTS`), the change
   against the same period last year with the comparator it was judged against ("+1.5 points on
   6.5% at the same age", the difference of the values as shown) and the answer of its test,
-  a link to the KPI's section and a suggested question for every KPI that
-  :func:`kpi_lib.analyse.verdicts.flagged` lists.
+  a link to the KPI's section and, for every KPI that :func:`kpi_lib.analyse.verdicts.flagged`
+  lists, the question the front of the report asks of it (:func:`kpi_lib.present.messages.question`:
+  one source for both).
 - :func:`summary_table` / :func:`summary_html`: the full Table 1 layout (plan priority,
   improvement area, the 2023 paper's status in the force PMF).
 
@@ -42,8 +43,6 @@ from kpi_lib.present.narrative import (
     variation_text,
 )
 
-#: verdict codes that get a question (every verdict :func:`kpi_lib.analyse.verdicts.flagged` may list)
-QUESTION_CODES = ("worse", "missing_target", "unusual", "trend", "higher", "lower", "too_early")
 NO_VERDICT = "No verdict in this run"
 
 
@@ -76,26 +75,6 @@ def _str(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x) else str(x)
 
 
-def suggested_question(verdict_code: str, target: str = "", attention: str = "") -> str:
-    """One question for the accountability meeting for a KPI that
-    :func:`kpi_lib.analyse.verdicts.flagged` lists (``attention``: why it is listed; ``target``:
-    the target as shown, e.g. "90.0%"); otherwise the empty string. The row names the KPI, so the
-    question is short."""
-    kind = attention or {"worse": "worse", "missing_target": "missing_target",
-                         "too_early": "too_early"}.get(verdict_code, "")
-    if kind == "missing_target":
-        return f"What is the plan to reach {target}?" if target else "What is the plan to reach the target?"
-    if kind == "worse":
-        return "What is behind it, and what will be done?"
-    if kind == "unusual":
-        return "What is behind this? Will it last?"
-    if kind == "trend":
-        return "What is driving the trend?"
-    if kind == "too_early":
-        return "When can this be judged?"
-    return ""
-
-
 def short_significance_words(test: Any, p_value: Any, significant: Any) -> str:
     """The test in a few words for the printed one-page summary: the p-value and what it means,
     or, where there is no p-value, the test's own words (e.g. "too few events to test (7)")."""
@@ -120,6 +99,10 @@ FINDING_WORDS = {"higher": "a real change", "lower": "a real change", "no_clear_
                  "not_enough_data": "not enough data to tell", "not_confirmed": "possibly, not confirmed",
                  "not_comparable": "not comparable",
                  "not_tested": "not tested"}
+
+
+#: beside a yes/no measure's change: a yes/no answer has no chance variation, so no test is needed
+NO_TEST_NEEDED = "a yes/no answer: no test needed"
 
 
 def plain_test_word(p_value: Any, significant: Any, finding: Any = None) -> str:
@@ -281,9 +264,15 @@ def latest_text(r: Mapping[str, Any], unit: str) -> str:
 
 
 def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataFrame | None,
-                  verdicts: Mapping[str, Any]) -> pd.DataFrame:
+                  verdicts: Mapping[str, Any], judgeable: Mapping[str, Any] | None = None,
+                  threshold: float = 10.0) -> pd.DataFrame:
     """One row per budget KPI (headline row), in Table 1 order: everything the one-page summary
-    shows, as plain values and words. Questions come from :func:`kpi_lib.analyse.verdicts.flagged`."""
+    shows, as plain values and words. A KPI that :func:`kpi_lib.analyse.verdicts.flagged` lists
+    gets the question the front of the report asks of it (:func:`kpi_lib.present.messages.question`,
+    naming its figure, or for a rate too early to tell the date in ``judgeable`` from which it can
+    be judged, with ``threshold`` the share of outcomes pending then)."""
+    from kpi_lib.present.messages import question
+
     attention = dict(zip(*(lambda f: (f["kpi_id"], f["attention"]))(flagged(results)), strict=True))
     rows = []
     for k, head in _budget_headline_rows(results, catalogue):
@@ -298,7 +287,6 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
         alt = (f"{name}: a yes/no measure, no trend line." if k.unit == "flag"
                else sparkline_alt(series, k.unit, name, same_age))
         first, last = sparkline_ends(series, k.unit)
-        target = "" if k.target is None else format_value(k.target, k.unit)
         rows.append({
             "kpi_id": k.id, "kpi": name, "table1_name": k.name, "anchor": kpi_anchor(k.id),
             "value": float(r["value"]) if reported else math.nan,
@@ -306,9 +294,11 @@ def verdict_table(results: pd.DataFrame, catalogue: list[Kpi], history: pd.DataF
             "spark_alt": alt, "spark_svg": "" if k.unit == "flag" else sparkline_svg(series, alt),
             "spark_first": first, "spark_last": last,
             "verdict_code": code, "verdict_symbol": symbol, "verdict": words,
+            "verdict_direction": _str(r.get("verdict_direction")),
             "vs_last_year": comparator_text(r, k.unit) if reported else "—",
             **_test_columns(r, reported),
-            "question": suggested_question(code, target, attention.get(k.id, "")) if k.id in attention else "",
+            "question": question(k, r, attention[k.id], (judgeable or {}).get(k.id), threshold)
+            if k.id in attention else "",
         })
     return pd.DataFrame(rows)
 
@@ -339,12 +329,18 @@ def _test_columns(r: Mapping[str, Any], reported: bool) -> dict[str, str]:
     if q_words and short.startswith("p "):
         short += f", {q_words}"
     finding = _str(r.get("last_year_finding"))
+    if _str(r.get("unit")) == "flag" and finding in ("higher", "lower", "no_clear_change"):
+        plain = NO_TEST_NEEDED  # a yes/no answer has no chance variation: never "a real change"
+    elif finding == "not_comparable":
+        plain = ""
+    elif not pd.isna(r.get("change_last_year")) or finding:
+        plain = plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"), finding)
+    else:
+        plain = ""
     return {
         "last_year_test": f"{words[:1].upper()}{words[1:]}. {full}" if words else full,
         "last_year_test_short": short,
-        "last_year_plain": "" if finding == "not_comparable" else
-        plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"), finding)
-        if not pd.isna(r.get("change_last_year")) or finding else "",
+        "last_year_plain": plain,
     }
 
 
@@ -374,7 +370,9 @@ def verdict_table_html(table: pd.DataFrame, caption: str) -> str:
     for _, r in table.iterrows():
         val = "" if pd.isna(r["value"]) else repr(float(r["value"]))
         code = r["verdict_code"] or "none"
-        out.append(f'<tr data-kpi="{e(r["kpi_id"])}" data-verdict="{e(code)}" class="v-{e(code)}">'
+        # a yes/no answer that changed is shaded as its direction (better or worse), as a tested change is
+        shade = f" v-{r['verdict_direction']}" if code.startswith("answer_") and r.get("verdict_direction") else ""
+        out.append(f'<tr data-kpi="{e(r["kpi_id"])}" data-verdict="{e(code)}" class="v-{e(code)}{e(shade)}">'
                    f'<th scope="row"><a href="#{e(r["anchor"])}">{e(r["kpi"])}</a></th>'
                    f'<td class="verdict"><span class="verdict-symbol" aria-hidden="true">'
                    f'{e(r["verdict_symbol"])}</span> {e(r["verdict"])}</td>'

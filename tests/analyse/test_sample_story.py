@@ -131,3 +131,48 @@ def test_no_chart_signal_is_called_a_real_change(q4):
     assert set(r.loc[sampled & r["last_year_finding"].isin(["higher", "lower"]), "kpi_id"]) == \
         set(r.loc[r["verdict"].str.contains("real change"), "kpi_id"])
     assert all(re.search(r"against|last year|on the chart|target|Cannot|Too early", w) for w in r["verdict"])
+
+
+def _bh_by_hand(p: pd.Series) -> pd.Series:
+    """Benjamini-Hochberg written out: sort the m p-values, p * m / rank, then the running
+    minimum from the largest rank down (nan stays nan)."""
+    tested = p.dropna().sort_values()
+    m = len(tested)
+    raw = tested.to_numpy() * m / pd.Series(range(1, m + 1)).to_numpy()
+    q = pd.Series(raw[::-1]).cummin().to_numpy()[::-1].clip(max=1.0)
+    return pd.Series(q, index=tested.index).reindex(p.index)
+
+
+def test_grade_2s_real_12_month_rise_is_asked_about_beside_the_quarters_no_clear_change(q4, head):
+    from kpi_lib.present.messages import questions
+    r = q4.results
+    q = _bh_by_hand(r["change_12m_p_value"])
+    assert (r["change_12m_q_value"] - q).abs().max() < 1e-12
+    assert ((r["change_12m_q_value"] < 0.05) == (r["change_12m_significant"] == 1.0))[r["change_12m_p_value"].notna()].all()
+    g = head.loc["response_grade2_median"]
+    assert g["last_year_finding"] == "no_clear_change" and g["change_12m_q_value"] < 0.001
+    r12, p12 = round(g["rolling12_value"], 1), round(g["previous12_value"], 1)
+    now, before = round(g["value"], 1), round(g["last_year_value"], 1)
+    ask = dict(questions(r, CONFIG.catalogue, "2024/25 Q4"))["response_grade2_median"]
+    assert (f"Over the 12 months to March 2025 it was {r12:.1f} min, compared with {p12:.1f} min in the 12 months "
+            f"before: {r12 - p12:+.1f} min, a real change (q < 0.001). The quarter alone, {now - before:+.1f} min on "
+            "the same quarter last year, shows no clear change.") in ask
+
+
+def test_financial_outturn_is_worse_without_claiming_a_test_in_every_list(q4):
+    from kpi_lib.present.narrative import at_a_glance
+    from kpi_lib.present.summary import plain_name, verdict_table
+    r = q4.results
+    o = r[r["headline"]].set_index("kpi_id").loc["finance_outturn_within_budget"]
+    assert (o["verdict_code"], o["verdict"], o["verdict_direction"]) == \
+        ("answer_worse", "Worse: not met this year, met last year", "worse")
+    f = flagged(r).set_index("kpi_id")
+    assert f.loc["finance_outturn_within_budget", "attention"] == "no_longer_met"
+    name = plain_name(next(k for k in CONFIG.catalogue if k.id == "finance_outturn_within_budget"))
+    text = at_a_glance(r, "2024/25 Q4", dict(VERDICTS), {k.id: plain_name(k) for k in CONFIG.catalogue})
+    listed = re.search(r"No longer met \(a yes/no measure: no test is needed\): ([^.]*)\.", text)
+    assert listed and name in listed.group(1)
+    real = re.search(r"Worse than last year, a real change: ([^.]*)\.", text)
+    assert real is None or name not in real.group(1)
+    row = verdict_table(r, CONFIG.catalogue, None, VERDICTS).set_index("kpi_id").loc["finance_outturn_within_budget"]
+    assert row["question"] and row["last_year_plain"] == "a yes/no answer: no test needed"

@@ -17,6 +17,7 @@ from kpi_lib.analyse.verdicts import (
     flagged,
     verdict_for,
     verdict_parts,
+    worse_over_12_months,
 )
 
 
@@ -251,22 +252,31 @@ def test_chart_points_use_the_same_symbols():
     assert point_symbol("not_applicable") is VERDICTS["not_reported"]
 
 
-@pytest.mark.parametrize("value, last_year, finding, words, expected", [
-    (0.0, 1.0, "lower", "no this year, yes last year", ("worse", "Worse than last year: no this year, yes last year")),
-    (1.0, 0.0, "higher", "yes this year, no last year", ("better", "Better than last year: yes this year, no last year")),
-    (0.0, 0.0, "no_clear_change", "no clear change (the same answer)",
-     ("normal", "No clear change on a year ago")),
+@pytest.mark.parametrize("value, last_year, finding, polarity, expected", [
+    (0.0, 1.0, "lower", "higher_better", ("answer_worse", "Worse: not met this year, met last year", "worse")),
+    (1.0, 0.0, "higher", "higher_better", ("answer_better", "Better: met this year, not met last year", "better")),
+    # where "yes" is the bad answer, a yes this year after a no last year is no longer met
+    (1.0, 0.0, "higher", "lower_better", ("answer_worse", "Worse: not met this year, met last year", "worse")),
+    (1.0, 0.0, "higher", "neutral", ("answer_changed", "Changed: yes this year, no last year", "")),
+    (0.0, 0.0, "no_clear_change", "higher_better", ("normal", "No clear change on a year ago", "")),
 ])
-def test_a_yes_no_kpi_without_target(value, last_year, finding, words, expected):
-    # a yes/no answer has no sampling noise: a switch is a change in itself
-    r = row(unit="flag", value=value, last_year_value=last_year, polarity="higher_better",
+def test_a_yes_no_kpi_without_target_claims_no_test(value, last_year, finding, polarity, expected):
+    # a yes/no answer has no chance variation: a switch is a change in itself, never "a real change"
+    words = {"lower": "no this year, yes last year", "higher": "yes this year, no last year"}.get(
+        finding, "no clear change (the same answer)")
+    r = row(unit="flag", value=value, last_year_value=last_year, polarity=polarity,
             last_year_finding=finding, last_year_words=words, spc_finding="none", spc_words="")
-    assert verdict_for(r) == expected
+    assert verdict_parts(r) == expected
+    assert "real change" not in expected[1] and VERDICTS[expected[0]].label
+    assert "real change" not in VERDICTS[expected[0]].label
 
 
 def test_a_yes_no_kpi_with_a_target_meets_or_misses_it():
     r = row(unit="flag", value=0.0, last_year_value=1.0, target=1.0, polarity="higher_better")
     assert verdict_for(r) == ("missing_target", "Missing target")
+    r = row(unit="flag", value=0.0, last_year_value=1.0, target=1.0, polarity="higher_better",
+            last_year_finding="lower", last_year_words="no this year, yes last year", spc_finding="none")
+    assert verdict_for(r) == ("missing_target", "Missing target; worse: not met this year, met last year")
 
 
 # ------------------------------------------------------------------------------ flagged
@@ -294,6 +304,41 @@ def test_flagged_lists_every_kpi_whose_verdict_says_worse_and_why():
     says_worse = df.loc[df["verdict"].str.contains("worse", case=False), "kpi_id"]
     assert set(says_worse) <= set(f.index)
     assert set(f["attention"]) <= set(ATTENTION)
+
+
+def test_a_yes_no_measure_no_longer_met_is_flagged_under_words_that_claim_no_test():
+    df = _results([{"kpi_id": "outturn", "unit": "flag", "polarity": "higher_better", "value": 0.0,
+                    "last_year_value": 1.0, "last_year_finding": "lower", "spc_finding": "none",
+                    "last_year_words": "no this year, yes last year"},
+                   {"kpi_id": "vfm", "unit": "flag", "polarity": "higher_better", "value": 1.0,
+                    "last_year_value": 0.0, "last_year_finding": "higher", "spc_finding": "none",
+                    "last_year_words": "yes this year, no last year"}])
+    f = flagged(df).set_index("kpi_id")
+    assert list(f.index) == ["outturn"]
+    assert f.loc["outturn", "attention"] == "no_longer_met" and f.loc["outturn", "verdict_direction"] == "worse"
+    assert "real change" not in ATTENTION["no_longer_met"]
+
+
+def test_worse_over_12_months_is_flagged_whatever_the_quarters_verdict():
+    """Grade 2 in the sample's 2024/25 Q4: the quarter is no clear change on the same quarter a
+    year before, while the 12 months to March 2025 are 80.6 min against 78.7 min, q < 0.05."""
+    twelve = {"unit": "minutes", "polarity": "lower_better", "change_12m": 1.9, "change_12m_significant": 1.0}
+    df = _results([
+        {"kpi_id": "grade2", **twelve},  # quarter: no clear change, nothing on the chart
+        {"kpi_id": "better12", **twelve, "change_12m": -1.9},  # 12 months better: not flagged for it
+        {"kpi_id": "chance12", **twelve, "change_12m_significant": 0.0},  # could be chance
+        {"kpi_id": "neutral12", **twelve, "polarity": "neutral"},  # neither direction is worse
+        {"kpi_id": "year", **twelve, "period": "2024/25"},  # a year's 12 months are its last-year test
+        {"kpi_id": "trend12", **twelve, "spc_finding": "trend", "spc_direction": 1,
+         "spc_words": "a steady rise since 2019"},
+    ])
+    f = flagged(df).set_index("kpi_id")
+    assert list(f.index) == ["grade2", "trend12"]
+    assert dict(f["attention"]) == {"grade2": "worse_12m", "trend12": "trend"}  # the first reason
+    assert f["worse_12m"].tolist() == [True, True]
+    assert worse_over_12_months(df.set_index("kpi_id").loc["grade2"])
+    assert not worse_over_12_months(row(**twelve, status="not_yet_available"))
+    assert list(ATTENTION)[-1] == "worse_12m"
 
 
 def test_flagged_uses_headline_rows_only_and_is_empty_without_verdicts():

@@ -164,7 +164,8 @@ def test_each_rate_too_early_to_tell_gets_the_date_of_its_own_category():
 def test_the_sample_report_opens_with_key_messages_and_a_question_for_every_flagged_kpi(quarter_run):
     """In a real run: the first section is the key messages, each naming a figure; every KPI for
     the Panel's attention (the one list, from kpis.csv) has a question naming its latest figure
-    as the summary shows it, or, too early to tell, a month from which it can be judged."""
+    as the summary shows it, or, too early to tell, a month from which it can be judged; and the
+    one-page summary's question column shows each budget KPI's question in the same words."""
     from bs4 import BeautifulSoup
 
     from kpi_lib.present.narrative import format_value
@@ -187,6 +188,13 @@ def test_the_sample_report_opens_with_key_messages_and_a_question_for_every_flag
         if attention == "too_early":
             assert re.search(r"(January|February|March|April|May|June|July|August|September|October|"
                              r"November|December) 20\d\d|When will enough outcomes be known", ask), ask
+    # the one-page summary's "Question to ask" column reads the same text as the list at the front
+    column = {tr["data-kpi"]: tr.select_one("td.question").get_text(" ", strip=True).removeprefix("Ask: ")
+              for tr in page.select("table.verdicts tbody tr")}
+    listed = {href.removeprefix("#kpi-"): text.removesuffix(" (chart)") for href, text in asks.items()}
+    for kpi_id, text in column.items():
+        assert text == listed.get(kpi_id, ""), kpi_id
+    assert {k for k, t in column.items() if t} == {k for k in listed if not KPI[k].supplementary}
 
 
 def test_the_front_shows_one_of_each_kind_before_a_second_of_any():
@@ -265,3 +273,83 @@ def test_questions_are_short_and_name_the_figure_and_comparator():
     assert asks["finance_outturn_within_budget"] == (
         "Financial outturn is within the agreed budget: no (yes last year; outturn £280.71m against a budget of "
         "£279.83m). What is behind this, and what will be done?")
+
+
+# ------------------------------------------------------------------------------ 12 months, one source
+def _grade2(**extra) -> dict:
+    """The sample's Grade 2 median, 2024/25 Q4: 80.8 min against 79.1 min (Mood's test, no clear
+    change); the 12 months to March 2025, 80.583 min against 78.667 min in the 12 before, p =
+    5.33e-5, the 6th smallest of the report's 25 twelve-month p-values: q = 5.33e-5 * 25 / 6 =
+    0.000222, a real change; a steady rise since 2019 on the chart."""
+    fields = {"last_year_finding": "no_clear_change", "spc_finding": "trend", "spc_words": "a steady rise since 2019",
+              "verdict_direction": "worse", "period_end": "2025-03-31", "rolling12_value": 80.583333,
+              "previous12_value": 78.666667, "change_12m": 1.916667, "change_12m_q_value": 0.000222,
+              "change_12m_significant": 1.0}
+    return _row("response_grade2_median", 80.8, 79.108333, "trend", **{**fields, **extra})
+
+
+def test_a_real_12_month_rise_is_asked_about_naming_the_comparison_each_word_rests_on():
+    """80.6 - 78.7 = +1.9 min over 12 months (a real change); 80.8 - 79.1 = +1.7 min on the same
+    quarter (no clear change): both said, each with its comparison, neither contradicting."""
+    asks = dict(messages.questions(_results(_grade2()), CATALOGUE, "2024/25 Q4"))
+    assert asks["response_grade2_median"] == (
+        "Median Grade 2 response time: 80.8 min, a steady rise since 2019 on the chart (79.1 min a year ago). "
+        "Over the 12 months to March 2025 it was 80.6 min, compared with 78.7 min in the 12 months before: "
+        "+1.9 min, a real change (q < 0.001). The quarter alone, +1.7 min on the same quarter last year, shows "
+        "no clear change. What lies behind the steady trend, and is it expected to continue?")
+    msgs = messages.key_messages(_results(_grade2()), CATALOGUE, "2024/25 Q4")
+    assert msgs[1] == (
+        "Median Grade 2 response time rose to 80.8 min from 79.1 min in the same quarter last year; the rise could "
+        "be chance, but on the chart, a steady rise since 2019. Over the 12 months to March 2025 it was 80.6 min, "
+        "compared with 78.7 min in the 12 months before: +1.9 min, a real change (q < 0.001).")
+
+
+def test_a_kpi_flagged_only_for_its_12_months_gets_a_question_and_a_key_message():
+    """Nothing on the chart and no clear change on the quarter, but 12 months worse, a real
+    change: listed (worse_12m) with a question; a 12-month change that could be chance, or in
+    the better direction, is not."""
+    quiet = _grade2(verdict="No clear change on a year ago or on the chart", spc_finding="within",
+                    spc_words="within its usual range", verdict_direction="")
+    quiet["verdict_code"] = "normal"
+    better = _row("response_grade1_median", 12.6, 12.3, "normal", last_year_finding="no_clear_change",
+                  period_end="2025-03-31", rolling12_value=12.4, previous12_value=12.6, change_12m=-0.2,
+                  change_12m_q_value=0.01, change_12m_significant=1.0)
+    results = _results(quiet, better)
+    assert messages.flagged_kpis(results)[["kpi_id", "attention"]].values.tolist() == \
+        [["response_grade2_median", "worse_12m"]]
+    asks = dict(messages.questions(results, CATALOGUE, "2024/25 Q4"))
+    assert asks == {"response_grade2_median": (
+        "Median Grade 2 response time: 80.8 min against 79.1 min a year ago. Over the 12 months to March 2025 it "
+        "was 80.6 min, compared with 78.7 min in the 12 months before: +1.9 min, a real change (q < 0.001). The "
+        "quarter alone, +1.7 min on the same quarter last year, shows no clear change. What lies behind the "
+        "change over the year, and what will be done?")}
+    assert any("Over the 12 months to March 2025" in m for m in messages.key_messages(results, CATALOGUE, "2024/25 Q4"))
+
+
+def test_the_summarys_question_column_and_the_questions_list_are_one_text():
+    """One function writes both: for each budget KPI the summary table's question equals the
+    front's question (figure, comparator, date), and a KPI not listed has none."""
+    from kpi_lib.analyse.verdicts import VERDICTS
+    from kpi_lib.present.summary import verdict_table
+    results = _results(
+        _grade2(),
+        _row("rape_volume", 314.0, 263.0, "higher", last_year_finding="higher"),
+        _row("calls_999_within_10s", 88.2, 88.2, "missing_target", outlook_value=89.0, outlook_p_meet=0.1),
+        _row("rape_charge_rate", 0.637, 0.38, "too_early", pending_share=75.5, basis="cohort"),
+        _row("finance_outturn_within_budget", 0.0, 1.0, "answer_worse", verdict_direction="worse",
+             numerator=280_712_000.0, denominator=279_830_000.0, last_year_finding="lower"),
+        _row("trc_volume", 19847.0, 19726.0, "normal", last_year_finding="no_clear_change"),
+    )
+    when = {"rape_charge_rate": date(2026, 7, 31)}
+    asks = dict(messages.questions(results, CATALOGUE, "2024/25 Q4", when, 10.0))
+    table = verdict_table(results, CATALOGUE, None, VERDICTS, when, 10.0).set_index("kpi_id")
+    assert set(asks) == {"response_grade2_median", "rape_volume", "calls_999_within_10s", "rape_charge_rate",
+                         "finance_outturn_within_budget"}
+    for kpi_id, ask in asks.items():
+        assert table.loc[kpi_id, "question"] == ask
+    assert table.loc["trc_volume", "question"] == ""
+    assert table.loc["rape_charge_rate", "question"] == (
+        "Rape: % charged or summonsed, 0.6% so far: judgeable from about July 2026, when fewer than 10% of "
+        "outcomes will be pending. Can the Panel have the figure then?")
+    # a yes/no measure no longer met: asked about, and its own flag says no test was needed
+    assert table.loc["finance_outturn_within_budget", "last_year_plain"] == "a yes/no answer: no test needed"

@@ -127,6 +127,20 @@ def test_at_a_glance_names_every_kpi_whose_verdict_says_worse_and_why():
                          "or a real change where neither direction is better: C.")
 
 
+def test_a_yes_no_measure_no_longer_met_is_counted_without_claiming_a_test():
+    """Financial outturn "no this year, yes last year": counted as "worse: a yes/no measure no
+    longer met" and listed under "No longer met", never under "a real change"."""
+    from kpi_lib.analyse.verdicts import VERDICTS
+    df = pd.DataFrame([
+        _row(kpi_id="outturn", name="Outturn", unit="flag", verdict_code="answer_worse", verdict_direction="worse",
+             verdict="Worse: not met this year, met last year"),
+        _row(kpi_id="a", name="A", verdict_code="worse", verdict_direction="worse")])
+    text = at_a_glance(df, "2024/25 Q4", VERDICTS)
+    assert text == ("Of the 2 budget KPIs for 2024/25 Q4: 1 worse, a real change; 1 worse: a yes/no measure no "
+                    "longer met. Worse than last year, a real change: A. No longer met (a yes/no measure: no test "
+                    "is needed): Outturn.")
+
+
 def test_reported_coverage_counts_regular_headline_kpis():
     from kpi_lib.config.catalogue import load_catalogue
     from kpi_lib.present.narrative import reported_coverage
@@ -224,18 +238,6 @@ def test_sparkline_alt_text_and_svg():
     assert sparkline_svg(s.iloc[:0], "none").endswith("</svg>")
 
 
-def test_suggested_question_for_each_reason_a_kpi_is_listed():
-    from kpi_lib.present.summary import suggested_question
-    assert suggested_question("worse") == "What is behind it, and what will be done?"
-    assert suggested_question("too_early") == "When can this be judged?"
-    assert suggested_question("missing_target", "90.0%") == "What is the plan to reach 90.0%?"
-    assert suggested_question("missing_target") == "What is the plan to reach the target?"
-    assert suggested_question("unusual", attention="unusual") == "What is behind this? Will it last?"
-    assert suggested_question("trend", attention="trend") == "What is driving the trend?"
-    for code in ("better", "normal", "higher", "lower", "meeting_target", "not_reported", ""):
-        assert suggested_question(code) == ""
-
-
 def test_plain_test_words_and_no_raw_unit_codes():
     from kpi_lib.present.narrative import significance_words
     from kpi_lib.present.summary import plain_test_word
@@ -277,7 +279,9 @@ def test_verdict_table_shows_the_verdict_as_given_in_table_1_order():
                                       "p = 0.030")
     assert rape["question"] == "" and rape["anchor"] == "kpi-rape_volume"
     rate = t.set_index("kpi_id").loc["trc_charge_rate"]
-    assert rate["value"] == 8.04 and rate["question"] == "When can this be judged?"
+    assert rate["value"] == 8.04 and rate["question"] == (
+        "Total recorded crime: % charged or summonsed, 8.0% so far: too early to tell. When will enough "
+        "outcomes be known to judge it?")
     # the comparator it was judged against, and the change as the difference of the values shown
     assert rate["latest"] == "8.0% (cohort, provisional)"
     assert rate["vs_last_year"] == "+1.5 points on 6.5% at the same age"
@@ -301,6 +305,10 @@ def test_verdict_table_html_links_each_kpi_and_escapes_text():
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
     assert 'role="region" aria-label="Caption" tabindex="0"' in html
     assert html.count("<tr data-kpi=") == 3
+    # a yes/no measure no longer met is shaded as worse, as a tested change for the worse is
+    rows.loc[rows["kpi_id"] == "rape_volume", ["verdict_code", "verdict_direction"]] = ["answer_worse", "worse"]
+    html = verdict_table_html(verdict_table(rows, load_catalogue(), _history(), _verdicts()), "Caption")
+    assert '<tr data-kpi="rape_volume" data-verdict="answer_worse" class="v-answer_worse v-worse">' in html
 
 
 @settings(max_examples=40, deadline=None)

@@ -23,9 +23,10 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 # for the figures, plus about 2,000 px for the Panel paper's own sections (key messages and
 # questions, Recommendation, Background, accountability, Implications, Contact points, the
 # appendices' headings and the annex for officers, each collapsed where it is long), plus about
-# 1,000 px for the local areas' tables and charts, open in their appendix, and about 1,000 px for
-# the sections' own lines on what each figure counts and why (weighted surveys, cohort charts).
-MAX_HEIGHT = 23_000
+# 1,000 px for the local areas' tables and charts, open in their appendix, about 1,000 px for
+# the sections' own lines on what each figure counts and why (weighted surveys, cohort charts), and
+# about 1,000 px for the one-page summary's questions, each naming its figure as the front does.
+MAX_HEIGHT = 24_000
 
 VISIBLE_JS = """el => {
   if (!el) return false;
