@@ -270,3 +270,29 @@ def test_benjamini_hochberg_by_hand():
     q = benjamini_hochberg([0.04, 0.01, math.nan, 0.03, 0.5])
     assert q[1] == pytest.approx(0.04) and q[0] == pytest.approx(0.16 / 3) and q[3] == pytest.approx(0.16 / 3)
     assert q[4] == pytest.approx(0.5) and math.isnan(q[2])
+
+
+def test_bootstrap_medians_follow_the_exact_distribution_by_hand():
+    """Three values once each: the median of three draws with replacement is 1 when at least two
+    draws are 1: 3 x (1/3)^2 x (2/3) + (1/3)^3 = 7/27; likewise 3; so 2 with 13/27."""
+    from kpi_lib.core.stats import bootstrap_binned_medians
+    draws = bootstrap_binned_medians(np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1]), 200_000,
+                                     np.random.default_rng(7))
+    share = {v: float(np.mean(draws == v)) for v in (1.0, 2.0, 3.0)}
+    assert share == pytest.approx({1.0: 7 / 27, 2.0: 13 / 27, 3.0: 7 / 27}, abs=0.005)
+
+
+def test_bootstrap_medians_match_resampling_every_observation():
+    """Independent route: resample the counts (a multinomial draw of n over the bins) and take
+    the binned median; its quantiles equal those of the order-statistic draws."""
+    from kpi_lib.core.stats import bootstrap_binned_medians
+    rng = np.random.default_rng(11)
+    values = np.arange(0, 600, 1.0)  # a bin a second: one bin out is a failure
+    counts = rng.poisson(30 * np.exp(-values / 60))
+    n = int(counts.sum())
+    resampled = rng.multinomial(n, counts / n, size=20_000)
+    cum = np.cumsum(resampled, axis=1)
+    by_resampling = values[(cum < ((n + 1) // 2)).sum(axis=1)]
+    drawn = bootstrap_binned_medians(values, counts, 20_000, np.random.default_rng(12))
+    for q in (0.025, 0.5, 0.975):
+        assert np.quantile(drawn, q) == pytest.approx(np.quantile(by_resampling, q), abs=0.5)
