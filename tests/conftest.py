@@ -57,10 +57,15 @@ def config():
 
 
 @pytest.fixture(scope="session")
-def small_panel(small_tables, config):
-    """The measurement panel of the small sample, built once for every test that reads it."""
-    from kpi_lib.measure.panel import build_panel
-    return build_panel(small_tables, config)
+def small_panel(small_sample, config, tmp_path_factory):
+    """The measurement panel of the small sample, built once for every worker (through the panel
+    cache, as :func:`full_panel`)."""
+    from kpi_lib.measure.cache import get_panel
+
+    def build(folder: Path) -> Path:
+        get_panel(small_sample, config.params, root=folder)
+        return folder
+    return get_panel(small_sample, config.params, root=built_once(tmp_path_factory, "small-panel", build))[0]
 
 
 @pytest.fixture(scope="session")

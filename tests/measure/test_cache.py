@@ -50,11 +50,21 @@ def test_every_change_makes_a_new_key(data, monkeypatch):
     assert cache.cache_key(data, PARAMS) not in (base, changed_input)
 
 
+@pytest.fixture(scope="module")
+def built_cache(small_sample, tmp_path_factory):
+    """A cache holding the small sample's panel, built once; each test damages its own copy."""
+    root = tmp_path_factory.mktemp("built-cache") / "cache"
+    _, rep = cache.get_panel(small_sample, PARAMS, root=root)
+    assert not rep.hit
+    return root, rep.path.relative_to(root)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "no_marker", "garbage_marker", "missing_file"])
-def test_a_damaged_entry_is_ignored_and_rebuilt(data, tmp_path, damage):
-    root = tmp_path / "cache"
-    _, rep = cache.get_panel(data, PARAMS, root=root)
-    entry = rep.path
+def test_a_damaged_entry_is_ignored_and_rebuilt(small_sample, built_cache, tmp_path, damage):
+    root = shutil.copytree(built_cache[0], tmp_path / "cache")
+    entry = root / built_cache[1]
+    assert cache.load_entry(entry) is not None
+    data = small_sample
     if damage == "truncate":
         f = entry / "measurements.parquet"
         f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])

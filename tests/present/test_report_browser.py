@@ -307,10 +307,9 @@ def test_data_strings_and_commentary_are_escaped_and_axe_stays_clean(browser, sm
     pg.close()
 
 
-def test_sample_report_is_at_most_half_as_tall_as_before(browser, tmp_path, full_sample):
+def test_sample_report_is_at_most_half_as_tall_as_before(browser, full_quarter_run):
     """The full synthetic sample, 2024/25 Q4, at 1280 px: at most about 23,000 px (was ~38,000)."""
-    res = run_period("2024/25 Q4", full_sample, tmp_path / "2024-25-q4", jobs=2, quiet=True, pdf=False)
-    pg = _open(browser, res.out / "report.html", 1280)
+    pg = _open(browser, full_quarter_run.out / "report.html", 1280)
     try:
         height = pg.evaluate("document.documentElement.scrollHeight")
         assert height <= MAX_HEIGHT, height

@@ -196,6 +196,7 @@ HELD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.e2e
 def test_signals_are_held_while_publishing_and_raised_after(tmp_path):
     r = subprocess.run([sys.executable, "-c", HELD], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert r.stdout.splitlines() == [
@@ -219,6 +220,7 @@ WATCHED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.e2e
 def test_a_worker_and_its_kernel_die_soon_after_the_runner_is_killed():
     runner = subprocess.Popen([sys.executable, "-c", WATCHED], stdout=subprocess.PIPE, text=True, cwd=REPO)
     pids: list[int] = []
