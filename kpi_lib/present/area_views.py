@@ -108,8 +108,8 @@ def areas_html(run: FamilyRun, months: int = 36) -> str:
                      f"({e(pop_info.get('file', ''))}); the range after each rate is its 95% interval (an exact "
                      "interval for a count).</p>")
     else:
-        parts.append("<p>These are counts, not rates: no population by area was given (the area_population "
-                     "setting), and areas differ in size, so compare them with care.</p>")
+        parts.append("<p>These are counts, not rates: no population for each area was supplied with the "
+                     "data, and areas differ in size, so compare them with care.</p>")
     title = f"Recorded crime by local area, {label}"
     parts.append(f"<details><summary>{e(title)}</summary>" + frame_html(volumes, title, scroll=True) + "</details>")
     if not rates.empty:

@@ -150,7 +150,8 @@ def test_area_section_words_follow_the_population_and_own_areas(two_area_panel):
     run.params = {**PARAMS, "local_areas": ["Worcester"]}
     run.panel = two_area_panel
     page = areas_html(run)
-    assert "These are counts, not rates: no population by area was given" in page
+    assert "These are counts, not rates: no population for each area was supplied" in page
+    assert "area_population" not in page  # the setting's name is for officers, not the Panel
     assert "Not shown, because they are not among the force's own areas: Redditch." in page
 
 
