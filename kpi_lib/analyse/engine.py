@@ -46,6 +46,7 @@ from kpi_lib.config.configuration import Configuration
 from kpi_lib.core import stats
 from kpi_lib.core.periods import Period
 from kpi_lib.core.windows import Window, WindowSet, period_window, windows_for
+from kpi_lib.measure import registry
 from kpi_lib.measure.panel import Panel, build_panel, matured_counts
 
 OUTCOME_BASES = ("cohort", "in_period")
@@ -195,7 +196,8 @@ def _series(rows: pd.DataFrame, windows: list[Window]) -> pd.DataFrame:
 
 
 def _grain(kpi: Kpi, params: dict) -> str:
-    return (params.get("spc_grain") or {}).get(kpi.family, "quarter")
+    """The KPI's chart grain: the ``spc_grain`` setting for its family, else the family's own."""
+    return (params.get("spc_grain") or {}).get(kpi.family) or registry.BY_NAME[kpi.family].spc_grain
 
 
 def seasonal_for(kpi: Kpi, basis: str, grain: str, params: dict) -> bool:

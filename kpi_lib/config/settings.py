@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kpi_lib.config.catalogue import FAMILIES
 from kpi_lib.core.errors import ParameterError
 from kpi_lib.core.paths import params_file
 from kpi_lib.core.periods import Period
@@ -366,11 +367,11 @@ def _merge(into: dict, extra: dict, source: str, sources: dict[str, str], known:
     for key, value in extra.items():
         if key in MERGED and isinstance(value, dict) and isinstance(into.get(key), dict):
             if key == "spc_grain":
-                unknown_families = [f for f in value if f not in into[key]]
+                unknown_families = [f for f in value if f not in FAMILIES]
                 if unknown_families:
                     raise ParameterError(f"{source}: parameter spc_grain names unknown famil"
                                          f"{'ies' if len(unknown_families) > 1 else 'y'} "
-                                         f"{unknown_families}; expected {', '.join(into[key])}")
+                                         f"{unknown_families}; expected {', '.join(FAMILIES)}")
             into[key] = {**into[key], **value}
         else:
             into[key] = value

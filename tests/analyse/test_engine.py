@@ -194,3 +194,22 @@ def test_rolling_12_months_is_the_sum_of_four_quarters(small_panel, config, q4):
     row = q4.set_index("kpi_id").loc["trc_volume"]
     assert row["rolling12_value"] == total and row["previous12_value"] == before
     assert row["change_12m_pct"] == pytest.approx(100 * (total - before) / before)
+
+
+def test_each_family_charts_at_its_own_grain_unless_the_setting_says_otherwise(q4, small_panel, config):
+    """Month where records allow, quarter for the two surveys, no chart for finance (as each
+    family declares); ``spc_grain: {crime: quarter}`` changes the crime charts only."""
+    from dataclasses import replace
+    grain = q4[q4["headline"]].groupby("family")["spc_grain"].agg(set).to_dict()
+    assert grain == {"crime": {"month"}, "calls": {"month"}, "response": {"month"}, "environment": {"month"},
+                     "satisfaction": {"quarter"}, "confidence": {"quarter"}, "finance": {"none"}}
+    quarterly = replace(config, params={**config.params, "spc_grain": {"crime": "quarter"}})
+    got = compute("2024/25 Q4", small_panel, quarterly, families=["crime", "calls"])
+    got = got[got["headline"]].groupby("family")["spc_grain"].agg(set).to_dict()
+    assert got == {"crime": {"quarter"}, "calls": {"month"}}
+
+
+def test_the_catalogue_knows_exactly_the_registered_families():
+    from kpi_lib.config.catalogue import FAMILIES as CATALOGUE_FAMILIES
+    from kpi_lib.measure.registry import NAMES
+    assert sorted(CATALOGUE_FAMILIES) == sorted(NAMES)

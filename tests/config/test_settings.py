@@ -16,6 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kpi_lib.config.catalogue import FAMILIES
 from kpi_lib.config.params import load_params
 from kpi_lib.config.settings import Settings, load_settings
 from kpi_lib.core.errors import ParameterError
@@ -157,7 +158,7 @@ def test_property_a_list_setting_refuses_a_single_value(key, value):
 
 
 @settings(max_examples=40, deadline=None)
-@given(grains=st.dictionaries(st.sampled_from(sorted(DEFAULTS["spc_grain"])), st.sampled_from(["month", "quarter", "none"])))
+@given(grains=st.dictionaries(st.sampled_from(sorted(FAMILIES)), st.sampled_from(["month", "quarter", "none"])))
 def test_property_grain_overrides_change_only_the_families_named(grains):
     got = load_params(overrides={"spc_grain": grains})["spc_grain"]
     assert got == {**DEFAULTS["spc_grain"], **grains}

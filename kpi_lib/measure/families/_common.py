@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -100,7 +100,9 @@ def breakdown_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
 class Family:
     """What a family module declares about itself, once (listed in :mod:`kpi_lib.measure.registry`).
 
-    ``title`` heads the family's section of the report and its tables, ``introduction`` (plain
+    ``title`` heads the family's section of the report and its tables; ``spc_grain`` is how its
+    charts are drawn (month where records allow, quarter, or none), unless the ``spc_grain``
+    setting says otherwise for the family; ``introduction`` (plain
     English for councillors) opens the section, ``breakdown_dimensions`` are the breakdowns its
     section shows, in order (local areas have an appendix of their own, ``area_series``);
     prepare(tables, config) -> the family's aggregate of its inputs, or None when the input is
@@ -121,6 +123,7 @@ class Family:
     prepare: Callable[[Any, Configuration], Any]
     measure: Callable[[Any, list[Window], dict], pd.DataFrame]
     breakdown: Callable[[Any, Window, dict], pd.DataFrame]
+    spc_grain: Literal["month", "quarter", "none"] = "month"
     missing_note: str = "No input for this family."
     breakdown_dimensions: tuple[str, ...] = ()
     #: series(aggregate, months, params) -> breakdown rows (``BREAKDOWN_COLUMNS`` plus

@@ -121,6 +121,7 @@ def breakdown(daily: pd.DataFrame, w: Window, params: dict) -> pd.DataFrame:
 
 FAMILY = Family(
     name="calls", title="Call handling",
+    spc_grain="month",
     introduction=(
         "How quickly 999 and 101 calls were answered. Abandoned calls count against the "
         "measure."),

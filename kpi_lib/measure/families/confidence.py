@@ -52,6 +52,7 @@ def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
 
 FAMILY = Family(
     name="confidence", title="Public confidence and police visibility",
+    spc_grain="quarter",  # a survey: too few interviews a month for a monthly point
     introduction=(
         "The share of people surveyed who have confidence in local policing, and who see "
         "a police officer or PCSO at least weekly."),

@@ -366,6 +366,7 @@ def prepare(tables, config: Configuration) -> CrimeCounts | None:
 
 FAMILY = Family(
     name="crime", title="Crime volumes and charge/summons outcomes",
+    spc_grain="month",
     introduction=(
         "How many crimes were recorded, and what share of them led to a charge or summons "
         "(the Home Office outcome types listed in the settings), for total recorded crime and "

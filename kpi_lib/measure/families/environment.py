@@ -87,6 +87,7 @@ def prepare(tables, config: Configuration) -> pd.DataFrame:
 
 FAMILY = Family(
     name="environment", title="Environment",
+    spc_grain="month",
     introduction=(
         "The carbon footprint of policing, in tonnes of carbon dioxide equivalent, from "
         "buildings' energy and fleet fuel."),

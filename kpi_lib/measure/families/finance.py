@@ -106,6 +106,7 @@ def breakdown(returns: tuple, w: Window, params: dict) -> pd.DataFrame:
 
 FAMILY = Family(
     name="finance", title="Finance",
+    spc_grain="none",  # a yes/no a year: no chart
     introduction=(
         "Spending against the agreed budget, delivery of the savings plan, and the "
         "external auditor's value for money conclusion."),

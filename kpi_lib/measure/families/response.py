@@ -188,6 +188,7 @@ def breakdown(t: IncidentTimes, w: Window, params: dict) -> pd.DataFrame:
 
 FAMILY = Family(
     name="response", title="Emergency response times",
+    spc_grain="month",
     introduction=(
         "How long it took to reach emergency (grade 1) and priority (grade 2) incidents, "
         "the share reached within target, and how many incidents were not attended."),

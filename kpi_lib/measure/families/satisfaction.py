@@ -41,6 +41,7 @@ def breakdown(data: SurveyData, w: Window, params: dict) -> pd.DataFrame:
 
 FAMILY = Family(
     name="satisfaction", title="Victim satisfaction",
+    spc_grain="quarter",  # a survey: too few interviews a month for a monthly point
     introduction=(
         "The share of victims surveyed who were satisfied with the whole service they "
         "received."),
