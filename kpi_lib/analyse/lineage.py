@@ -36,7 +36,7 @@ in, a list of dicts out.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -228,27 +228,25 @@ def _finance_period(w: Window) -> tuple[str, int]:
     return p.fy_label, (4 if w.kind == "year" else p.quarter)
 
 
+#: each filter operation of a recipe, in words (column, value -> words)
+OPERATION_WORDS: dict[str, Callable[[str, Any], str]] = {
+    "in": lambda col, v: f"{col} is one of {', '.join(map(str, v))}",
+    "not_in": lambda col, v: f"{col} is not one of {', '.join(map(str, v))}",
+    "equals": lambda col, v: f"{col} = {v}",
+    "date_between": lambda col, v: f"{col} from {v[0]} to {v[1]}",
+    "local_date_between": lambda col, v: f"{col} (UK date) from {v[0]} to {v[1]}",
+    "on_or_before": lambda col, v: f"{col} on or before {v}",
+    "is_null": lambda col, v: f"{col} is empty",
+    "not_null": lambda col, v: f"{col} is given",
+    "seconds_at_most": lambda col, v: f"{col} at most {v[1]:g} seconds after {v[0]}",
+}
+
+
 def _item_words(item: dict) -> str:
-    col, op, v = item["column"], item["op"], item["value"]
-    if op == "in":
-        return f"{col} is one of {', '.join(map(str, v))}"
-    if op == "not_in":
-        return f"{col} is not one of {', '.join(map(str, v))}"
-    if op == "equals":
-        return f"{col} = {v}"
-    if op == "date_between":
-        return f"{col} from {v[0]} to {v[1]}"
-    if op == "local_date_between":
-        return f"{col} (UK date) from {v[0]} to {v[1]}"
-    if op == "on_or_before":
-        return f"{col} on or before {v}"
-    if op == "is_null":
-        return f"{col} is empty"
-    if op == "not_null":
-        return f"{col} is given"
-    if op == "seconds_at_most":
-        return f"{col} at most {v[1]:g} seconds after {v[0]}"
-    raise ValueError(f"unknown filter {op!r}")
+    words = OPERATION_WORDS.get(item["op"])
+    if words is None:
+        raise ValueError(f"unknown filter {item['op']!r}")
+    return words(item["column"], item["value"])
 
 
 def filter_words(rec: dict) -> list[str]:

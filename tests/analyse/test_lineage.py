@@ -162,3 +162,18 @@ def test_every_figure_with_a_recipe_recomputes(lineage):
         assert math.isclose(got, rec["value"], rel_tol=1e-9, abs_tol=1e-9), (rec["id"], got, rec["value"])
         done += 1
     assert done >= 150
+
+
+def test_every_filter_of_a_recipe_reads_in_words():
+    from kpi_lib.analyse.lineage import filter_words
+    rec = {"where": [
+        {"column": "offence_code", "op": "in", "value": ["28E", "30C"]},
+        {"column": "recorded_date", "op": "date_between", "value": ["2025-01-01", "2025-03-31"]},
+        {"column": "answered_at", "op": "seconds_at_most", "value": ["received_at", 10.0]},
+        {"column": "outcome_date", "op": "is_null", "value": None}]}
+    words = filter_words({**rec, "numerator_where": [{"column": "outcome_type", "op": "not_in", "value": ["1"]}]})
+    assert words == ["offence_code is one of 28E, 30C", "recorded_date from 2025-01-01 to 2025-03-31",
+                     "answered_at at most 10 seconds after received_at", "outcome_date is empty",
+                     "numerator: outcome_type is not one of 1"]
+    with pytest.raises(ValueError, match="unknown filter 'between'"):
+        filter_words({"where": [{"column": "x", "op": "between", "value": 1}]})
