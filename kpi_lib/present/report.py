@@ -423,7 +423,7 @@ def year_table(year: pd.DataFrame, catalogue: list[Kpi]) -> pd.DataFrame:
                and str(r.get("last_year_value", "")) not in ("", "nan", "None") else ""),
             "Change": shown_change(r.get("value"), r.get("last_year_value"), k.unit),
             "Is the change real?": plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"),
-                                                   r.get("last_year_finding"))
+                                                   r.get("last_year_finding"), r.get("unit"))
             if reported and (str(r.get("change_last_year", "")) not in ("", "nan") or r.get("last_year_finding"))
             else "",
             "Verdict": str(r.get("verdict", "")),

@@ -105,12 +105,16 @@ FINDING_WORDS = {"higher": "a real change", "lower": "a real change", "no_clear_
 NO_TEST_NEEDED = "a yes/no answer: no test needed"
 
 
-def plain_test_word(p_value: Any, significant: Any, finding: Any = None) -> str:
+def plain_test_word(p_value: Any, significant: Any, finding: Any = None, unit: Any = None) -> str:
     """The answer against last year in the Panel's words, from ``last_year_finding`` where the
     row has it: "a real change", "no clear change", "not enough data to tell", "possibly, not
     confirmed" (p below 0.05 but not after allowing for the report's many tests), "not comparable"
-    or "not tested"; from the significance alone otherwise ("could be chance")."""
+    or "not tested"; from the significance alone otherwise ("could be chance"). A yes/no measure
+    (``unit`` "flag") compared with last year reads "a yes/no answer: no test needed": it has no
+    chance variation, and "a real change" is kept for a tested difference."""
     f = _str(finding)
+    if _str(unit) == "flag" and f in ("higher", "lower", "no_clear_change"):
+        return NO_TEST_NEEDED
     if f:
         return FINDING_WORDS.get(f, f.replace("_", " "))
     sig = number(significant)
@@ -329,12 +333,10 @@ def _test_columns(r: Mapping[str, Any], reported: bool) -> dict[str, str]:
     if q_words and short.startswith("p "):
         short += f", {q_words}"
     finding = _str(r.get("last_year_finding"))
-    if _str(r.get("unit")) == "flag" and finding in ("higher", "lower", "no_clear_change"):
-        plain = NO_TEST_NEEDED  # a yes/no answer has no chance variation: never "a real change"
-    elif finding == "not_comparable":
+    if finding == "not_comparable":
         plain = ""
     elif not pd.isna(r.get("change_last_year")) or finding:
-        plain = plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"), finding)
+        plain = plain_test_word(r.get("last_year_p_value"), r.get("last_year_significant"), finding, r.get("unit"))
     else:
         plain = ""
     return {

@@ -360,6 +360,13 @@ def test_year_table_lists_every_kpi_with_a_verdict_against_the_previous_year():
     row = year_table(rate, load_catalogue()).iloc[0]
     assert (row["The year"], row["Previous year"], row["Change"]) == ("9.7% (cohort)", "8.0% at the same age",
                                                                      "+1.7 points")
+    # a yes/no measure that switched: no test is claimed, in the year table as in the summary
+    outturn = pd.DataFrame([{"kpi_id": "finance_outturn_within_budget", "period": "2024/25", "headline": True,
+                             "status": "reported", "unit": "flag", "value": 0.0, "last_year_value": 1.0,
+                             "change_last_year": -1.0, "last_year_finding": "lower", "verdict_code": "answer_worse",
+                             "verdict": "Worse: not met this year, met last year"}])
+    row = year_table(outturn, load_catalogue()).iloc[0]
+    assert (row["Change"], row["Is the change real?"]) == ("from Yes to No", "a yes/no answer: no test needed")
 
 
 def test_settings_are_a_readable_table_without_paths():
