@@ -257,7 +257,8 @@ def commentary_html(rep: ReportRun) -> str:
         items = "".join(f'<li><a href="#{kpi_anchor(k)}">{e(plain_name(cat[k]))}</a>: no commentary given</li>'
                         for k in missing if k in cat)
         out.append('<div class="commentary-missing"><p><strong>For the Panel\'s attention (worse than '
-                   "last year, missing target, unusual on the chart or trending the wrong way), with no "
+                   "last year, a yes/no measure no longer met, missing target, unusual on the chart, trending "
+                   "the wrong way, or worse over the latest 12 months), with no "
                    f"commentary from the force:</strong></p><ul>{items}</ul></div>")
     return "".join(out)
 
@@ -544,7 +545,8 @@ def methods_html(rep: ReportRun) -> str:
         "after allowing for the seasons and for known changes; it finds a month outside its usual "
         "range this quarter, a sustained shift since a month, a steady trend since a year, or nothing "
         "unusual. A chart finding is never called a real change. One verdict combines them, in this "
-        "order: a target met or missed where one exists; a real change against last year; unusual on "
+        "order: a target met or missed where one exists; a real change against last year (or a yes/no "
+        "answer that differs from last year's, which needs no test); unusual on "
         "the chart; a steady trend; not enough data to tell; no clear change. Outcome rates still "
         "maturing are compared at equal maturity, or called too early to tell. Months missing from "
         "the data are never read as zero.</p>",

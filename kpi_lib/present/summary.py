@@ -401,14 +401,14 @@ TEST_FOOTNOTE = (
     "with Mood's median test. \"A real change\" needs a q-value below 0.05 after allowing for the "
     "number of tests in the report (Benjamini-Hochberg); \"possibly, not confirmed\" means p is "
     "below 0.05 but the change does not survive that allowance; \"not enough data to tell\" means the "
-    "95% interval of the change is too wide to say; \"not tested\" means no test applies (money, "
-    "yes/no and carbon measures, in-period rates). The chart is a separate question (is the figure "
+    "95% interval of the change is too wide to say; \"not tested\" means no test applies (money and "
+    "carbon measures, in-period rates); a yes/no answer needs none, as it has no chance variation. The chart is a separate question (is the figure "
     "outside its usual range, shifting or trending?) and is never called a real change. The "
     "sparkline runs from the same quarter last year to the latest. Each KPI's section gives the "
     "test, its p-value and interval.</span>"
     '<span class="print-only">A real change: q below 0.05 against last year, allowing for the report\'s '
-    "many tests. A chart finding is never called a real change. Not tested: money, yes/no, carbon, "
-    "in-period rates.</span></p>")
+    "many tests. A chart finding is never called a real change. Not tested: money, carbon, in-period "
+    "rates; a yes/no answer needs no test.</span></p>")
 
 
 def _latest_cell(r: pd.Series) -> str:
