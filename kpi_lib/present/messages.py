@@ -179,8 +179,9 @@ def twelve_month_sentence(k: Kpi, row: Mapping, with_quarter: bool = True) -> st
     r12, p12 = number(row.get("rolling12_value")), number(row.get("previous12_value"))
     q = number(row.get("change_12m_q_value"))
     q_words = "" if math.isnan(q) else f" ({'q < 0.001' if q < 0.001 else f'q = {q:.3f}'})"
+    same_age = " (counted at the same age)" if not math.isnan(number(row.get("comparator_age_days"))) else ""
     text = (f"Over the 12 months to {end:%B %Y} it was {format_value(r12, k.unit)}, compared with "
-            f"{format_value(p12, k.unit)} in the 12 months before: {shown_change(r12, p12, k.unit)}, "
+            f"{format_value(p12, k.unit)} in the 12 months before{same_age}: {shown_change(r12, p12, k.unit)}, "
             f"a real change{q_words}.")
     if not with_quarter:
         return text

@@ -324,6 +324,14 @@ def test_a_kpi_flagged_only_for_its_12_months_gets_a_question_and_a_key_message(
         "quarter alone, +1.7 min on the same quarter last year, shows no clear change. What lies behind the "
         "change over the year, and what will be done?")}
     assert any("Over the 12 months to March 2025" in m for m in messages.key_messages(results, CATALOGUE, "2024/25 Q4"))
+    # a cohort rate's 12 months before are counted at the same age, and the words say so
+    rate = _row("trc_charge_rate", 8.0, 8.4, "normal", basis="cohort", comparator_age_days=45.0,
+                last_year_finding="no_clear_change", period_end="2025-03-31", rolling12_value=7.46,
+                previous12_value=8.04, change_12m=-0.58, change_12m_q_value=0.004, change_12m_significant=1.0)
+    assert messages.twelve_month_sentence(KPI["trc_charge_rate"], rate) == (
+        "Over the 12 months to March 2025 it was 7.5%, compared with 8.0% in the 12 months before (counted at the "
+        "same age): -0.5 points, a real change (q = 0.004). The quarter alone, -0.4 points on the same quarter "
+        "last year, shows no clear change.")
 
 
 def test_the_summarys_question_column_and_the_questions_list_are_one_text():
