@@ -250,17 +250,18 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def answer_words(value: float, last_year: float, polarity: str) -> str:
-    """A yes/no measure whose answer changed, in words that claim no test (a yes/no answer has no
-    chance variation): "Worse: not met this year, met last year", "Better: met this year, not met
-    last year"; where neither answer is better, "Changed: yes this year, no last year". "Met" is
-    the better answer: yes where higher is better, no where lower is better."""
-    yes_now, yes_then = value >= 0.5, last_year >= 0.5
+def answer_words(direction: int, polarity: str) -> str:
+    """A yes/no measure whose answer changed (``direction`` +1: now yes, last year no; -1: the
+    other way), in words that claim no test (a yes/no answer has no chance variation): "Worse: not
+    met this year, met last year", "Better: met this year, not met last year"; where neither
+    answer is better, "Changed: yes this year, no last year". "Met" is the better answer: yes
+    where higher is better, no where lower is better."""
     if polarity not in ("higher_better", "lower_better"):
-        return f"Changed: {'yes' if yes_now else 'no'} this year, {'yes' if yes_then else 'no'} last year"
-    met_now = yes_now == (polarity == "higher_better")
-    met = lambda m: "met" if m else "not met"  # noqa: E731
-    return f"{'Better' if met_now else 'Worse'}: {met(met_now)} this year, {met(not met_now)} last year"
+        now, then = ("yes", "no") if direction > 0 else ("no", "yes")
+        return f"Changed: {now} this year, {then} last year"
+    if _direction_word(direction, polarity) == "better":
+        return "Better: met this year, not met last year"
+    return "Worse: not met this year, met last year"
 
 
 def worse_over_12_months(row: Mapping) -> bool:
@@ -313,7 +314,7 @@ def verdict_parts(row: Mapping) -> tuple[str, str, str]:
     flag = _str(row, "unit") == "flag"
     against = "last year" if flag else _against(row)
     if flag and real:
-        real_clause = answer_words(value, _num(row, "last_year_value"), polarity)
+        real_clause = answer_words(_last_year_direction(row), polarity)
     elif real:
         real_clause = f"{real} than {against}, a real change"
     else:

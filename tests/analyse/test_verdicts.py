@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kpi_lib.analyse.verdicts import (
@@ -229,6 +229,10 @@ TARGETLESS = st.fixed_dictionaries({
 
 
 @given(TARGETLESS)
+@example({"status": "reported", "value": 0.0, "polarity": "higher_better", "unit": "flag", "period": "2024/25 Q4",
+          "target": math.nan, "pending_share": math.nan, "provisional": False, "comparison_basis": "",
+          "last_year_finding": "higher", "last_year_words": "words", "spc_finding": "", "spc_direction": -1,
+          "spc_words": "chart words", "spc_assurance": "no_target"})  # a yes/no answer's words follow its finding
 def test_never_meeting_or_missing_without_a_target_and_real_change_only_from_the_test(r):
     code, words, direction = verdict_parts(r)
     assert code in VERDICTS
