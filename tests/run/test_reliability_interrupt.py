@@ -73,9 +73,9 @@ def ps_alive(procs: list[psutil.Process]) -> list[str]:
     return [line for line in r.stdout.splitlines() if line.split()[1][0] != "Z"]
 
 
-def temp_dirs_of(pid: int) -> list[Path]:
+def temp_dirs_of(pid: int, base: Path | None = None) -> list[Path]:
     import tempfile
-    return list(Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}{pid}-*"))
+    return list(Path(base or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}{pid}-*"))
 
 
 @pytest.mark.notebooks
@@ -107,9 +107,16 @@ def test_a_signal_mid_run_stops_everything_and_keeps_the_last_report(signame, co
 
 @pytest.mark.notebooks
 @pytest.mark.e2e
-def test_after_kill_9_workers_die_and_the_next_run_cleans_up_and_succeeds(tmp_path, small_sample):
+def test_after_kill_9_workers_die_and_the_next_run_cleans_up_and_succeeds(tmp_path, small_sample, tmp_path_factory):
+    """A run killed with SIGKILL mid-run: its workers and kernels die within 10 s; the next run
+    takes over the lock the dead run left, removes its build and temporary folders, and
+    replaces the earlier report's folder whole."""
     out = last_good_report(tmp_path / "2024-25-q4")
-    run = start_run(small_sample, out, tmp_path)
+    (out / "stale.txt").write_text("a file of the earlier report")
+    # a temporary folder of the test's own: a run started meanwhile by another test (another
+    # pytest worker) would clean the dead run's temporary folder before this test sees it
+    base = tmp_path_factory.mktemp("run-tmp")
+    run = start_run(small_sample, out, tmp_path, env={"TMPDIR": str(base)})
     try:
         children = wait_for_kernels(run)
         os.kill(run.pid, signal.SIGKILL)
@@ -123,15 +130,16 @@ def test_after_kill_9_workers_die_and_the_next_run_cleans_up_and_succeeds(tmp_pa
     assert ps_alive(children) == [], "every worker and kernel is gone within 10 s"
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == [f".2024-25-q4.building-{run.pid}", ".2024-25-q4.lock", "2024-25-q4"], left
-    assert temp_dirs_of(run.pid), "the dead run left its temporary folder"
-    again = start_run(small_sample, out, tmp_path)
+    assert temp_dirs_of(run.pid, base), "the dead run left its temporary folder"
+    again = start_run(small_sample, out, tmp_path, env={"TMPDIR": str(base)})
     stdout, stderr = again.communicate(timeout=900)
     assert again.returncode == 0, stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024-25-q4"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["cleaned_up"] == [str(tmp_path / f".2024-25-q4.building-{run.pid}")]
-    assert temp_dirs_of(run.pid) == [] and temp_dirs_of(again.pid) == []
+    assert temp_dirs_of(run.pid, base) == [] and temp_dirs_of(again.pid, base) == []
     assert (out / "notebooks" / "report.ipynb").exists()
+    assert not (out / "stale.txt").exists(), "the earlier report's folder was replaced, not merged into"
 
 
 # ---- the building blocks, fast ------------------------------------------------------------------
