@@ -129,7 +129,8 @@ LAST_YEAR_FINDINGS = ("", "higher", "lower", "no_clear_change", "not_enough_data
 SPC_FINDINGS = ("", "outside", "shift", "trend", "within", "too_few", "none")
 SIGNIFICANT = one_of((0.0, 1.0))  # 1.0 a real change, 0.0 could be chance, empty when untested
 PERCENT = "0.0"
-P_VALUE = "0.0000"
+#: p- and q-values as Excel's General format shows them (2.2E-04, never a rounded 0.0000)
+P_VALUE = "General"
 
 #: The windows each KPI row is compared with (``<name>_value``, ``<name>_value_mature``), in words.
 COMPARED = (("previous", "Previous quarter"), ("last_year", "Same period last year"),

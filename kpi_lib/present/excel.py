@@ -181,10 +181,18 @@ CODE_WORDS = {
     "better": "Better", "worse": "Worse", "higher": "Higher", "lower": "Lower", "final": "Final",
 }
 UNIT_DECIMALS = {"count": 0, "percent": 1, "minutes": 1, "seconds": 1, "tco2e": 0, "gbp": -4, "flag": 0}
-#: columns rounded as the report shows them, whatever the unit (decimal places)
-FIXED_DECIMALS = {"pending_share": 0, "change_last_year_pct": 1, "change_12m_pct": 1,
-                  "change_baseline_pct": 1, "last_year_p_value": 3, "change_12m_p_value": 3, "change_12m_q_value": 3,
-                  "outlook_p_meet": 2, "adjustment": 3, "sample_n": 0}
+
+
+def shown_decimals(number_format: str) -> int | None:
+    """The decimal places an Excel number format shows ("0.0" -> 1, "#,##0" -> 0); None for
+    General (p- and q-values), which the rounded sheets keep to three significant figures."""
+    if number_format == "General":
+        return None
+    return len(number_format.split(".", 1)[1]) if "." in number_format else 0
+
+
+#: columns with a fixed number format, rounded on the rounded sheets to what that format shows
+FIXED_DECIMALS = {name: shown_decimals(fmt) for name, fmt in FIXED_FORMATS.items()}
 #: text columns whose values are codes of the suite (shown in words)
 _CODE_RE = __import__("re").compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
@@ -211,7 +219,8 @@ def _rounded(v, unit: str, column: str):
     if v is None or isinstance(v, bool | str) or (isinstance(v, float) and math.isnan(v)):
         return v
     if column in FIXED_DECIMALS:
-        return round(float(v), FIXED_DECIMALS[column])
+        places = FIXED_DECIMALS[column]
+        return float(f"{float(v):.3g}") if places is None else round(float(v), places)
     if column in VALUE_COLUMNS and unit in UNIT_DECIMALS:
         return round(float(v), UNIT_DECIMALS[unit])
     return v

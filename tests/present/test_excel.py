@@ -21,7 +21,8 @@ def _results() -> pd.DataFrame:
     return pd.DataFrame([
         {"kpi_id": "rape_volume", "name": "Volume of rape offences", "period": "2024/25 Q4",
          "period_start": "2025-01-01", "period_end": "2025-03-31", "value": 314.0, "unit": "count",
-         "last_year_p_value": 0.01234, "headline": True, "note": "=HYPERLINK(\"http://x\",\"click\")",
+         "last_year_p_value": 0.01234, "last_year_q_value": 0.3038880725, "change_12m_p_value": 5.3316e-05,
+         "change_last_year_pct_low": -1.2345, "headline": True, "note": "=HYPERLINK(\"http://x\",\"click\")",
          "verdict": "Worse, and a real change", "synthetic_data": True},
         {"kpi_id": "trc_charge_rate", "name": "TRC - % outcome 1 & 1A", "period": "2024/25 Q4",
          "period_start": "2025-01-01", "period_end": "2025-03-31", "value": 8.04, "unit": "percent",
@@ -74,7 +75,13 @@ def test_values_rounded_as_shown_and_full_precision_on_the_data_sheet(book):
     assert ws[f"{v}3"].value == pytest.approx(8.0) and ws[f"{v}3"].number_format == "0.0"  # 8.04% shown 8.0%
     assert data[f"{v}3"].value == pytest.approx(8.04)  # full precision
     p = _col(ws, "p-value (last year)")
-    assert ws[f"{p}2"].value == pytest.approx(0.012) and data[f"{p}2"].value == pytest.approx(0.01234)
+    # p- and q-values to three significant figures, in General format: a tiny p never reads 0
+    assert ws[f"{p}2"].value == pytest.approx(0.0123, rel=1e-9) and data[f"{p}2"].value == pytest.approx(0.01234)
+    q = _col(ws, "q-value (last year, Benjamini-Hochberg)")
+    assert ws[f"{q}2"].value == pytest.approx(0.304, rel=1e-9) and ws[f"{q}2"].number_format == "General"
+    assert ws[f"{_col(ws, 'p-value (12 months)')}2"].value == pytest.approx(5.33e-05, rel=1e-9)
+    low = ws[f"{_col(ws, 'Change on last year (%), 95% interval low')}2"]
+    assert low.value == pytest.approx(-1.2, rel=1e-9) and low.number_format == "0.0"
     assert ws[f"{p}3"].value is None  # missing p-value: an empty cell, not "nan"
     start = ws[f"{_col(ws, 'Period start')}2"]
     assert isinstance(start.value, datetime) and start.value == datetime(2025, 1, 1)
