@@ -197,7 +197,7 @@ def _series(rows: pd.DataFrame, windows: list[Window]) -> pd.DataFrame:
 
 def _grain(kpi: Kpi, params: dict) -> str:
     """The KPI's chart grain: the ``spc_grain`` setting for its family, else the family's own."""
-    return (params.get("spc_grain") or {}).get(kpi.family) or registry.BY_NAME[kpi.family].spc_grain
+    return registry.chart_grains(params)[kpi.family]
 
 
 def seasonal_for(kpi: Kpi, basis: str, grain: str, params: dict) -> bool:

@@ -34,3 +34,10 @@ def family(name: str) -> Family:
         return BY_NAME[name]
     except KeyError:
         raise ParameterError(f"unknown family {name!r}; expected one of {', '.join(sorted(BY_NAME))}") from None
+
+
+def chart_grains(params: dict) -> dict[str, str]:
+    """Each family's chart grain for a run: the ``spc_grain`` setting where it names the family,
+    else the family's own (:attr:`Family.spc_grain`)."""
+    chosen = params.get("spc_grain") or {}
+    return {f.name: chosen.get(f.name) or f.spc_grain for f in FAMILIES}

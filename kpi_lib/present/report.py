@@ -32,6 +32,7 @@ with imports_settled():  # in a run's kernel: no collection while importing pand
     from kpi_lib.config.settings import LABELS
     from kpi_lib.core.errors import ParameterError
     from kpi_lib.core.periods import Period
+    from kpi_lib.measure.registry import chart_grains
     from kpi_lib.present.annex import (
         annex_html,
         chart_numbers_html,
@@ -671,6 +672,7 @@ def show_officers_annex(rep: ReportRun) -> None:
     """The annex for officers: settings, fingerprints, row ledger, ids and lineage."""
     names = {k.id: plain_name(k) for k in rep.catalogue}
     params = {k: v for k, v in (rep.provenance.get("parameters") or rep.params).items() if k != "panel_paper"}
+    params["spc_grain"] = chart_grains(params)  # the grains used, not only those the settings changed
     example = reproduce_line(rep.period.label, "KPI_ID", "", "value")
     _html(annex_html(settings_table(params, names), rep.provenance, rep.catalogue,
                      lineage_rows(rep.results, rep.lineage, rep.catalogue), rep.previous_name, example))

@@ -238,3 +238,12 @@ def test_breakdowns_by_hand(crime_dir):
     area = bd[(bd["dimension"] == "local area") & (bd["kpi_id"] == "trc_volume")].set_index("category")
     # Worcester: C1 C2 C5 = 3; Redditch: C3 C4 C8 C9 = 4 (C6 is fraud, C7 is March)
     assert area["value"].to_dict() == {"Redditch": 4, "Worcester": 3}
+
+
+def test_chart_grains_are_each_familys_own_unless_the_setting_names_it():
+    from kpi_lib.measure.registry import chart_grains
+    own = {"crime": "month", "calls": "month", "response": "month", "confidence": "quarter",
+           "satisfaction": "quarter", "finance": "none", "environment": "month"}
+    assert chart_grains({"spc_grain": {}}) == own
+    assert chart_grains({}) == own
+    assert chart_grains({"spc_grain": {"crime": "quarter"}}) == {**own, "crime": "quarter"}

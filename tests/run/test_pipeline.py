@@ -210,3 +210,13 @@ def test_the_report_names_the_months_read_beside_the_period(quarter_run, small_s
     assert first == "2019-04-01"  # the sample starts with financial year 2019/20
     html = (quarter_run.out / "report.html").read_text()
     assert "months read: April 2019 to " in html and "1 January 2025 to 31 March 2025" in html
+
+
+def test_the_officers_annex_gives_the_chart_grain_of_every_section(quarter_run):
+    """The settings leave spc_grain empty (each family declares its own); the annex says the grain
+    each section's charts used, never "none"."""
+    import re
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (quarter_run.out / "report.html").read_text(encoding="utf-8")))
+    assert ("Chart points (month or quarter), by section crime volumes and charge/summons outcomes: month; "
+            "call handling: month; emergency response times: month; public confidence and police "
+            "visibility: quarter; victim satisfaction: quarter; finance: no chart; environment: month") in text
